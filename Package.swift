@@ -1,0 +1,67 @@
+// swift-tools-version:6.0
+// bcsft: behavior-conditioned SFT toolkit (Metacognitive Reuse, arXiv 2509.13237).
+//
+// libtorch: Debian's CPU build under /usr by default. Point LIBTORCH at another libtorch folder
+// (one holding include/ and lib/, e.g. a CUDA build) to build against it instead:
+//   LIBTORCH=/opt/libtorch swift build -c release
+import Foundation
+import PackageDescription
+
+let env = ProcessInfo.processInfo.environment
+let libtorch = env["LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
+
+// Include and link flags for the torch shim. With LIBTORCH set, its folders come first and
+// an rpath makes the binaries find its libraries without LD_LIBRARY_PATH.
+let torchIncludes: [String] = libtorch.map {
+    ["-I\($0)/include", "-I\($0)/include/torch/csrc/api/include"]
+} ?? ["-I/usr/include/torch/csrc/api/include"]
+let torchLinkFlags: [String] = libtorch.map { ["-L\($0)/lib", "-Xlinker", "-rpath", "-Xlinker", "\($0)/lib"] } ?? []
+
+let package = Package(
+    name: "bcsft",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "bcsft", targets: ["bcsft"]),
+        .library(name: "BCSFT", targets: ["Torch", "Tokenizers"]),
+        // SentencePiece lives in its own shared object, loaded at run time with
+        // dlopen(RTLD_LOCAL|RTLD_DEEPBIND): its bundled protobuf-lite must never share a
+        // symbol namespace with libtorch's protobuf (DESIGN.md, trap 1). Nothing imports it.
+        .library(name: "SentencePieceShim", type: .dynamic, targets: ["CSentencePiece"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+    ],
+    targets: [
+        // C API over libtorch (shim/torch/include/ctorch.h).
+        .target(
+            name: "CTorch",
+            path: "shim/torch",
+            sources: ["src"],
+            publicHeadersPath: "include",
+            cxxSettings: [.unsafeFlags(torchIncludes + ["-O2", "-Wno-deprecated-declarations"])],
+            linkerSettings: [
+                .unsafeFlags(torchLinkFlags),
+                .linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"),
+            ]
+        ),
+        // C API over libsentencepiece (shim/sentencepiece/include/cspm.h); only ever dlopen'ed.
+        .target(
+            name: "CSentencePiece",
+            path: "shim/sentencepiece",
+            sources: ["src"],
+            publicHeadersPath: "include",
+            cxxSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]
+        ),
+        .target(name: "Torch", dependencies: ["CTorch"]),
+        .target(name: "Tokenizers", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .executableTarget(
+            name: "bcsft",
+            dependencies: ["Torch", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch"], resources: [.copy("Fixtures")]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

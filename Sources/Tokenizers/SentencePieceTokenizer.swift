@@ -1,0 +1,127 @@
+import Crypto
+import Foundation
+
+/// A SentencePiece model (unigram or BPE), loaded through the dlopen'ed shim.
+/// Encoding is thread-safe: `encode(batch:)` runs on every core.
+public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
+    let lib: SentencePieceLibrary
+    let handle: OpaquePointer
+    /// The serialized model, kept to hash it and to copy it into checkpoints.
+    public let modelData: Data
+    public let sha256: String
+    public let vocabularySize: Int
+    public let bosID: Int32?
+    public let eosID: Int32?
+    public let padID: Int32?
+    public let unknownID: Int32?
+
+    /// Loads a `.model` file.
+    public convenience init(contentsOf url: URL) throws {
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw TokenizerError.cannotLoad(path: url.path, reason: "cannot read file (\(error.localizedDescription))")
+        }
+        try self.init(modelData: data, source: url.path)
+    }
+
+    /// Loads a serialized model held in memory; `source` names it in errors.
+    public init(modelData data: Data, source: String = "<memory>") throws {
+        let lib = try SentencePieceLibrary.shared()
+        self.lib = lib
+        var h: OpaquePointer?
+        let status = data.withUnsafeBytes { lib.loadBytes($0.baseAddress, $0.count, &h) }
+        guard status == SentencePieceLibrary.ok, let h else {
+            throw TokenizerError.cannotLoad(path: source, reason: lib.message)
+        }
+        handle = h
+        modelData = data
+        sha256 = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        var n: Int32 = 0
+        _ = lib.vocabSize(h, &n)
+        vocabularySize = Int(n)
+        var bos: Int32 = -1, eos: Int32 = -1, pad: Int32 = -1, unk: Int32 = -1
+        _ = lib.specialIDs(h, &bos, &eos, &pad, &unk)
+        func opt(_ v: Int32) -> Int32? { v >= 0 ? v : nil }
+        (bosID, eosID, padID, unknownID) = (opt(bos), opt(eos), opt(pad), opt(unk))
+    }
+
+    deinit { lib.free(handle) }
+
+    public func encode(_ text: String) throws -> [Int32] {
+        var utf8 = Array(text.utf8)
+        let count = utf8.count
+        // One id never covers less than one byte, so bytes + 1 ids always suffice.
+        var ids = [Int32](repeating: 0, count: count + 1)
+        var needed = 0
+        let status = utf8.withUnsafeMutableBufferPointer { bytes in
+            bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(count, 1)) { text in
+                lib.encode(handle, count == 0 ? nil : text, count, &ids, ids.count, &needed)
+            }
+        }
+        if status == SentencePieceLibrary.bufferTooSmall {
+            ids = [Int32](repeating: 0, count: needed)
+            let again = utf8.withUnsafeMutableBufferPointer { bytes in
+                bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(count, 1)) { text in
+                    lib.encode(handle, text, count, &ids, ids.count, &needed)
+                }
+            }
+            guard again == SentencePieceLibrary.ok else { throw TokenizerError.encodeFailed(lib.message) }
+        } else if status != SentencePieceLibrary.ok {
+            throw TokenizerError.encodeFailed(lib.message)
+        }
+        utf8.removeAll()
+        return Array(ids.prefix(needed))
+    }
+
+    public func decode(_ ids: [Int32]) throws -> String {
+        for id in ids where id < 0 || Int(id) >= vocabularySize {
+            throw TokenizerError.unknownID(id, vocabularySize: vocabularySize)
+        }
+        let bytes = try readBytes(initial: ids.count * 8 + 16) { buf, cap, needed in
+            lib.decode(handle, ids, ids.count, buf, cap, needed)
+        }
+        guard let bytes else { throw TokenizerError.decodeFailed(lib.message) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public func id(forPiece piece: String) -> Int32? {
+        guard !piece.isEmpty else { return nil }
+        var id: Int32 = -1
+        let bytes = Array(piece.utf8).map { CChar(bitPattern: $0) }
+        let status = bytes.withUnsafeBufferPointer { lib.pieceToID(handle, $0.baseAddress, $0.count, &id) }
+        guard status == SentencePieceLibrary.ok else { return nil }
+        // PieceToId answers the unknown id for pieces it lacks; only the unknown piece itself maps there.
+        if let unk = unknownID, id == unk, (try? self.piece(forID: unk)) != piece { return nil }
+        return id
+    }
+
+    public func piece(forID id: Int32) throws -> String {
+        guard id >= 0, Int(id) < vocabularySize else { throw TokenizerError.unknownID(id, vocabularySize: vocabularySize) }
+        guard let bytes = try readBytes(initial: 64, { lib.idToPiece(handle, id, $0, $1, $2) }) else {
+            throw TokenizerError.decodeFailed(lib.message)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Whether an id is a control symbol (<s>, </s>, <pad>): never produced by encode.
+    public func isControl(_ id: Int32) -> Bool {
+        var c: Int32 = 0, u: Int32 = 0, b: Int32 = 0
+        return lib.idKind(handle, id, &c, &u, &b) == SentencePieceLibrary.ok && c != 0
+    }
+
+    /// Calls a "buffer, capacity, needed" function, growing the buffer once if asked to.
+    /// Returns nil when the call fails.
+    private func readBytes(initial: Int, _ call: (UnsafeMutablePointer<CChar>?, Int, UnsafeMutablePointer<Int>?) -> Int32) throws -> [UInt8]? {
+        var buffer = [CChar](repeating: 0, count: Swift.max(initial, 1))
+        var needed = 0
+        var status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress, $0.count, &needed) }
+        if status == SentencePieceLibrary.bufferTooSmall {
+            buffer = [CChar](repeating: 0, count: needed)
+            status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress, $0.count, &needed) }
+        }
+        guard status == SentencePieceLibrary.ok else { return nil }
+        return buffer.prefix(needed).map { UInt8(bitPattern: $0) }
+    }
+}

@@ -1,0 +1,76 @@
+// Shared by the shim's translation units: the handle structs and the one exception boundary.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "ctorch.h"
+
+struct ct_tensor {
+  at::Tensor t;
+};
+struct ct_generator {
+  at::Generator g;
+};
+
+namespace ct {
+
+// Raised by the shim itself for arguments it rejects before libtorch sees them.
+struct InvalidArgument : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void set_last_error(const char *fn, const char *message);
+
+// THE exception boundary: every exported function runs its body through this, so no C++
+// exception can reach the caller. Only out-parameters assigned inside `body` after all
+// throwing work is done are visible to the caller, so failures leave them untouched.
+template <class F>
+ct_status boundary(const char *fn, F &&body) noexcept {
+  try {
+    body();
+    return CT_OK;
+  } catch (const InvalidArgument &e) {
+    set_last_error(fn, e.what());
+    return CT_ERROR_INVALID_ARGUMENT;
+  } catch (const c10::OutOfMemoryError &e) {
+    set_last_error(fn, e.what_without_backtrace());
+    return CT_ERROR_OUT_OF_MEMORY;
+  } catch (const c10::Error &e) {
+    set_last_error(fn, e.what_without_backtrace());
+    return CT_ERROR_TORCH;
+  } catch (const std::bad_alloc &) {
+    set_last_error(fn, "out of memory");
+    return CT_ERROR_OUT_OF_MEMORY;
+  } catch (const std::exception &e) {
+    set_last_error(fn, e.what());
+    return CT_ERROR_TORCH;
+  } catch (...) {
+    set_last_error(fn, "unknown C++ exception");
+    return CT_ERROR_UNKNOWN;
+  }
+}
+
+inline void require(bool ok, const char *what) {
+  if (!ok) throw InvalidArgument(what);
+}
+inline const at::Tensor &T(const ct_tensor *h) {
+  require(h != nullptr, "tensor handle is NULL");
+  return h->t;
+}
+inline ct_tensor *wrap(at::Tensor t) { return new ct_tensor{std::move(t)}; }
+
+at::ScalarType scalar_type(ct_dtype d);
+ct_dtype from_scalar_type(at::ScalarType s);
+at::Device device(const char *name);
+std::vector<int64_t> dims(const int64_t *shape, int ndim);
+// Writes s into buf the way the header's string functions promise.
+void write_string(const std::string &s, char *buf, size_t cap, size_t *needed);
+
+}  // namespace ct
+
+// Declares `ct_status name(args)` whose body runs inside the boundary.
+#define CT_API(name, args) ct_status name args
+#define CT_OUT(p) ct::require((p) != nullptr, "out-parameter " #p " is NULL")
