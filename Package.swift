@@ -22,7 +22,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bcsft", targets: ["bcsft"]),
-        .library(name: "BCSFT", targets: ["Torch", "Tokenizers"]),
+        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Models", "Pipelines"]),
         // SentencePiece lives in its own shared object, loaded at run time with
         // dlopen(RTLD_LOCAL|RTLD_DEEPBIND): its bundled protobuf-lite must never share a
         // symbol namespace with libtorch's protobuf (DESIGN.md, trap 1). Nothing imports it.
@@ -56,9 +56,12 @@ let package = Package(
         ),
         .target(name: "Torch", dependencies: ["CTorch"]),
         .target(name: "Tokenizers", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Models", dependencies: ["Torch"]),
+        .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Models"]),
         .executableTarget(
             name: "bcsft",
-            dependencies: ["Torch", "Tokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Torch", "Tokenizers", "Models", "Pipelines",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch"], resources: [.copy("Fixtures")]),

@@ -8,7 +8,7 @@ import Glibc
 /// symbols first, so they never bind to the protobuf that libtorch loaded (DESIGN.md, trap 1);
 /// LOCAL keeps theirs out of the global namespace. The function types below mirror
 /// shim/sentencepiece/include/cspm.h one for one.
-struct SentencePieceLibrary: @unchecked Sendable {
+public struct SentencePieceLibrary: @unchecked Sendable {
     typealias Handle = OpaquePointer
     typealias LastError = @convention(c) () -> UnsafePointer<CChar>?
     typealias Load = @convention(c) (UnsafePointer<CChar>?, UnsafeMutablePointer<Handle?>?) -> Int32
@@ -52,8 +52,9 @@ struct SentencePieceLibrary: @unchecked Sendable {
     /// (SwiftPM puts the product beside bcsft and beside the test bundle), then the build
     /// folders of a checkout in the current directory.
     static func candidates() -> [String] {
+        // An explicit path is the only candidate: silently falling back would hide a typo.
+        if let p = ProcessInfo.processInfo.environment["BCSFT_SENTENCEPIECE_LIB"], !p.isEmpty { return [p] }
         var paths: [String] = []
-        if let p = ProcessInfo.processInfo.environment["BCSFT_SENTENCEPIECE_LIB"], !p.isEmpty { paths.append(p) }
         let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         paths.append(exe.appendingPathComponent(fileName).path)
         let cwd = FileManager.default.currentDirectoryPath
@@ -91,4 +92,9 @@ struct SentencePieceLibrary: @unchecked Sendable {
             train: try sym("cspm_train", Train.self)
         )
     }
+}
+
+extension SentencePieceLibrary {
+    /// The path of the loaded shim (loading it if needed); throws with the places searched.
+    public static func path() throws -> String { try shared().path }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Trains a SentencePiece model. The defaults suit SFT data: digits split one by one (math
-/// answers tokenize consistently), byte fallback on (no <unk> for rare characters), the
+/// answers tokenize consistently), byte fallback on (no <unk> for rare characters), text kept
+/// exactly (identity normalisation, whitespace runs preserved, so decode(encode(t)) == t), the
 /// Llama special-id layout (unk 0, bos 1, eos 2) plus a pad id 3.
 public struct SentencePieceTrainer: Sendable {
     public enum ModelType: String, Sendable, CaseIterable { case unigram, bpe, char, word }
@@ -15,6 +16,8 @@ public struct SentencePieceTrainer: Sendable {
     public var characterCoverage = 1.0
     /// "identity" keeps text exactly; "nmt_nfkc" is SentencePiece's default normalisation.
     public var normalization = "identity"
+    /// SentencePiece collapses whitespace runs by default; SFT data keeps them (code, tables).
+    public var removeExtraWhitespaces = false
     /// Sentences longer than this (bytes) are skipped by the trainer.
     public var maxSentenceLength = 16384
     /// 0: use every input sentence; otherwise sample this many.
@@ -58,6 +61,7 @@ public struct SentencePieceTrainer: Sendable {
             ("split_digits", String(splitDigits)),
             ("character_coverage", String(characterCoverage)),
             ("normalization_rule_name", normalization),
+            ("remove_extra_whitespaces", String(removeExtraWhitespaces)),
             ("max_sentence_length", String(maxSentenceLength)),
             ("input_sentence_size", String(inputSentenceSize)),
             ("shuffle_input_sentence", "true"),
@@ -85,11 +89,9 @@ public struct SentencePieceTrainer: Sendable {
 
         let vocabOut = output.deletingPathExtension().appendingPathExtension("vocab")
         for (from, to) in [("m.vocab", vocabOut), ("m.model", output)] {
-            let src = tmp.appendingPathComponent(from)
-            if fm.fileExists(atPath: to.path) {
-                _ = try fm.replaceItemAt(to, withItemAt: src)
-            } else {
-                try fm.moveItem(at: src, to: to)
+            // rename(2) replaces an existing file atomically.
+            guard rename(tmp.appendingPathComponent(from).path, to.path) == 0 else {
+                throw TokenizerError.trainingFailed("cannot move the trained \(from) to \(to.path): \(String(cString: strerror(errno)))")
             }
         }
         return try SentencePieceTokenizer(contentsOf: output)

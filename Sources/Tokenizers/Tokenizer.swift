@@ -38,11 +38,18 @@ extension Tokenizer {
 }
 
 /// Write-once slots filled from concurrent workers; each index is written by one worker only.
+/// The storage is a raw buffer allocated up front, so workers never touch a shared Swift
+/// array (whose exclusivity checks and copy-on-write are not safe across threads).
 final class ResultSlots<T>: @unchecked Sendable {
-    private var slots: [Result<T, Error>?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<T, Error>) {
-        slots.withUnsafeMutableBufferPointer { $0[i] = r }
+    private let slots: UnsafeMutableBufferPointer<Result<T, Error>?>
+    init(count: Int) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil)
     }
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+    func set(_ i: Int, _ r: Result<T, Error>) { slots[i] = r }
     func values() throws -> [T] { try slots.map { try $0!.get() } }
 }

@@ -57,7 +57,7 @@ CT_API(ct_blas_info, (char *buf, size_t cap, size_t *needed)) {
       Dl_info info;
       if (dladdr(sym, &info) && info.dli_fname) s = info.dli_fname;
     }
-    if (auto cfg = blas_symbol<get_config_fn>("openblas_get_config")) s += " (OpenBLAS " + std::string(cfg()) + ")";
+    if (auto cfg = blas_symbol<get_config_fn>("openblas_get_config")) s += " (" + std::string(cfg()) + ")";
     write_string(s, buf, cap, needed);
   });
 }

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import Torch
+
+@main
+struct BCSFT: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bcsft",
+        abstract: "Behavior-conditioned SFT: extract reusable reasoning behaviors, build BC-SFT data, train and evaluate students.",
+        discussion: """
+        Threads: torch intra-op threads default to 1 and OpenBLAS threads to the core count
+        (measured; see README). Override with BCSFT_TORCH_THREADS and BCSFT_BLAS_THREADS.
+        """,
+        subcommands: [DoctorCommand.self, TokenizerCommand.self, SmokeCommand.self]
+    )
+}
+
+/// Applies the thread settings before any tensor work; every command that computes calls it.
+func configureRuntime() throws {
+    try Runtime.apply(Runtime.ThreadSettings.fromEnvironment())
+}
