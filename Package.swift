@@ -63,6 +63,8 @@ let package = Package(
             dependencies: ["Torch", "Tokenizers", "Models", "Pipelines",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Benchmarks (evaluation/): timed workloads the drivers set beside their baselines.
+        .executableTarget(name: "bcsft-bench", dependencies: ["Torch", "Models"], path: "evaluation/Sources/bcsft-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch"], resources: [.copy("Fixtures")]),
     ],

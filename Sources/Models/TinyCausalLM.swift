@@ -1,42 +1,54 @@
 import Torch
 
-/// A deliberately small causal language model (token embedding, one pre-norm attention block
-/// with an MLP, RMSNorm, output head) used by `bcsft smoke` and `bcsft doctor` to prove that
-/// tokenizer, tensors, autograd and the optimizer work together end to end. The student
-/// model proper is the Llama-family decoder (Models/Llama), not this.
+/// A deliberately small causal language model (token embedding, pre-norm attention blocks
+/// with SwiGLU MLPs, RMSNorm, untied output head; no rotary embeddings) used by
+/// `bcsft smoke`, `bcsft doctor` and the threads benchmark to prove that tokenizer, tensors,
+/// autograd and the optimizer work together end to end. The student model proper is the
+/// Llama-family decoder (Models/Llama), not this.
 public final class TinyCausalLM {
     public struct Config: Sendable {
         public var vocabularySize: Int
         public var dim = 64
+        public var layers = 1
         public var heads = 4
         public var hidden = 172
         public var context = 64
         public init(vocabularySize: Int) { self.vocabularySize = vocabularySize }
     }
 
+    struct Block {
+        let norm1, wq, wk, wv, wo, norm2, gate, up, down: Tensor
+    }
+
     public let config: Config
-    let embed, norm1, wq, wk, wv, wo, norm2, up, down, normOut, head: Tensor
+    let embed, normOut, head: Tensor
+    let blocks: [Block]
 
     /// Parameters as (name, tensor) in a fixed order.
     public var parameters: [(String, Tensor)] {
-        [("embed", embed), ("norm1", norm1), ("wq", wq), ("wk", wk), ("wv", wv), ("wo", wo),
-         ("norm2", norm2), ("up", up), ("down", down), ("norm_out", normOut), ("head", head)]
+        var p = [("embed", embed)]
+        for (i, b) in blocks.enumerated() {
+            p += [("\(i).norm1", b.norm1), ("\(i).wq", b.wq), ("\(i).wk", b.wk), ("\(i).wv", b.wv), ("\(i).wo", b.wo),
+                  ("\(i).norm2", b.norm2), ("\(i).gate", b.gate), ("\(i).up", b.up), ("\(i).down", b.down)]
+        }
+        return p + [("norm_out", normOut), ("head", head)]
     }
 
     public init(_ config: Config, generator: Generator) throws {
         precondition(config.dim % config.heads == 0, "dim must be divisible by heads")
         self.config = config
-        func w(_ shape: [Int], scale: Double) throws -> Tensor {
-            try (Tensor.randn(shape, generator: generator) * scale).requiresGrad(true)
+        func w(_ shape: [Int]) throws -> Tensor {
+            try (Tensor.randn(shape, generator: generator) * 0.02).requiresGrad(true)
         }
+        func ones() throws -> Tensor { try Tensor.ones([config.dim]).requiresGrad(true) }
         let d = config.dim
-        embed = try w([config.vocabularySize, d], scale: 0.02)
-        (wq, wk, wv, wo) = (try w([d, d], scale: 0.02), try w([d, d], scale: 0.02), try w([d, d], scale: 0.02), try w([d, d], scale: 0.02))
-        up = try w([d, config.hidden], scale: 0.02)
-        down = try w([config.hidden, d], scale: 0.02)
-        head = try w([d, config.vocabularySize], scale: 0.02)
-        (norm1, norm2, normOut) = (try Tensor.ones([d]).requiresGrad(true), try Tensor.ones([d]).requiresGrad(true),
-                                   try Tensor.ones([d]).requiresGrad(true))
+        embed = try w([config.vocabularySize, d])
+        blocks = try (0..<config.layers).map { _ in
+            Block(norm1: try ones(), wq: try w([d, d]), wk: try w([d, d]), wv: try w([d, d]), wo: try w([d, d]),
+                  norm2: try ones(), gate: try w([d, config.hidden]), up: try w([d, config.hidden]), down: try w([config.hidden, d]))
+        }
+        normOut = try ones()
+        head = try w([d, config.vocabularySize])
     }
 
     func rmsNorm(_ x: Tensor, _ weight: Tensor) throws -> Tensor {
@@ -47,14 +59,17 @@ public final class TinyCausalLM {
     public func callAsFunction(_ ids: Tensor) throws -> Tensor {
         let (b, t) = (ids.size(0), ids.size(1))
         let (d, h) = (config.dim, config.heads)
-        var x = try embed.embedding(ids)
-        let n = try rmsNorm(x, norm1)
-        func split(_ w: Tensor) throws -> Tensor { try n.matmul(w).view([b, t, h, d / h]).transpose(1, 2) }
-        let (q, k, v) = (try split(wq), try split(wk), try split(wv))
         let mask = try Tensor.ones([t, t], dtype: .bool).triu(1)
-        let att = try (q.matmul(k.transpose(-2, -1)) / Double(d / h).squareRoot()).maskedFill(mask, -.infinity).softmax(-1)
-        x = try x + att.matmul(v).transpose(1, 2).contiguous().view([b, t, d]).matmul(wo)
-        x = try x + rmsNorm(x, norm2).matmul(up).silu().matmul(down)
+        var x = try embed.embedding(ids)
+        for blk in blocks {
+            let n = try rmsNorm(x, blk.norm1)
+            func split(_ w: Tensor) throws -> Tensor { try n.matmul(w).view([b, t, h, d / h]).transpose(1, 2) }
+            let (q, k, v) = (try split(blk.wq), try split(blk.wk), try split(blk.wv))
+            let att = try (q.matmul(k.transpose(-2, -1)) / Double(d / h).squareRoot()).maskedFill(mask, -.infinity).softmax(-1)
+            x = try x + att.matmul(v).transpose(1, 2).contiguous().view([b, t, d]).matmul(blk.wo)
+            let m = try rmsNorm(x, blk.norm2)
+            x = try x + (m.matmul(blk.gate).silu() * m.matmul(blk.up)).matmul(blk.down)
+        }
         return try rmsNorm(x, normOut).matmul(head)
     }
 

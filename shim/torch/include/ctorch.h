@@ -190,6 +190,8 @@ ct_status ct_repeat_interleave(const ct_tensor *a, int64_t repeats, int64_t dim,
 
 /* ---------------------------------------------------------------- dtypes, devices, copies */
 
+/* Like torch's .to(): when the tensor already has that dtype or device, the new handle shares
+ * its storage (clone first for an independent copy). */
 ct_status ct_to_dtype(const ct_tensor *a, ct_dtype dtype, ct_tensor **out);
 ct_status ct_to_device(const ct_tensor *a, const char *device, ct_tensor **out);
 /* A new tensor with its own storage (autograd history kept). */

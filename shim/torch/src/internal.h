@@ -1,6 +1,8 @@
 // Shared by the shim's translation units: the handle structs and the one exception boundary.
 #pragma once
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>  // at::NoGradGuard (not pulled in by ATen.h in torch 2.x)
+#include <c10/core/GradMode.h>
 
 #include <stdexcept>
 #include <string>

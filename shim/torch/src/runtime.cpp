@@ -2,6 +2,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
+#include <torch/cuda.h>
 #include <torch/version.h>
 
 #include <cmath>
@@ -67,7 +68,7 @@ CT_API(ct_cuda_is_available, (bool *out)) {
 CT_API(ct_cuda_device_count, (int *out)) {
   return boundary(__func__, [&] {
     CT_OUT(out);
-    *out = at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0;
+    *out = at::hasCUDA() ? static_cast<int>(torch::cuda::device_count()) : 0;
   });
 }
 CT_API(ct_set_num_threads, (int n)) {
@@ -103,7 +104,7 @@ CT_API(ct_manual_seed, (uint64_t seed)) {
       g.set_current_seed(seed);
     }
     if (at::hasCUDA()) {
-      int n = static_cast<int>(at::detail::getCUDAHooks().getNumGPUs());
+      int n = static_cast<int>(torch::cuda::device_count());
       for (int i = 0; i < n; ++i) {
         auto g = at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(i)));
         std::lock_guard<std::mutex> lock(g.mutex());
