@@ -15,7 +15,15 @@ let libtorch = env["LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
 let torchIncludes: [String] = libtorch.map {
     ["-I\($0)/include", "-I\($0)/include/torch/csrc/api/include"]
 } ?? ["-I/usr/include/torch/csrc/api/include"]
-let torchLinkFlags: [String] = libtorch.map { ["-L\($0)/lib", "-Xlinker", "-rpath", "-Xlinker", "\($0)/lib"] } ?? []
+// A CUDA libtorch keeps its kernels in libtorch_cuda, which nothing references by symbol:
+// --no-as-needed keeps it linked so the CUDA backend registers itself at load time.
+let torchLinkFlags: [String] = libtorch.map { dir in
+    var flags = ["-L\(dir)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib"]
+    if FileManager.default.fileExists(atPath: "\(dir)/lib/libtorch_cuda.so") {
+        flags += ["-Xlinker", "--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Xlinker", "--as-needed"]
+    }
+    return flags
+} ?? []
 
 let package = Package(
     name: "bcsft",
