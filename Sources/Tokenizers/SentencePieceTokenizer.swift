@@ -50,40 +50,22 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     deinit { lib.free(handle) }
 
     public func encode(_ text: String) throws -> [Int32] {
-        var utf8 = Array(text.utf8)
-        let count = utf8.count
-        // One id never covers less than one byte, so bytes + 1 ids always suffice.
-        var ids = [Int32](repeating: 0, count: count + 1)
-        var needed = 0
-        let status = utf8.withUnsafeMutableBufferPointer { bytes in
-            bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(count, 1)) { text in
-                lib.encode(handle, count == 0 ? nil : text, count, &ids, ids.count, &needed)
-            }
+        let bytes = Array(text.utf8).map { CChar(bitPattern: $0) }
+        // One id never covers less than one byte, so bytes + 1 ids suffice on the first call.
+        let ids = bytes.withUnsafeBufferPointer { t in
+            withGrowingBuffer(of: Int32.self, initial: t.count + 1) { lib.encode(handle, t.baseAddress, t.count, $0, $1, $2) }
         }
-        if status == SentencePieceLibrary.bufferTooSmall {
-            ids = [Int32](repeating: 0, count: needed)
-            let again = utf8.withUnsafeMutableBufferPointer { bytes in
-                bytes.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(count, 1)) { text in
-                    lib.encode(handle, text, count, &ids, ids.count, &needed)
-                }
-            }
-            guard again == SentencePieceLibrary.ok else { throw TokenizerError.encodeFailed(lib.message) }
-        } else if status != SentencePieceLibrary.ok {
-            throw TokenizerError.encodeFailed(lib.message)
-        }
-        utf8.removeAll()
-        return Array(ids.prefix(needed))
+        guard let ids else { throw TokenizerError.encodeFailed(lib.message) }
+        return ids
     }
 
     public func decode(_ ids: [Int32]) throws -> String {
         for id in ids where id < 0 || Int(id) >= vocabularySize {
             throw TokenizerError.unknownID(id, vocabularySize: vocabularySize)
         }
-        let bytes = try readBytes(initial: ids.count * 8 + 16) { buf, cap, needed in
-            lib.decode(handle, ids, ids.count, buf, cap, needed)
-        }
+        let bytes = withGrowingBuffer(of: CChar.self, initial: ids.count * 8 + 16) { lib.decode(handle, ids, ids.count, $0, $1, $2) }
         guard let bytes else { throw TokenizerError.decodeFailed(lib.message) }
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: bytes.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public func id(forPiece piece: String) -> Int32? {
@@ -99,10 +81,10 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
 
     public func piece(forID id: Int32) throws -> String {
         guard id >= 0, Int(id) < vocabularySize else { throw TokenizerError.unknownID(id, vocabularySize: vocabularySize) }
-        guard let bytes = try readBytes(initial: 64, { lib.idToPiece(handle, id, $0, $1, $2) }) else {
+        guard let bytes = withGrowingBuffer(of: CChar.self, initial: 64, { lib.idToPiece(handle, id, $0, $1, $2) }) else {
             throw TokenizerError.decodeFailed(lib.message)
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return String(decoding: bytes.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Whether an id is a control symbol (<s>, </s>, <pad>): never produced by encode.
@@ -111,17 +93,18 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         return lib.idKind(handle, id, &c, &u, &b) == SentencePieceLibrary.ok && c != 0
     }
 
-    /// Calls a "buffer, capacity, needed" function, growing the buffer once if asked to.
-    /// Returns nil when the call fails.
-    private func readBytes(initial: Int, _ call: (UnsafeMutablePointer<CChar>?, Int, UnsafeMutablePointer<Int>?) -> Int32) throws -> [UInt8]? {
-        var buffer = [CChar](repeating: 0, count: Swift.max(initial, 1))
+    /// Calls a shim function with the "buffer, capacity, needed" contract (cspm.h), calling
+    /// again with a buffer of the needed size when the first was too small. Nil on failure.
+    private func withGrowingBuffer<T: Numeric>(of _: T.Type, initial: Int,
+                                               _ call: (UnsafeMutablePointer<T>?, Int, UnsafeMutablePointer<Int>?) -> Int32) -> [T]? {
+        var buffer = [T](repeating: 0, count: Swift.max(initial, 1))
         var needed = 0
         var status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress, $0.count, &needed) }
         if status == SentencePieceLibrary.bufferTooSmall {
-            buffer = [CChar](repeating: 0, count: needed)
+            buffer = [T](repeating: 0, count: needed)
             status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress, $0.count, &needed) }
         }
         guard status == SentencePieceLibrary.ok else { return nil }
-        return buffer.prefix(needed).map { UInt8(bitPattern: $0) }
+        return Array(buffer.prefix(needed))
     }
 }
