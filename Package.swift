@@ -30,7 +30,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bcsft", targets: ["bcsft"]),
-        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Models", "Pipelines"]),
+        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Datasets", "Models", "Pipelines"]),
         // SentencePiece lives in its own shared object, loaded at run time with
         // dlopen(RTLD_LOCAL|RTLD_DEEPBIND): its bundled protobuf-lite must never share a
         // symbol namespace with libtorch's protobuf (DESIGN.md, trap 1). Nothing imports it.
@@ -64,16 +64,18 @@ let package = Package(
         ),
         .target(name: "Torch", dependencies: ["CTorch"]),
         .target(name: "Tokenizers", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Datasets", dependencies: ["Tokenizers", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Models", dependencies: ["Torch"]),
-        .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Models"]),
+        .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Datasets", "Models"]),
         .executableTarget(
             name: "bcsft",
-            dependencies: ["Torch", "Tokenizers", "Models", "Pipelines",
+            dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Pipelines",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmarks (evaluation/): timed workloads the drivers set beside their baselines.
         .executableTarget(name: "bcsft-bench", dependencies: ["Torch", "Models"], path: "evaluation/Sources/bcsft-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch"], resources: [.copy("Fixtures")]),
     ],
     cxxLanguageStandard: .cxx17

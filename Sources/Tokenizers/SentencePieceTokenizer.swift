@@ -49,6 +49,8 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
 
     deinit { lib.free(handle) }
 
+    public var serializedModel: Data? { modelData }
+
     public func encode(_ text: String) throws -> [Int32] {
         let bytes = Array(text.utf8).map { CChar(bitPattern: $0) }
         // One id never covers less than one byte, so bytes + 1 ids suffice on the first call.

@@ -18,38 +18,13 @@ public protocol Tokenizer: Sendable {
     /// The id of a piece, nil when the piece is not in the vocabulary.
     func id(forPiece piece: String) -> Int32?
     func piece(forID id: Int32) throws -> String
+    /// The serialized model, when the tokenizer has one (copied into datasets and checkpoints).
+    var serializedModel: Data? { get }
 }
 
 extension Tokenizer {
     /// Encodes many texts on every core, keeping their order.
     public func encode(batch texts: [String], threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> [[Int32]] {
-        if texts.count < 2 || threads < 2 { return try texts.map(encode) }
-        let chunks = Swift.min(threads, texts.count)
-        let results = ResultSlots<[Int32]>(count: texts.count)
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            var i = chunk
-            while i < texts.count {
-                results.set(i, Result { try encode(texts[i]) })
-                i += chunks
-            }
-        }
-        return try results.values()
+        try parallelMap(texts, threads: threads) { try self.encode($0) }
     }
-}
-
-/// Write-once slots filled from concurrent workers; each index is written by one worker only.
-/// The storage is a raw buffer allocated up front, so workers never touch a shared Swift
-/// array (whose exclusivity checks and copy-on-write are not safe across threads).
-final class ResultSlots<T>: @unchecked Sendable {
-    private let slots: UnsafeMutableBufferPointer<Result<T, Error>?>
-    init(count: Int) {
-        slots = .allocate(capacity: count)
-        slots.initialize(repeating: nil)
-    }
-    deinit {
-        slots.deinitialize()
-        slots.deallocate()
-    }
-    func set(_ i: Int, _ r: Result<T, Error>) { slots[i] = r }
-    func values() throws -> [T] { try slots.map { try $0!.get() } }
 }

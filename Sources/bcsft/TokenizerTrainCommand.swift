@@ -1,15 +1,19 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import Tokenizers
 
 struct TokenizerTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a SentencePiece model on text files (one sentence per line)."
+        abstract: "Train a SentencePiece model on text files (one sentence per line) or SFT records (.jsonl)."
     )
 
-    @Option(name: .long, help: "Input text file (repeat for several).")
+    @Option(name: .long, help: "Input: a text file, or SFT records ending in .jsonl whose message contents are used (repeatable).")
     var input: [String]
+
+    @Option(help: "Chat template whose turn markers become single pieces (bcsft or llama2); implied for .jsonl inputs.")
+    var template: String?
 
     @Option(name: .customLong("vocab-size"), help: "Vocabulary size.")
     var vocabSize: Int
@@ -36,9 +40,22 @@ struct TokenizerTrainCommand: ParsableCommand {
 
     func run() throws {
         var trainer = SentencePieceTrainer(vocabularySize: vocabSize, modelType: SentencePieceTrainer.ModelType(rawValue: modelType)!)
-        trainer.userDefinedSymbols = userSymbols
+        let hasRecords = input.contains { $0.hasSuffix(".jsonl") }
+        let chat = try (template ?? (hasRecords ? ChatTemplate.default.name : nil)).map(ChatTemplate.named)
+        trainer.userDefinedSymbols = (chat?.markers ?? []) + userSymbols.filter { !(chat?.markers ?? []).contains($0) }
         trainer.byteFallback = !noByteFallback
-        let tok = try trainer.train(inputs: input.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output))
+        // SFT records become plain text (message contents) in a temporary folder first.
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bcsft-tok-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let inputs = try input.enumerated().map { i, path -> URL in
+            let url = URL(fileURLWithPath: path)
+            guard path.hasSuffix(".jsonl") else { return url }
+            let text = scratch.appendingPathComponent("records-\(i).txt")
+            try TokenizerCorpus.extract(from: url, to: text)
+            return text
+        }
+        let tok = try trainer.train(inputs: inputs, output: URL(fileURLWithPath: output))
         print("wrote \(output) (\(tok.vocabularySize) pieces, sha256 \(tok.sha256.prefix(16))…)")
     }
 }

@@ -1,0 +1,220 @@
+import Foundation
+import Tokenizers
+
+/// `bcsft dataset build`: SFT records (JSONL) to packed, masked token shards.
+///
+/// Streaming: records are read, rendered and tokenized in batches (on every core), split
+/// into train/validation by a hash of their id, and packed by a bounded best-fit packer
+/// straight into shard files, so memory does not grow with the input. The output folder
+/// appears whole: it is built beside the destination and swapped in at the end, so an
+/// interrupted build leaves any previous dataset untouched.
+public struct DatasetBuilder {
+    public enum Overlong: String, Sendable, CaseIterable {
+        /// Skip documents longer than seq_len (counted): an SFT answer cut short teaches the
+        /// student to stop mid-answer without EOS.
+        case drop
+        /// Keep the first seq_len tokens (counted).
+        case truncate
+    }
+
+    public struct Options: Sendable {
+        public var input: URL
+        public var output: URL
+        public var seqLen: Int
+        public var template = ChatTemplate.default
+        public var validationFraction = 0.0
+        public var overlong = Overlong.drop
+        public var skipInvalid = false
+        public var threads = ProcessInfo.processInfo.activeProcessorCount
+        public var batchRecords = 2048
+        public var maxOpenRows = 512
+        /// Rows per shard file; 0 picks about 256 MiB per shard.
+        public var rowsPerShard = 0
+
+        public init(input: URL, output: URL, seqLen: Int) {
+            self.input = input
+            self.output = output
+            self.seqLen = seqLen
+        }
+    }
+
+    public enum Event: Sendable {
+        case progress(records: Int, bytesRead: Int, totalBytes: Int)
+    }
+
+    public let options: Options
+    public let tokenizer: Tokenizer
+
+    public init(_ options: Options, tokenizer: Tokenizer) {
+        self.options = options
+        self.tokenizer = tokenizer
+    }
+
+    /// Deterministic split: a record is in validation when the FNV-1a hash of its id falls
+    /// in the lowest `fraction` of the hash range, whatever the file order.
+    public static func isValidation(id: String, fraction: Double) -> Bool {
+        guard fraction > 0 else { return false }
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        return Double(h % 1_000_000) < fraction * 1_000_000
+    }
+
+    @discardableResult
+    public func build(progress: (Event) -> Void = { _ in }) throws -> Manifest {
+        let o = options
+        guard o.seqLen >= 8 else { throw DatasetError.invalidOption("--seq-len must be at least 8") }
+        guard (0..<1).contains(o.validationFraction) else { throw DatasetError.invalidOption("--val-fraction must be in [0, 1)") }
+        let fm = FileManager.default
+        let totalBytes = (try? fm.attributesOfItem(atPath: o.input.path)[.size] as? Int) ?? 0
+        guard fm.fileExists(atPath: o.input.path) else { throw DatasetError.cannotRead(path: o.input.path, reason: "no such file") }
+
+        let parent = o.output.deletingLastPathComponent()
+        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        let staging = parent.appendingPathComponent(".\(o.output.lastPathComponent).building-\(UUID().uuidString.prefix(8))")
+        try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+        var finished = false
+        defer { if !finished { try? fm.removeItem(at: staging) } }
+
+        let padID = tokenizer.padID ?? tokenizer.eosID ?? 0
+        guard let eosID = tokenizer.eosID else { throw DatasetError.missingMarker(template: o.template.name, piece: "</s> (EOS)") }
+        let header = ShardHeader(seqLen: o.seqLen, rows: 0, documents: 0, tokens: 0, lossTokens: 0,
+                                 tokenizerSHA256: tokenizer.sha256, templateName: o.template.name,
+                                 templateSHA256: o.template.sha256, padID: padID, eosID: eosID,
+                                 vocabularySize: tokenizer.vocabularySize, split: "")
+        let rowsPerShard = o.rowsPerShard > 0 ? o.rowsPerShard : max(1, (256 << 20) / ShardFormat.rowBytes(o.seqLen))
+        var outputs = ["train": SplitOutput(name: "train", dir: staging, header: header, seqLen: o.seqLen, padID: padID,
+                                             maxOpenRows: o.maxOpenRows, rowsPerShard: rowsPerShard)]
+        if o.validationFraction > 0 {
+            outputs["val"] = SplitOutput(name: "val", dir: staging, header: header, seqLen: o.seqLen, padID: padID,
+                                         maxOpenRows: o.maxOpenRows, rowsPerShard: rowsPerShard)
+        }
+
+        var stats = Manifest.Stats()
+        stats.histogramBinWidth = max(1, o.seqLen / 16)
+        stats.lengthHistogram = Array(repeating: 0, count: 17)
+        let reader = RecordReader(url: o.input, skipInvalid: o.skipInvalid)
+        var it = reader.makeIterator()
+        let template = o.template, tok = tokenizer
+        while true {
+            let batch = try RecordReader.batch(&it, count: o.batchRecords)
+            if batch.isEmpty { break }
+            let docs = try parallelMap(batch.map(\.record), threads: o.threads) { r in
+                try template.encode(r.messages, with: tok)
+            }
+            for ((line, record), (ids, mask)) in zip(batch, docs) {
+                stats.records += 1
+                stats.lengthHistogram[min(ids.count / stats.histogramBinWidth, 16)] += 1
+                var doc = Document(ids: ids, mask: mask)
+                if doc.count > o.seqLen {
+                    if o.overlong == .drop {
+                        stats.dropped += 1
+                        continue
+                    }
+                    doc = Document(ids: Array(ids.prefix(o.seqLen)), mask: Array(mask.prefix(o.seqLen)))
+                    stats.truncated += 1
+                }
+                if doc.lossTokens == 0 {
+                    guard o.skipInvalid else { throw DatasetError.noLossTokens(file: o.input.path, line: line, id: record.id) }
+                    stats.zeroLossSkipped += 1
+                    continue
+                }
+                let split = Self.isValidation(id: record.id, fraction: o.validationFraction) ? "val" : "train"
+                try outputs[split]!.add(doc)
+            }
+            progress(.progress(records: stats.records, bytesRead: it.bytesRead, totalBytes: totalBytes))
+        }
+        stats.invalidSkipped = reader.stats.count
+
+        var splits: [String: Manifest.Split] = [:]
+        for (name, var out) in outputs {
+            splits[name] = try out.finish()
+        }
+        let rows = splits.values.reduce(0) { $0 + $1.rows }
+        let tokens = splits.values.reduce(0) { $0 + $1.tokens }
+        let loss = splits.values.reduce(0) { $0 + $1.lossTokens }
+        stats.packingEfficiency = rows > 0 ? Double(tokens) / Double(rows * o.seqLen) : 0
+        stats.lossFraction = tokens > 0 ? Double(loss) / Double(tokens) : 0
+        let manifest = Manifest(seqLen: o.seqLen, tokenizerSHA256: tokenizer.sha256, templateName: o.template.name,
+                                templateSHA256: o.template.sha256, padID: padID, eosID: eosID,
+                                vocabularySize: tokenizer.vocabularySize, input: o.input.path, overlong: o.overlong.rawValue,
+                                validationFraction: o.validationFraction, splits: splits, stats: stats)
+        try manifest.write(to: staging)
+        // A copy of the tokenizer makes the folder self-contained (inspect, training).
+        if let model = tokenizer.serializedModel {
+            try model.write(to: staging.appendingPathComponent(PackedDataset.tokenizerFileName))
+        }
+        try swapIntoPlace(staging, o.output)
+        finished = true
+        return manifest
+    }
+
+    /// Replaces `dest` by `staging` so that a complete dataset is always in place: the old
+    /// folder is moved aside first and removed only after the new one is there.
+    private func swapIntoPlace(_ staging: URL, _ dest: URL) throws {
+        let fm = FileManager.default
+        var old: URL?
+        if fm.fileExists(atPath: dest.path) {
+            let aside = dest.deletingLastPathComponent().appendingPathComponent(".\(dest.lastPathComponent).old-\(UUID().uuidString.prefix(8))")
+            guard rename(dest.path, aside.path) == 0 else {
+                throw DatasetError.cannotWrite(path: dest.path, reason: "cannot move the previous dataset aside: \(String(cString: strerror(errno)))")
+            }
+            old = aside
+        }
+        guard rename(staging.path, dest.path) == 0 else {
+            throw DatasetError.cannotWrite(path: dest.path, reason: String(cString: strerror(errno)))
+        }
+        if let old { try? fm.removeItem(at: old) }
+    }
+}
+
+/// One split's packer and its rotating shard writers.
+struct SplitOutput {
+    let name: String
+    let dir: URL
+    var header: ShardHeader
+    var packer: BestFitPacker
+    let rowsPerShard: Int
+    var writer: ShardWriter?
+    var shards: [String] = []
+    var totals = Manifest.Split(shards: [], rows: 0, documents: 0, tokens: 0, lossTokens: 0)
+
+    init(name: String, dir: URL, header: ShardHeader, seqLen: Int, padID: Int32, maxOpenRows: Int, rowsPerShard: Int) {
+        self.name = name
+        self.dir = dir
+        self.header = header
+        self.header.split = name
+        packer = BestFitPacker(seqLen: seqLen, padID: padID, maxOpenRows: maxOpenRows)
+        self.rowsPerShard = rowsPerShard
+    }
+
+    mutating func add(_ doc: Document) throws {
+        for row in packer.add(doc) { try write(row) }
+    }
+
+    private mutating func write(_ row: PackedRow) throws {
+        if writer == nil {
+            let file = String(format: "%@-%05d.bin", name, shards.count)
+            writer = try ShardWriter(url: dir.appendingPathComponent(file), header: header)
+            shards.append(file)
+        }
+        try writer!.append(row)
+        if writer!.rows >= rowsPerShard { try closeShard() }
+    }
+
+    private mutating func closeShard() throws {
+        guard let w = writer else { return }
+        let h = try w.finish()
+        totals.rows += h.rows
+        totals.documents += h.documents
+        totals.tokens += h.tokens
+        totals.lossTokens += h.lossTokens
+        writer = nil
+    }
+
+    mutating func finish() throws -> Manifest.Split {
+        for row in packer.flush() { try write(row) }
+        try closeShard()
+        totals.shards = shards
+        return totals
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// Streams the lines of a file in fixed-size chunks, so memory stays bounded however large
+/// the file is. Lines end at "\n"; a trailing "\r" is dropped (CRLF files).
+public struct JSONLReader: Sequence {
+    public let url: URL
+    public let chunkSize: Int
+
+    public init(url: URL, chunkSize: Int = 1 << 20) {
+        self.url = url
+        self.chunkSize = chunkSize
+    }
+
+    public func makeIterator() -> Iterator { Iterator(url: url, chunkSize: chunkSize) }
+
+    /// Yields (1-based line number, line bytes); blank lines are skipped but counted.
+    public struct Iterator: IteratorProtocol {
+        let handle: FileHandle?
+        let chunkSize: Int
+        var buffer = Data()
+        var start = 0
+        var lineNumber = 0
+        var eof = false
+        /// Bytes of the file consumed so far (for progress).
+        public private(set) var bytesRead = 0
+        public private(set) var error: Error?
+
+        init(url: URL, chunkSize: Int) {
+            do {
+                handle = try FileHandle(forReadingFrom: url)
+            } catch {
+                handle = nil
+                self.error = error
+                eof = true
+            }
+            self.chunkSize = chunkSize
+        }
+
+        public mutating func next() -> (line: Int, data: Data)? {
+            while true {
+                if let nl = buffer[start...].firstIndex(of: 0x0A) {
+                    var line = buffer[start..<nl]
+                    bytesRead += nl + 1 - start
+                    start = nl + 1
+                    lineNumber += 1
+                    if line.last == 0x0D { line = line.dropLast() }
+                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+                    return (lineNumber, Data(line))
+                }
+                if eof {
+                    guard start < buffer.count else { return nil }
+                    var line = buffer[start...]
+                    bytesRead += buffer.count - start
+                    start = buffer.count
+                    lineNumber += 1
+                    if line.last == 0x0D { line = line.dropLast() }
+                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { return nil }
+                    return (lineNumber, Data(line))
+                }
+                // Keep the unfinished tail, read the next chunk.
+                buffer = Data(buffer[start...])
+                start = 0
+                do {
+                    if let chunk = try handle?.read(upToCount: chunkSize), !chunk.isEmpty {
+                        buffer.append(chunk)
+                    } else {
+                        eof = true
+                    }
+                } catch {
+                    self.error = error
+                    eof = true
+                }
+            }
+        }
+    }
+}

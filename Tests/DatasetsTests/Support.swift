@@ -1,0 +1,57 @@
+import Datasets
+import Foundation
+import Tokenizers
+import XCTest
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func temporaryDirectory() throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bcsft-ds-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// A SentencePiece model with the bcsft template's markers, trained once per test process
+/// on the shipped smoke corpus.
+enum TestTokenizer {
+    nonisolated(unsafe) private static var cached: SentencePieceTokenizer?
+    private static let lock = NSLock()
+
+    static func get() throws -> SentencePieceTokenizer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let t = cached { return t }
+        let dir = try temporaryDirectory()
+        var trainer = SentencePieceTrainer(vocabularySize: 600)
+        trainer.userDefinedSymbols = ChatTemplate.default.markers
+        let t = try trainer.train(inputs: [repoRoot.appendingPathComponent("data/smoke/corpus.txt")], output: dir.appendingPathComponent("t.model"))
+        cached = t
+        return t
+    }
+
+    /// Another model (different vocabulary size, so a different hash).
+    static func other() throws -> SentencePieceTokenizer {
+        let dir = try temporaryDirectory()
+        var trainer = SentencePieceTrainer(vocabularySize: 500)
+        trainer.userDefinedSymbols = ChatTemplate.default.markers
+        return try trainer.train(inputs: [repoRoot.appendingPathComponent("data/smoke/corpus.txt")], output: dir.appendingPathComponent("o.model"))
+    }
+}
+
+func writeJSONL(_ lines: [String], to url: URL) throws {
+    try (lines.joined(separator: "\n") + "\n").write(to: url, atomically: true, encoding: .utf8)
+}
+
+func records(_ n: Int, seed: Int = 0) -> [SFTRecord] {
+    var g = seed
+    func next() -> Int { g = (g &* 1_103_515_245 &+ 12345) & 0x7fff_ffff; return g }
+    return (0..<n).map { i in
+        let a = next() % 90 + 2, b = next() % 90 + 2
+        let words = String(repeating: " and then we check it", count: next() % 5)
+        if i % 2 == 0 {
+            return SFTRecord(id: "r\(i)", messages: [.user("What is \(a) + \(b)?"), .assistant("\(a) + \(b) = \(a + b)\(words). Answer: \(a + b).")])
+        }
+        return SFTRecord(id: "r\(i)", messages: [.system("Be brief."), .user("Multiply \(a) by \(b)."),
+                                                  .assistant("\(a * b)\(words)."), .user("Why?"), .assistant("Because \(a) × \(b) = \(a * b).")])
+    }
+}
