@@ -62,6 +62,7 @@ public struct DatasetBuilder {
     @discardableResult
     public func build(progress: (Event) -> Void = { _ in }) throws -> Manifest {
         let o = options
+        let started = Date()
         guard o.seqLen >= 8 else { throw DatasetError.invalidOption("--seq-len must be at least 8") }
         guard (0..<1).contains(o.validationFraction) else { throw DatasetError.invalidOption("--val-fraction must be in [0, 1)") }
         let fm = FileManager.default
@@ -92,38 +93,51 @@ public struct DatasetBuilder {
         var stats = Manifest.Stats()
         stats.histogramBinWidth = max(1, o.seqLen / 16)
         stats.lengthHistogram = Array(repeating: 0, count: 17)
-        let reader = RecordReader(url: o.input, skipInvalid: o.skipInvalid)
-        var it = reader.makeIterator()
+        // Lines are read in order on this thread; parsing, rendering and tokenizing run on
+        // every core; packing and writing go back to input order, so output is deterministic.
+        var lines = JSONLReader(url: o.input).makeIterator()
         let template = o.template, tok = tokenizer
         while true {
-            let batch = try RecordReader.batch(&it, count: o.batchRecords)
+            var batch: [(line: Int, data: Data)] = []
+            batch.reserveCapacity(o.batchRecords)
+            while batch.count < o.batchRecords, let l = lines.next() { batch.append(l) }
             if batch.isEmpty { break }
-            let docs = try parallelMap(batch.map(\.record), threads: o.threads) { r in
-                try template.encode(r.messages, with: tok)
+            let parsed = try parallelMap(batch.map(\.data), threads: o.threads) { data -> Parsed in
+                let record: SFTRecord
+                do { record = try SFTRecord.parse(data) } catch let e as SFTRecord.ParseError { return .invalid(e.reason) }
+                let (ids, mask) = try template.encode(record.messages, with: tok)
+                return .document(id: record.id, Document(ids: ids, mask: mask))
             }
-            for ((line, record), (ids, mask)) in zip(batch, docs) {
+            for ((line, _), result) in zip(batch, parsed) {
+                guard case .document(let id, var doc) = result else {
+                    if case let .invalid(reason) = result {
+                        let error = DatasetError.invalidRecord(file: o.input.path, line: line, reason: reason)
+                        guard o.skipInvalid else { throw error }
+                        stats.invalidSkipped += 1
+                    }
+                    continue
+                }
                 stats.records += 1
-                stats.lengthHistogram[min(ids.count / stats.histogramBinWidth, 16)] += 1
-                var doc = Document(ids: ids, mask: mask)
+                stats.lengthHistogram[min(doc.count / stats.histogramBinWidth, 16)] += 1
                 if doc.count > o.seqLen {
                     if o.overlong == .drop {
                         stats.dropped += 1
                         continue
                     }
-                    doc = Document(ids: Array(ids.prefix(o.seqLen)), mask: Array(mask.prefix(o.seqLen)))
+                    doc = Document(ids: Array(doc.ids.prefix(o.seqLen)), mask: Array(doc.mask.prefix(o.seqLen)))
                     stats.truncated += 1
                 }
                 if doc.lossTokens == 0 {
-                    guard o.skipInvalid else { throw DatasetError.noLossTokens(file: o.input.path, line: line, id: record.id) }
+                    guard o.skipInvalid else { throw DatasetError.noLossTokens(file: o.input.path, line: line, id: id) }
                     stats.zeroLossSkipped += 1
                     continue
                 }
-                let split = Self.isValidation(id: record.id, fraction: o.validationFraction) ? "val" : "train"
+                let split = Self.isValidation(id: id, fraction: o.validationFraction) ? "val" : "train"
                 try outputs[split]!.add(doc)
             }
-            progress(.progress(records: stats.records, bytesRead: it.bytesRead, totalBytes: totalBytes))
+            progress(.progress(records: stats.records, bytesRead: lines.bytesRead, totalBytes: totalBytes))
         }
-        stats.invalidSkipped = reader.stats.count
+        if let error = lines.error { throw DatasetError.cannotRead(path: o.input.path, reason: error.localizedDescription) }
 
         var splits: [String: Manifest.Split] = [:]
         for (name, var out) in outputs {
@@ -134,6 +148,7 @@ public struct DatasetBuilder {
         let loss = splits.values.reduce(0) { $0 + $1.lossTokens }
         stats.packingEfficiency = rows > 0 ? Double(tokens) / Double(rows * o.seqLen) : 0
         stats.lossFraction = tokens > 0 ? Double(loss) / Double(tokens) : 0
+        stats.seconds = Date().timeIntervalSince(started)
         let manifest = Manifest(seqLen: o.seqLen, tokenizerSHA256: tokenizer.sha256, templateName: o.template.name,
                                 templateSHA256: o.template.sha256, padID: padID, eosID: eosID,
                                 vocabularySize: tokenizer.vocabularySize, input: o.input.path, overlong: o.overlong.rawValue,
@@ -165,6 +180,12 @@ public struct DatasetBuilder {
         }
         if let old { try? fm.removeItem(at: old) }
     }
+}
+
+/// What a worker makes of one input line.
+enum Parsed: Sendable {
+    case document(id: String, Document)
+    case invalid(String)
 }
 
 /// One split's packer and its rotating shard writers.

@@ -23,8 +23,10 @@ public struct Manifest: Codable, Sendable, Equatable {
         public var lengthHistogram: [Int] = []
         public var packingEfficiency = 0.0
         public var lossFraction = 0.0
+        /// Wall time of the build (reading, tokenizing, packing, writing).
+        public var seconds = 0.0
         enum CodingKeys: String, CodingKey {
-            case records, truncated, dropped
+            case records, truncated, dropped, seconds
             case invalidSkipped = "invalid_skipped", zeroLossSkipped = "zero_loss_skipped"
             case histogramBinWidth = "histogram_bin_width", lengthHistogram = "length_histogram"
             case packingEfficiency = "packing_efficiency", lossFraction = "loss_fraction"

@@ -52,12 +52,16 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     public var serializedModel: Data? { modelData }
 
     public func encode(_ text: String) throws -> [Int32] {
-        let bytes = Array(text.utf8).map { CChar(bitPattern: $0) }
+        var text = text
+        text.makeContiguousUTF8()
+        // Native strings are contiguous UTF-8: hand the bytes to the shim without a copy.
         // One id never covers less than one byte, so bytes + 1 ids suffice on the first call.
-        let ids = bytes.withUnsafeBufferPointer { t in
-            withGrowingBuffer(of: Int32.self, initial: t.count + 1) { lib.encode(handle, t.baseAddress, t.count, $0, $1, $2) }
+        let ids = text.utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { t in
+                withGrowingBuffer(of: Int32.self, initial: t.count + 1) { lib.encode(handle, t.baseAddress, t.count, $0, $1, $2) }
+            }
         }
-        guard let ids else { throw TokenizerError.encodeFailed(lib.message) }
+        guard let ids = ids ?? nil else { throw TokenizerError.encodeFailed(lib.message) }
         return ids
     }
 
@@ -99,14 +103,20 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     /// again with a buffer of the needed size when the first was too small. Nil on failure.
     private func withGrowingBuffer<T: Numeric>(of _: T.Type, initial: Int,
                                                _ call: (UnsafeMutablePointer<T>?, Int, UnsafeMutablePointer<Int>?) -> Int32) -> [T]? {
-        var buffer = [T](repeating: 0, count: Swift.max(initial, 1))
+        var status: Int32 = SentencePieceLibrary.ok
         var needed = 0
-        var status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress, $0.count, &needed) }
+        // Uninitialized storage: the shim writes the first `needed` elements, the rest is cut.
+        var buffer = [T](unsafeUninitializedCapacity: Swift.max(initial, 1)) { buf, count in
+            status = call(buf.baseAddress, buf.count, &needed)
+            count = status == SentencePieceLibrary.ok ? needed : 0
+        }
         if status == SentencePieceLibrary.bufferTooSmall {
-            buffer = [T](repeating: 0, count: needed)
-            status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress, $0.count, &needed) }
+            buffer = [T](unsafeUninitializedCapacity: needed) { buf, count in
+                status = call(buf.baseAddress, buf.count, &needed)
+                count = status == SentencePieceLibrary.ok ? needed : 0
+            }
         }
         guard status == SentencePieceLibrary.ok else { return nil }
-        return Array(buffer.prefix(needed))
+        return buffer
     }
 }
