@@ -75,8 +75,10 @@ let package = Package(
         // Benchmarks (evaluation/): timed workloads the drivers set beside their baselines.
         .executableTarget(name: "bcsft-bench", dependencies: ["Torch", "Models"], path: "evaluation/Sources/bcsft-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch"], resources: [.copy("Fixtures")]),
+        // Helpers shared by the test targets (temporary folders, running the bcsft binary).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     cxxLanguageStandard: .cxx17
 )

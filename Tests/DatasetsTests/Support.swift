@@ -1,15 +1,8 @@
 import Datasets
 import Foundation
+@_exported import TestSupport
 import Tokenizers
 import XCTest
-
-let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-func temporaryDirectory() throws -> URL {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bcsft-ds-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
-}
 
 /// A SentencePiece model with the bcsft template's markers, trained once per test process
 /// on the shipped smoke corpus.

@@ -1,0 +1,54 @@
+import Datasets
+import Foundation
+import XCTest
+
+/// `bcsft dataset build` / `inspect` and `tokenizer train` on records, as a user runs them.
+final class DatasetCLITests: XCTestCase {
+    func testTrainBuildInspectFromTheShell() throws {
+        let exe = try bcsftExecutable()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("sft.jsonl")
+        try writeJSONL(try records(80).map { try $0.jsonLine() }, to: input)
+        let tok = dir.appendingPathComponent("tok.model").path
+        var r = try runProcess(exe, ["tokenizer", "train", "--input", input.path, "--vocab-size", "400", "--output", tok])
+        XCTAssertEqual(r.0, 0, r.2)
+        r = try runProcess(exe, ["dataset", "build", "--input", input.path, "--tokenizer", tok, "--seq-len", "256",
+                                 "--output", dir.appendingPathComponent("ds").path, "--val-fraction", "0.1"])
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.1.contains("80 read"), r.1)
+        r = try runProcess(exe, ["dataset", "inspect", dir.appendingPathComponent("ds").path, "--rows", "2", "--json"])
+        XCTAssertEqual(r.0, 0, r.2)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [String: Any])
+        let rows = try XCTUnwrap(json["rows"] as? [[String: Any]])
+        XCTAssertEqual(rows.count, 2)
+        let spans = try XCTUnwrap((rows[0]["documents"] as? [[String: Any]])?.first?["spans"] as? [[String: Any]])
+        XCTAssertEqual(spans.first?["loss"] as? Bool, false, "a document opens with its untrained prompt")
+        XCTAssertTrue((spans.first?["text"] as? String ?? "").hasPrefix("<s><|"), "markers are single pieces of the trained tokenizer")
+        XCTAssertTrue(spans.contains { ($0["loss"] as? Bool) == true && ($0["text"] as? String ?? "").hasSuffix("</s>") })
+        r = try runProcess(exe, ["dataset", "inspect", dir.appendingPathComponent("ds").path, "--rows", "1"])
+        XCTAssertTrue(r.1.contains("⟦") && r.1.contains("packing"), "without a terminal, loss spans are bracketed: \(r.1)")
+    }
+
+    func testBadLineStopsTheBuildWithFileAndLine() throws {
+        let exe = try bcsftExecutable()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("sft.jsonl")
+        var lines = try records(5).map { try $0.jsonLine() }
+        lines.insert(#"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant"}]}"#, at: 2)
+        try writeJSONL(lines, to: input)
+        let tok = try TestTokenizer.get()
+        let model = dir.appendingPathComponent("t.model")
+        try XCTUnwrap(tok.serializedModel).write(to: model)
+        var r = try runProcess(exe, ["dataset", "build", "--input", input.path, "--tokenizer", model.path, "--seq-len", "256",
+                                     "--output", dir.appendingPathComponent("ds").path])
+        XCTAssertNotEqual(r.0, 0)
+        XCTAssertTrue(r.2.contains("sft.jsonl:3: messages[1].content: missing or not a string"), r.2)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("ds").path), "nothing half-written")
+        r = try runProcess(exe, ["dataset", "build", "--input", input.path, "--tokenizer", model.path, "--seq-len", "256",
+                                 "--output", dir.appendingPathComponent("ds").path, "--skip-invalid"])
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.1.contains("skipped: 1 invalid"), r.1)
+    }
+}
