@@ -77,6 +77,7 @@ let package = Package(
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         // Helpers shared by the test targets (temporary folders, running the bcsft binary).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],

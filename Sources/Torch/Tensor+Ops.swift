@@ -98,6 +98,10 @@ extension Tensor {
 
     // MARK: Linear algebra and activations
     public func matmul(_ o: Tensor) throws -> Tensor { try Tensor.make { ct_matmul(handle, o.handle, $0) } }
+    /// self @ weight^T (+ bias), with weight laid out [out, in] as in HF checkpoints.
+    public func linear(_ weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
+        try Tensor.make { ct_linear(handle, weight.handle, bias?.handle, $0) }
+    }
     public func softmax(_ dim: Int) throws -> Tensor { try Tensor.make { ct_softmax(handle, Int64(dim), $0) } }
     public func logSoftmax(_ dim: Int) throws -> Tensor { try Tensor.make { ct_log_softmax(handle, Int64(dim), $0) } }
 

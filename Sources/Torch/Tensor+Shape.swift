@@ -37,6 +37,10 @@ extension Tensor {
     public func gather(_ dim: Int, _ index: Tensor) throws -> Tensor {
         try Tensor.make { ct_gather(handle, Int64(dim), index.handle, $0) }
     }
+    /// A copy with `src` written at `index` along `dim` (torch.scatter).
+    public func scatter(_ dim: Int, _ index: Tensor, _ src: Tensor) throws -> Tensor {
+        try Tensor.make { ct_scatter(handle, Int64(dim), index.handle, src.handle, $0) }
+    }
     public static func cat(_ tensors: [Tensor], dim: Int = 0) throws -> Tensor {
         let handles: [OpaquePointer?] = tensors.map { $0.handle }
         return try withExtendedLifetime(tensors) { try make { ct_cat(handles, Int32(handles.count), Int64(dim), $0) } }

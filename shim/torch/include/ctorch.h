@@ -136,6 +136,9 @@ ct_status ct_binary_scalar(ct_binary_op op, const ct_tensor *a, double s, ct_ten
 ct_status ct_reduce(ct_reduce_op op, const ct_tensor *a, const int64_t *dims, int ndims, bool keepdim,
                     ct_tensor **out);
 ct_status ct_matmul(const ct_tensor *a, const ct_tensor *b, ct_tensor **out);
+/* x @ weight^T (+ bias): weight is [out, in] as in torch.nn.Linear and HF checkpoints; bias
+ * may be NULL. One fused BLAS call, no transposed copy. */
+ct_status ct_linear(const ct_tensor *x, const ct_tensor *weight, const ct_tensor *bias, ct_tensor **out);
 ct_status ct_softmax(const ct_tensor *a, int64_t dim, ct_tensor **out);
 ct_status ct_log_softmax(const ct_tensor *a, int64_t dim, ct_tensor **out);
 ct_status ct_cumsum(const ct_tensor *a, int64_t dim, ct_tensor **out);
@@ -177,6 +180,8 @@ ct_status ct_stack(ct_tensor *const *tensors, int n, int64_t dim, ct_tensor **ou
 ct_status ct_narrow(const ct_tensor *a, int64_t dim, int64_t start, int64_t length, ct_tensor **out);
 ct_status ct_index_select(const ct_tensor *a, int64_t dim, const ct_tensor *index, ct_tensor **out);
 ct_status ct_gather(const ct_tensor *a, int64_t dim, const ct_tensor *index, ct_tensor **out);
+/* A copy of a with out[index[i][j]][j] = src[i][j] (dim 0; likewise for other dims). */
+ct_status ct_scatter(const ct_tensor *a, int64_t dim, const ct_tensor *index, const ct_tensor *src, ct_tensor **out);
 /* view requires compatible strides; reshape copies when it must. A -1 size is inferred. */
 ct_status ct_view(const ct_tensor *a, const int64_t *shape, int ndim, ct_tensor **out);
 ct_status ct_reshape(const ct_tensor *a, const int64_t *shape, int ndim, ct_tensor **out);

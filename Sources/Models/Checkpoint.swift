@@ -1,0 +1,47 @@
+import Foundation
+import Torch
+
+/// HF-style checkpoint folders: config.json, model.safetensors (HF tensor names),
+/// generation_config.json and, when given, tokenizer.model. What `LlamaForCausalLM
+/// .from_pretrained` loads, and what it saves.
+public enum Checkpoint {
+    /// Loads a Llama from a folder (single or sharded safetensors), converting to `dtype`.
+    public static func load(_ dir: URL, dtype: DType = .float32) throws -> Llama {
+        let config = try LlamaConfig.load(dir.appendingPathComponent("config.json"))
+        let weights = try SafeTensors.loadFolder(dir)
+        return try Llama(config: config, weights: weights, source: dir.path, dtype: dtype)
+    }
+
+    /// Writes a folder atomically: everything goes to a temporary sibling that replaces
+    /// `dir` only once complete.
+    public static func save(_ model: Llama, to dir: URL, tokenizerModel: Data? = nil) throws {
+        let fm = FileManager.default
+        let parent = dir.deletingLastPathComponent()
+        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        let tmp = parent.appendingPathComponent(".\(dir.lastPathComponent).saving-\(UUID().uuidString.prefix(8))")
+        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
+        var done = false
+        defer { if !done { try? fm.removeItem(at: tmp) } }
+        let dtype = model.weights["model.embed_tokens.weight"]!.dtype
+        let hfDType = [DType.float32: "float32", .bfloat16: "bfloat16", .float16: "float16"][dtype] ?? "float32"
+        try model.config.hfJSON(dtype: hfDType).write(to: tmp.appendingPathComponent("config.json"))
+        var weights: [String: Tensor] = [:]
+        for (name, t) in model.parameters { weights[name] = try t.detach() }
+        try SafeTensors.save(weights, to: tmp.appendingPathComponent("model.safetensors"))
+        var gen: [String: Any] = ["_from_model_config": true]
+        if let b = model.config.bosTokenID { gen["bos_token_id"] = b }
+        if let e = model.config.eosTokenID { gen["eos_token_id"] = e }
+        try JSONSerialization.data(withJSONObject: gen, options: [.prettyPrinted, .sortedKeys])
+            .write(to: tmp.appendingPathComponent("generation_config.json"))
+        if let tok = tokenizerModel { try tok.write(to: tmp.appendingPathComponent("tokenizer.model")) }
+        var old: URL?
+        if fm.fileExists(atPath: dir.path) {
+            let aside = parent.appendingPathComponent(".\(dir.lastPathComponent).old-\(UUID().uuidString.prefix(8))")
+            guard rename(dir.path, aside.path) == 0 else { throw ModelError.cannotWrite(path: dir.path, reason: String(cString: strerror(errno))) }
+            old = aside
+        }
+        guard rename(tmp.path, dir.path) == 0 else { throw ModelError.cannotWrite(path: dir.path, reason: String(cString: strerror(errno))) }
+        done = true
+        if let old { try? fm.removeItem(at: old) }
+    }
+}

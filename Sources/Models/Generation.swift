@@ -1,0 +1,111 @@
+import Foundation
+import Torch
+
+/// Sampling settings for `generate`. temperature 0 is greedy decoding.
+public struct SamplingParameters: Sendable {
+    public var maxNewTokens: Int
+    public var temperature = 0.0
+    /// Nucleus sampling: keep the smallest set of tokens whose probability reaches topP.
+    public var topP = 1.0
+    /// Keep the topK most likely tokens (0: all).
+    public var topK = 0
+    public var seed: UInt64 = 0
+    /// Generation of a row ends at any of these ids (the tokenizer's EOS, typically); the stop
+    /// id itself is kept in `ids` but not decoded into `text`.
+    public var stopTokenIDs: Set<Int32> = []
+    /// Generation of a row ends when its decoded text contains one; `text` is cut before it.
+    public var stopStrings: [String] = []
+
+    public init(maxNewTokens: Int) { self.maxNewTokens = maxNewTokens }
+}
+
+public struct GenerationResult: Sendable, Equatable {
+    public enum FinishReason: String, Sendable, Codable { case stopToken = "stop_token", stopString = "stop_string", length }
+    /// The generated ids (not the prompt).
+    public var ids: [Int32]
+    /// Decoded text when a decoder was given, cut at a stop string.
+    public var text: String?
+    public var finishReason: FinishReason
+    public var promptTokens: Int
+    public var completionTokens: Int { ids.count }
+}
+
+extension Llama {
+    /// Batched, KV-cached generation. Prompts of different lengths are left-padded and the
+    /// padding masked out, so each row gets the same tokens it would get alone.
+    public func generate(prompts: [[Int32]], _ p: SamplingParameters,
+                         decode: (([Int32]) throws -> String)? = nil) throws -> [GenerationResult] {
+        precondition(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "prompts must be non-empty")
+        guard p.maxNewTokens >= 0 else { throw ModelError.unsupported("maxNewTokens < 0") }
+        let b = prompts.count
+        let width = prompts.map(\.count).max()!
+        var ids = [Int64](), mask = [Bool](), pos = [Int64]()
+        for prompt in prompts {
+            let pad = width - prompt.count
+            ids += [Int64](repeating: 0, count: pad) + prompt.map(Int64.init)
+            mask += [Bool](repeating: false, count: pad) + [Bool](repeating: true, count: prompt.count)
+            pos += [Int64](repeating: 0, count: pad) + (0..<Int64(prompt.count)).map { $0 }
+        }
+        let gen = try Generator(seed: p.seed)
+        let cache = KVCache(layers: config.numHiddenLayers)
+        var keyMask = try Tensor(mask, shape: [b, width])
+        var next = try Tensor(ids, shape: [b, width])
+        var positions = try Tensor(pos, shape: [b, width])
+        var outputs = [[Int32]](repeating: [], count: b)
+        var finished = [GenerationResult.FinishReason?](repeating: nil, count: b)
+        var texts = [String?](repeating: nil, count: b)
+
+        try withNoGrad {
+            for _ in 0..<p.maxNewTokens {
+                let logits = try forward(next, positions: positions, cache: cache, keyMask: keyMask)
+                let last = try logits.narrow(1, start: logits.size(1) - 1, length: 1).squeeze(1)
+                let chosen = try sample(last, p, gen).toArray(Int64.self)
+                for r in 0..<b where finished[r] == nil {
+                    let id = Int32(chosen[r])
+                    outputs[r].append(id)
+                    if p.stopTokenIDs.contains(id) {
+                        finished[r] = .stopToken
+                    } else if !p.stopStrings.isEmpty, let decode {
+                        let text = try decode(outputs[r])
+                        if let hit = p.stopStrings.compactMap({ text.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+                            finished[r] = .stopString
+                            texts[r] = String(text[..<hit.lowerBound])
+                        }
+                    }
+                }
+                if finished.allSatisfy({ $0 != nil }) { break }
+                next = try Tensor(chosen, shape: [b, 1])
+                positions = try positions.narrow(1, start: positions.size(1) - 1, length: 1) + 1
+                keyMask = try Tensor.cat([keyMask, Tensor.ones([b, 1], dtype: .bool)], dim: 1)
+            }
+        }
+        return try (0..<b).map { r in
+            let reason = finished[r] ?? .length
+            var text = texts[r]
+            if text == nil, let decode {
+                text = try decode(reason == .stopToken ? Array(outputs[r].dropLast()) : outputs[r])
+            }
+            return GenerationResult(ids: outputs[r], text: text, finishReason: reason, promptTokens: prompts[r].count)
+        }
+    }
+
+    /// One token per row from logits [B, V].
+    func sample(_ logits: Tensor, _ p: SamplingParameters, _ gen: Generator) throws -> Tensor {
+        if p.temperature <= 0 { return try logits.argmax(-1) }
+        var l = try logits.to(.float32) / p.temperature
+        if p.topK > 0, p.topK < l.size(-1) {
+            let kth = try l.topk(p.topK, dim: -1).values.narrow(-1, start: p.topK - 1, length: 1)
+            l = try l.maskedFill(l.lt(kth), -.infinity)
+        }
+        if p.topP < 1 {
+            let (sorted, order) = try l.sort(-1, descending: true)
+            let cum = try sorted.softmax(-1).cumsum(-1)
+            // Drop a token when the mass before it already reaches topP (the first always stays).
+            let before = try cum - sorted.softmax(-1)
+            let dropSorted = try before.ge(p.topP)
+            let drop = try Tensor.zeros(l.shape, dtype: .bool).scatter(-1, order, dropSorted)
+            l = try l.maskedFill(drop, -.infinity)
+        }
+        return try l.softmax(-1).multinomial(1, generator: gen).squeeze(-1)
+    }
+}

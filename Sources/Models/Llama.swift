@@ -1,0 +1,179 @@
+import Foundation
+import Torch
+
+/// A Llama-family decoder (Llama 1/2/3 without rope scaling, Mistral-style GQA) written on
+/// Torch, with HF's tensor names and conventions, so checkpoints move both ways with HF
+/// transformers: RMSNorm, rotary embeddings in HF's rotate-half layout, grouped-query
+/// attention, SwiGLU MLP, tied or untied output head.
+///
+/// Packed rows: pass `documentIDs` (and `positions` restarting at each document) and each
+/// token attends only to earlier tokens of its own document.
+public final class Llama {
+    public let config: LlamaConfig
+    /// Every weight by its HF name (`model.layers.0.self_attn.q_proj.weight`, ...).
+    public let weights: [String: Tensor]
+    let layers: [Layer]
+    let embed, norm, head: Tensor
+    let invFreq: Tensor
+
+    struct Layer {
+        let q, k, v, o, gate, up, down, inputNorm, postNorm: Tensor
+    }
+
+    /// HF names and shapes this config implies, in a fixed order.
+    public static func parameterShapes(_ c: LlamaConfig) -> [(String, [Int])] {
+        let (d, f, hd) = (c.hiddenSize, c.intermediateSize, c.headDim)
+        var s: [(String, [Int])] = [("model.embed_tokens.weight", [c.vocabSize, d])]
+        for i in 0..<c.numHiddenLayers {
+            let p = "model.layers.\(i)."
+            s += [(p + "self_attn.q_proj.weight", [c.numAttentionHeads * hd, d]),
+                  (p + "self_attn.k_proj.weight", [c.numKeyValueHeads * hd, d]),
+                  (p + "self_attn.v_proj.weight", [c.numKeyValueHeads * hd, d]),
+                  (p + "self_attn.o_proj.weight", [d, c.numAttentionHeads * hd]),
+                  (p + "mlp.gate_proj.weight", [f, d]), (p + "mlp.up_proj.weight", [f, d]), (p + "mlp.down_proj.weight", [d, f]),
+                  (p + "input_layernorm.weight", [d]), (p + "post_attention_layernorm.weight", [d])]
+        }
+        s.append(("model.norm.weight", [d]))
+        if !c.tieWordEmbeddings { s.append(("lm_head.weight", [c.vocabSize, d])) }
+        return s
+    }
+
+    /// A freshly initialised model (HF's scheme: normal(0, 0.02) weights, unit norms).
+    public convenience init(config: LlamaConfig, generator: Generator, dtype: DType = .float32) throws {
+        try config.validate()
+        var w: [String: Tensor] = [:]
+        for (name, shape) in Self.parameterShapes(config) {
+            w[name] = name.hasSuffix("norm.weight") ? try Tensor.ones(shape, dtype: dtype)
+                : try (Tensor.randn(shape, generator: generator) * 0.02).to(dtype)
+        }
+        try self.init(config: config, weights: w, source: "initialisation")
+    }
+
+    /// A model over given weights; every expected tensor must be present with its shape.
+    /// Weights become leaf tensors that require gradients.
+    public init(config: LlamaConfig, weights: [String: Tensor], source: String = "weights", dtype: DType? = nil) throws {
+        try config.validate(path: source)
+        self.config = config
+        var w: [String: Tensor] = [:]
+        let expected = Self.parameterShapes(config)
+        for (name, shape) in expected {
+            guard let t = weights[name] else { throw ModelError.missingTensor(name, in: source) }
+            guard t.shape == shape else { throw ModelError.shapeMismatch(tensor: name, expected: shape, found: t.shape, in: source) }
+            let cast = try dtype.map { t.dtype == $0 ? t : try t.to($0) } ?? t
+            w[name] = try cast.detach().requiresGrad(true)
+        }
+        // HF checkpoints of tied models sometimes also carry lm_head.weight; rotary buffers are recomputed.
+        let extra = Set(weights.keys).subtracting(w.keys).filter { $0 != "lm_head.weight" && !$0.hasSuffix("rotary_emb.inv_freq") }
+        if !extra.isEmpty { throw ModelError.unexpectedTensors(extra.sorted(), in: source) }
+        self.weights = w
+        embed = w["model.embed_tokens.weight"]!
+        norm = w["model.norm.weight"]!
+        head = config.tieWordEmbeddings ? embed : w["lm_head.weight"]!
+        layers = (0..<config.numHiddenLayers).map { i in
+            let p = "model.layers.\(i)."
+            return Layer(q: w[p + "self_attn.q_proj.weight"]!, k: w[p + "self_attn.k_proj.weight"]!, v: w[p + "self_attn.v_proj.weight"]!,
+                         o: w[p + "self_attn.o_proj.weight"]!, gate: w[p + "mlp.gate_proj.weight"]!, up: w[p + "mlp.up_proj.weight"]!,
+                         down: w[p + "mlp.down_proj.weight"]!, inputNorm: w[p + "input_layernorm.weight"]!,
+                         postNorm: w[p + "post_attention_layernorm.weight"]!)
+        }
+        // inv_freq[i] = theta^(-2i/d), in float32 as HF computes it.
+        let hd = config.headDim
+        invFreq = try (Tensor.arange(0, Double(hd), step: 2, dtype: .float32) * (-Foundation.log(config.ropeTheta) / Double(hd))).exp()
+    }
+
+    /// Parameters as (HF name, tensor), in a fixed order (the tied head appears once).
+    public var parameters: [(String, Tensor)] {
+        Self.parameterShapes(config).map { ($0.0, weights[$0.0]!) }
+    }
+
+    public var parameterCount: Int { parameters.reduce(0) { $0 + $1.1.count } }
+
+    func rmsNorm(_ x: Tensor, _ w: Tensor) throws -> Tensor {
+        let xf = x.dtype == .float32 ? x : try x.to(.float32)
+        let n = try xf * (xf.square().mean([-1], keepDim: true) + config.rmsNormEps).rsqrt()
+        return try w * (x.dtype == .float32 ? n : n.to(x.dtype))
+    }
+
+    /// cos and sin [B, 1, T, headDim] for int64 positions [B, T].
+    func rotary(_ positions: Tensor, dtype: DType) throws -> (Tensor, Tensor) {
+        let freqs = try positions.to(.float32).unsqueeze(-1) * invFreq.unsqueeze(0).unsqueeze(0)
+        let emb = try Tensor.cat([freqs, freqs], dim: -1).unsqueeze(1)
+        return dtype == .float32 ? (try emb.cos(), try emb.sin()) : (try emb.cos().to(dtype), try emb.sin().to(dtype))
+    }
+
+    func rotateHalf(_ x: Tensor) throws -> Tensor {
+        let half = x.size(-1) / 2
+        return try Tensor.cat([x.narrow(-1, start: half, length: half).neg(), x.narrow(-1, start: 0, length: half)], dim: -1)
+    }
+
+    /// Logits [B, T, vocab] for int64 ids [B, T].
+    /// - positions: int64 [B, T]; default 0..<T (offset by the cache's length).
+    /// - documentIDs: int64 [B, T] for packed rows: attention stays within a document.
+    /// - cache: keys and values of earlier tokens, extended in place (generation).
+    /// - keyMask: bool [B, cacheLength + T], false for padding keys (left-padded batches).
+    public func forward(_ ids: Tensor, positions: Tensor? = nil, documentIDs: Tensor? = nil,
+                        cache: KVCache? = nil, keyMask: Tensor? = nil) throws -> Tensor {
+        let (b, t) = (ids.size(0), ids.size(1))
+        let past = cache?.length ?? 0
+        let (h, kvh, hd) = (config.numAttentionHeads, config.numKeyValueHeads, config.headDim)
+        let pos = try positions ?? Tensor.arange(Double(past), Double(past + t)).unsqueeze(0).expand([b, t])
+        var x = try embed.embedding(ids)
+        let (cos, sin) = try rotary(pos, dtype: x.dtype)
+
+        // allowed[b, 1, i, j]: query i may attend to key j.
+        let causal = try Tensor.ones([t, past + t], dtype: .bool).tril(past)
+        var allowed = try causal.unsqueeze(0).unsqueeze(0)
+        if let docs = documentIDs {
+            precondition(past == 0, "documentIDs are for training rows, not cached generation")
+            allowed = try allowed.logicalAnd(docs.unsqueeze(-1).eq(docs.unsqueeze(-2)).unsqueeze(1))
+        }
+        if let km = keyMask { allowed = try allowed.logicalAnd(km.unsqueeze(1).unsqueeze(1)) }
+        let blocked = try allowed.logicalNot()
+        let scale = 1.0 / Double(hd).squareRoot()
+
+        for (i, l) in layers.enumerated() {
+            let n = try rmsNorm(x, l.inputNorm)
+            var q = try n.linear(l.q).view([b, t, h, hd]).transpose(1, 2)
+            var k = try n.linear(l.k).view([b, t, kvh, hd]).transpose(1, 2)
+            var v = try n.linear(l.v).view([b, t, kvh, hd]).transpose(1, 2)
+            q = try q * cos + rotateHalf(q) * sin
+            k = try k * cos + rotateHalf(k) * sin
+            if let cache { (k, v) = try cache.append(layer: i, keys: k, values: v) }
+            if kvh != h {
+                k = try k.repeatInterleave(h / kvh, dim: 1)
+                v = try v.repeatInterleave(h / kvh, dim: 1)
+            }
+            var scores = try q.matmul(k.transpose(-2, -1)) * scale
+            scores = try scores.maskedFill(blocked, -.infinity)
+            let probs = scores.dtype == .float32 ? try scores.softmax(-1) : try scores.to(.float32).softmax(-1).to(scores.dtype)
+            // Rows with every key blocked (left padding) give NaN; zero them: they are never read.
+            let attn = try Tensor.where(probs.isFinite(), probs, Tensor.zeros([1], dtype: probs.dtype))
+            let y = try attn.matmul(v).transpose(1, 2).contiguous().view([b, t, h * hd])
+            x = try x + y.linear(l.o)
+            let m = try rmsNorm(x, l.postNorm)
+            x = try x + (m.linear(l.gate).silu() * m.linear(l.up)).linear(l.down)
+        }
+        cache?.length = past + t
+        return try rmsNorm(x, norm).linear(head)
+    }
+}
+
+/// Keys and values of the tokens seen so far, per layer, for generation.
+public final class KVCache {
+    var keys: [Tensor?]
+    var values: [Tensor?]
+    public internal(set) var length = 0
+
+    public init(layers: Int) {
+        keys = Array(repeating: nil, count: layers)
+        values = Array(repeating: nil, count: layers)
+    }
+
+    func append(layer i: Int, keys k: Tensor, values v: Tensor) throws -> (Tensor, Tensor) {
+        let nk = try keys[i].map { try Tensor.cat([$0, k], dim: 2) } ?? k
+        let nv = try values[i].map { try Tensor.cat([$0, v], dim: 2) } ?? v
+        keys[i] = nk
+        values[i] = nv
+        return (nk, nv)
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+
+/// A Llama-family configuration, read from and written to HF's `config.json` (the CodingKeys
+/// are HF's names). Keys this model does not use are ignored on load; keys that would change
+/// the computation and are not implemented (rope_scaling, attention bias) are errors.
+public struct LlamaConfig: Codable, Sendable, Equatable {
+    public var vocabSize: Int
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var numHiddenLayers: Int
+    public var numAttentionHeads: Int
+    public var numKeyValueHeads: Int
+    public var rmsNormEps: Double
+    public var ropeTheta: Double
+    public var maxPositionEmbeddings: Int
+    public var tieWordEmbeddings: Bool
+    public var bosTokenID: Int?
+    public var eosTokenID: Int?
+
+    public var headDim: Int { hiddenSize / numAttentionHeads }
+
+    enum CodingKeys: String, CodingKey {
+        case vocabSize = "vocab_size", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
+        case numHiddenLayers = "num_hidden_layers", numAttentionHeads = "num_attention_heads"
+        case numKeyValueHeads = "num_key_value_heads", rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta"
+        case maxPositionEmbeddings = "max_position_embeddings", tieWordEmbeddings = "tie_word_embeddings"
+        case bosTokenID = "bos_token_id", eosTokenID = "eos_token_id"
+    }
+
+    public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
+                numKeyValueHeads: Int? = nil, rmsNormEps: Double = 1e-5, ropeTheta: Double = 10000,
+                maxPositionEmbeddings: Int = 4096, tieWordEmbeddings: Bool = false, bosTokenID: Int? = 1, eosTokenID: Int? = 2) {
+        self.vocabSize = vocabSize
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.numHiddenLayers = numHiddenLayers
+        self.numAttentionHeads = numAttentionHeads
+        self.numKeyValueHeads = numKeyValueHeads ?? numAttentionHeads
+        self.rmsNormEps = rmsNormEps
+        self.ropeTheta = ropeTheta
+        self.maxPositionEmbeddings = maxPositionEmbeddings
+        self.tieWordEmbeddings = tieWordEmbeddings
+        self.bosTokenID = bosTokenID
+        self.eosTokenID = eosTokenID
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+        hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+        intermediateSize = try c.decode(Int.self, forKey: .intermediateSize)
+        numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
+        numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
+        numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? numAttentionHeads
+        rmsNormEps = try c.decodeIfPresent(Double.self, forKey: .rmsNormEps) ?? 1e-6
+        ropeTheta = try c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 10000
+        maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
+        tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
+        // Llama 3 lists several EOS ids; the first is the turn end the templates use.
+        bosTokenID = try? c.decodeIfPresent(Int.self, forKey: .bosTokenID)
+        eosTokenID = (try? c.decodeIfPresent(Int.self, forKey: .eosTokenID)) ?? (try? c.decodeIfPresent([Int].self, forKey: .eosTokenID))?.first
+    }
+
+    /// Reads `config.json`, checking what this implementation supports.
+    public static func load(_ url: URL) throws -> LlamaConfig {
+        let path = url.path
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw ModelError.invalidConfig(path: path, field: "-", reason: "cannot read: \(error.localizedDescription)")
+        }
+        guard let raw = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ModelError.invalidConfig(path: path, field: "-", reason: "not a JSON object")
+        }
+        if let type = raw["model_type"] as? String, !["llama", "mistral"].contains(type) {
+            throw ModelError.invalidConfig(path: path, field: "model_type", reason: "'\(type)' is not a Llama-family model")
+        }
+        if let scaling = raw["rope_scaling"], !(scaling is NSNull) {
+            throw ModelError.unsupported("\(path): rope_scaling \(scaling) (plain rotary embeddings only for now)")
+        }
+        for key in ["attention_bias", "mlp_bias"] where (raw[key] as? Bool) == true {
+            throw ModelError.unsupported("\(path): \(key) = true")
+        }
+        let config: LlamaConfig
+        do { config = try JSONDecoder().decode(LlamaConfig.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
+            throw ModelError.invalidConfig(path: path, field: key.stringValue, reason: "missing")
+        } catch let DecodingError.typeMismatch(_, ctx) {
+            throw ModelError.invalidConfig(path: path, field: ctx.codingPath.map(\.stringValue).joined(separator: "."), reason: "wrong type")
+        }
+        try config.validate(path: path)
+        return config
+    }
+
+    public func validate(path: String = "config") throws {
+        func bad(_ f: String, _ r: String) -> ModelError { .invalidConfig(path: path, field: f, reason: r) }
+        for (f, v) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
+                       ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
+                       ("num_key_value_heads", numKeyValueHeads)] where v <= 0 {
+            throw bad(f, "must be positive, got \(v)")
+        }
+        guard hiddenSize % numAttentionHeads == 0 else { throw bad("hidden_size", "\(hiddenSize) is not divisible by num_attention_heads \(numAttentionHeads)") }
+        guard headDim % 2 == 0 else { throw bad("hidden_size", "head dimension \(headDim) must be even for rotary embeddings") }
+        guard numAttentionHeads % numKeyValueHeads == 0 else {
+            throw bad("num_key_value_heads", "\(numKeyValueHeads) does not divide num_attention_heads \(numAttentionHeads)")
+        }
+    }
+
+    /// HF's config.json for this model (what `LlamaForCausalLM.from_pretrained` reads).
+    public func hfJSON(dtype: String = "float32") throws -> Data {
+        var o: [String: Any] = [
+            "architectures": ["LlamaForCausalLM"], "model_type": "llama", "torch_dtype": dtype,
+            "vocab_size": vocabSize, "hidden_size": hiddenSize, "intermediate_size": intermediateSize,
+            "num_hidden_layers": numHiddenLayers, "num_attention_heads": numAttentionHeads,
+            "num_key_value_heads": numKeyValueHeads, "rms_norm_eps": rmsNormEps, "rope_theta": ropeTheta,
+            "max_position_embeddings": maxPositionEmbeddings, "tie_word_embeddings": tieWordEmbeddings,
+            "hidden_act": "silu", "attention_bias": false, "rope_scaling": NSNull(), "initializer_range": 0.02,
+        ]
+        if let b = bosTokenID { o["bos_token_id"] = b }
+        if let e = eosTokenID { o["eos_token_id"] = e }
+        return try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
+    }
+}
