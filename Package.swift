@@ -30,7 +30,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bcsft", targets: ["bcsft"]),
-        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Datasets", "Models", "Pipelines"]),
+        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines"]),
         // SentencePiece lives in its own shared object, loaded at run time with
         // dlopen(RTLD_LOCAL|RTLD_DEEPBIND): its bundled protobuf-lite must never share a
         // symbol namespace with libtorch's protobuf (DESIGN.md, trap 1). Nothing imports it.
@@ -39,6 +39,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
     ],
     targets: [
         // C API over libtorch (shim/torch/include/ctorch.h).
@@ -66,10 +67,11 @@ let package = Package(
         .target(name: "Tokenizers", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Datasets", dependencies: ["Tokenizers", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Models", dependencies: ["Torch"]),
+        .target(name: "Training", dependencies: ["Torch", "Models", "Datasets", .product(name: "Yams", package: "Yams")]),
         .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Datasets", "Models"]),
         .executableTarget(
             name: "bcsft",
-            dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Pipelines",
+            dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmarks (evaluation/): timed workloads the drivers set beside their baselines.
@@ -77,6 +79,7 @@ let package = Package(
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         // Helpers shared by the test targets (temporary folders, running the bcsft binary).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Tokenizers", "Torch", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),

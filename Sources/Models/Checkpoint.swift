@@ -14,7 +14,9 @@ public enum Checkpoint {
 
     /// Writes a folder atomically: everything goes to a temporary sibling that replaces
     /// `dir` only once complete.
-    public static func save(_ model: Llama, to dir: URL, tokenizerModel: Data? = nil) throws {
+    /// `beforeCommit` may add files (trainer state) to the folder before it is moved into place.
+    public static func save(_ model: Llama, to dir: URL, tokenizerModel: Data? = nil,
+                            beforeCommit: (URL) throws -> Void = { _ in }) throws {
         let fm = FileManager.default
         let parent = dir.deletingLastPathComponent()
         try fm.createDirectory(at: parent, withIntermediateDirectories: true)
@@ -34,6 +36,7 @@ public enum Checkpoint {
         try JSONSerialization.data(withJSONObject: gen, options: [.prettyPrinted, .sortedKeys])
             .write(to: tmp.appendingPathComponent("generation_config.json"))
         if let tok = tokenizerModel { try tok.write(to: tmp.appendingPathComponent("tokenizer.model")) }
+        try beforeCommit(tmp)
         var old: URL?
         if fm.fileExists(atPath: dir.path) {
             let aside = parent.appendingPathComponent(".\(dir.lastPathComponent).old-\(UUID().uuidString.prefix(8))")

@@ -1,0 +1,242 @@
+import Datasets
+import Foundation
+import Models
+import Torch
+
+/// The SFT loop: packed rows in, loss on masked tokens normalised by the number of loss tokens
+/// across gradient accumulation, AdamW with decay on matrices only, warmup then cosine or
+/// linear decay, clipping, periodic validation and checkpoints, exact resume.
+public final class Trainer {
+    public struct Metrics: Codable, Sendable, Equatable {
+        public var step: Int
+        public var loss: Double
+        public var lr: Double
+        public var gradNorm: Double
+        public var lossTokens: Int
+        public var tokensPerSecond: Double
+        public var valLoss: Double?
+        enum CodingKeys: String, CodingKey {
+            case step, loss, lr, valLoss = "val_loss", gradNorm = "grad_norm", lossTokens = "loss_tokens", tokensPerSecond = "tokens_per_s"
+        }
+    }
+
+    public enum Event: Sendable {
+        case resumed(step: Int, from: String)
+        case step(Metrics, of: Int)
+        case checkpoint(String)
+    }
+
+    public let config: TrainConfig
+    public let model: Llama
+    public private(set) var step = 0
+    let data: PackedDataset
+    let optimizer: AdamW
+    var source: BatchSource
+    let output: URL
+    let tokenizerModel: Data?
+
+    var checkpointsDir: URL { output.appendingPathComponent("checkpoints") }
+    var metricsURL: URL { output.appendingPathComponent("metrics.jsonl") }
+
+    public init(_ config: TrainConfig, resume: Bool = false) throws {
+        self.config = config
+        output = URL(fileURLWithPath: config.output)
+        data = try PackedDataset(directory: URL(fileURLWithPath: config.data), tokenizerSHA256: nil)
+        tokenizerModel = try? Data(contentsOf: data.tokenizerURL)
+        source = try BatchSource(data: data, split: "train", seed: config.seed)
+        let checkpoints = output.appendingPathComponent("checkpoints")
+        try FileManager.default.createDirectory(at: checkpoints, withIntermediateDirectories: true)
+
+        let latest = resume ? try Self.latestCheckpoint(in: checkpoints) : nil
+        if let latest {
+            model = try Checkpoint.load(latest)
+        } else if let from = config.model.from {
+            model = try Checkpoint.load(URL(fileURLWithPath: from))
+        } else {
+            model = try Llama(config: try Self.scratchConfig(config, data.manifest), generator: Generator(seed: config.model.seed))
+        }
+        guard model.config.vocabSize >= data.manifest.vocabularySize else {
+            throw TrainingError.invalidConfig(source: "model", key: "vocab_size",
+                                              reason: "\(model.config.vocabSize) is smaller than the dataset's tokenizer (\(data.manifest.vocabularySize))")
+        }
+        // Weight decay on matrices (projections, embeddings), none on norm weights.
+        optimizer = try AdamW(.init(learningRate: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps,
+                                    weightDecay: config.weightDecay))
+        let params = model.parameters
+        try optimizer.addGroup(params.filter { $0.1.rank >= 2 }.map(\.1), weightDecay: config.weightDecay)
+        try optimizer.addGroup(params.filter { $0.1.rank < 2 }.map(\.1), weightDecay: 0)
+        if let latest { try restoreState(from: latest) }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try enc.encode(config).write(to: output.appendingPathComponent("config.resolved.json"), options: .atomic)
+    }
+
+    /// Names of optimizer parameters in the order the groups were added.
+    var optimizerNames: [String] {
+        let p = model.parameters
+        return p.filter { $0.1.rank >= 2 }.map(\.0) + p.filter { $0.1.rank < 2 }.map(\.0)
+    }
+
+    static func scratchConfig(_ c: TrainConfig, _ m: Manifest) throws -> LlamaConfig {
+        var d = c.model.config ?? [:]
+        d["vocab_size"] = d["vocab_size"] ?? Double(m.vocabularySize)
+        d["max_position_embeddings"] = d["max_position_embeddings"] ?? Double(max(m.seqLen, 2048))
+        d["eos_token_id"] = d["eos_token_id"] ?? Double(m.eosID)
+        let json = try JSONSerialization.data(withJSONObject: d.mapValues { $0 == $0.rounded() && abs($0) < 1e15 ? Int($0) as Any : $0 as Any })
+        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("bcsft-config-\(UUID().uuidString).json")
+        try json.write(to: tmp)
+        defer { try? FileManager.default.removeItem(at: tmp) }
+        return try LlamaConfig.load(tmp)
+    }
+
+    static func latestCheckpoint(in dir: URL) throws -> URL? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
+        return names.filter { $0.hasPrefix("step-") && FileManager.default.fileExists(atPath: dir.appendingPathComponent("\($0)/trainer_state.json").path) }
+            .sorted().last.map { dir.appendingPathComponent($0) }
+    }
+
+    /// Trains until `config.steps` (or `stopAfter` steps in this call, for tests and
+    /// interruptible jobs). Each step's metrics go to metrics.jsonl as it finishes.
+    public func run(stopAfter: Int? = nil, progress: (Event) -> Void = { _ in }) throws {
+        let params = model.parameters.map(\.1)
+        let metricsHandle = try openMetrics()
+        defer { try? metricsHandle.close() }
+        var lastCheckpoint = try Self.latestCheckpoint(in: checkpointsDir)?.path
+        if step > 0, let from = lastCheckpoint { progress(.resumed(step: step, from: from)) }
+        let end = min(config.steps, stopAfter.map { step + $0 } ?? config.steps)
+        while step < end {
+            let started = DispatchTime.now().uptimeNanoseconds
+            let stepNumber = step + 1
+            let lr = config.learningRate(at: stepNumber)
+            // Gather the accumulation window first so the loss is normalised by its total loss tokens.
+            let cursor0 = step * config.gradAccum * config.batchSize
+            var micro: [(ids: Tensor, targets: Tensor, positions: Tensor, documents: Tensor, lossTokens: Int)] = []
+            for a in 0..<config.gradAccum {
+                let rows = (0..<config.batchSize).map { source.row(at: cursor0 + a * config.batchSize + $0) }
+                micro.append(try source.batch(rows))
+            }
+            let total = micro.reduce(0) { $0 + $1.lossTokens }
+            try optimizer.zeroGrad()
+            var lossSum = 0.0
+            if total > 0 {
+                for m in micro {
+                    let logits = try model.forward(m.ids, positions: m.positions, documentIDs: m.documents)
+                    let ce = try crossEntropy(logits.view([-1, model.config.vocabSize]), m.targets.view([-1]), reduction: .sum)
+                    try (ce / Double(total)).backward()
+                    lossSum += try ce.item()
+                }
+            }
+            let loss = total > 0 ? lossSum / Double(total) : 0
+            let norm = try clipGradNorm(params, maxNorm: config.gradClip > 0 ? config.gradClip : .greatestFiniteMagnitude)
+            guard loss.isFinite, norm.isFinite else {
+                throw TrainingError.nonFiniteLoss(step: stepNumber, loss: loss.isFinite ? norm : loss, lastCheckpoint: lastCheckpoint)
+            }
+            try optimizer.step(learningRate: lr)
+            step = stepNumber
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            var metrics = Metrics(step: step, loss: loss, lr: lr, gradNorm: norm, lossTokens: total,
+                                  tokensPerSecond: Double(micro.count * config.batchSize * data.manifest.seqLen) / seconds, valLoss: nil)
+            if config.evalEvery > 0, step % config.evalEvery == 0 || step == config.steps { metrics.valLoss = try validationLoss() }
+            if step % max(1, config.logEvery) == 0 || step == config.steps || metrics.valLoss != nil {
+                try metricsHandle.write(contentsOf: Data((try Self.jsonLine(metrics)) .utf8))
+            }
+            progress(.step(metrics, of: config.steps))
+            if (config.saveEvery > 0 && step % config.saveEvery == 0) || step == config.steps {
+                lastCheckpoint = try saveCheckpoint().path
+                progress(.checkpoint(lastCheckpoint!))
+            }
+        }
+    }
+
+    /// Mean loss per loss token over the first `evalBatches` batches of the validation split.
+    public func validationLoss() throws -> Double? {
+        guard data.rows("val") > 0 else { return nil }
+        let val = try BatchSource(data: data, split: "val", seed: 0)
+        return try withNoGrad {
+            var sum = 0.0, tokens = 0
+            let n = min(config.evalBatches * config.batchSize, val.rows)
+            for start in stride(from: 0, to: n, by: config.batchSize) {
+                let b = try val.batch(Array(start..<min(n, start + config.batchSize)))
+                let logits = try model.forward(b.ids, positions: b.positions, documentIDs: b.documents)
+                sum += try crossEntropy(logits.view([-1, model.config.vocabSize]), b.targets.view([-1]), reduction: .sum).item()
+                tokens += b.lossTokens
+            }
+            return tokens > 0 ? sum / Double(tokens) : nil
+        }
+    }
+
+    static func jsonLine(_ m: Metrics) throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return String(decoding: try enc.encode(m), as: UTF8.self) + "\n"
+    }
+
+    /// Opens metrics.jsonl for appending, first dropping lines past the current step (what a
+    /// killed run wrote after its last checkpoint), so the file never holds a step twice.
+    func openMetrics() throws -> FileHandle {
+        let fm = FileManager.default
+        if let text = try? String(contentsOf: metricsURL, encoding: .utf8) {
+            let kept = text.split(separator: "\n").filter { line in
+                guard let d = line.data(using: .utf8), let m = try? JSONDecoder().decode(Metrics.self, from: d) else { return false }
+                return m.step <= step
+            }
+            try (kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).write(to: metricsURL, atomically: true, encoding: .utf8)
+        } else {
+            guard fm.createFile(atPath: metricsURL.path, contents: nil) else {
+                throw TrainingError.badState(path: metricsURL.path, reason: "cannot create the metrics file")
+            }
+        }
+        let h = try FileHandle(forWritingTo: metricsURL)
+        try h.seekToEnd()
+        return h
+    }
+
+    struct State: Codable {
+        var step: Int
+        var rowsConsumed: Int
+        var tokenizerSHA256: String
+        var config: TrainConfig
+        enum CodingKeys: String, CodingKey { case step, config, rowsConsumed = "rows_consumed", tokenizerSHA256 = "tokenizer_sha256" }
+    }
+
+    /// Writes checkpoints/step-NNNNNN (HF folder + optimizer.pt + trainer_state.json)
+    /// atomically and keeps the last `keepLast`.
+    func saveCheckpoint() throws -> URL {
+        let dir = checkpointsDir.appendingPathComponent(String(format: "step-%06d", step))
+        let names = optimizerNames
+        try Checkpoint.save(model, to: dir, tokenizerModel: tokenizerModel) { tmp in
+            var tensors: [(String, Tensor)] = []
+            for (i, name) in names.enumerated() {
+                let s = try optimizer.state(of: i)
+                guard let m = s.expAvg, let v = s.expAvgSq else { continue }
+                tensors += [("exp_avg/\(name)", m), ("exp_avg_sq/\(name)", v), ("step/\(name)", try Tensor([Int64(s.step)]))]
+            }
+            try TensorFile.save(tensors, to: tmp.appendingPathComponent("optimizer.pt").path)
+            let state = State(step: step, rowsConsumed: step * config.gradAccum * config.batchSize,
+                              tokenizerSHA256: data.manifest.tokenizerSHA256, config: config)
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try enc.encode(state).write(to: tmp.appendingPathComponent("trainer_state.json"))
+        }
+        let all = ((try? FileManager.default.contentsOfDirectory(atPath: checkpointsDir.path)) ?? []).filter { $0.hasPrefix("step-") }.sorted()
+        for old in all.dropLast(config.keepLast) { try? FileManager.default.removeItem(at: checkpointsDir.appendingPathComponent(old)) }
+        return dir
+    }
+
+    func restoreState(from dir: URL) throws {
+        let path = dir.appendingPathComponent("trainer_state.json").path
+        guard let d = FileManager.default.contents(atPath: path), let state = try? JSONDecoder().decode(State.self, from: d) else {
+            throw TrainingError.badState(path: path, reason: "missing or unreadable")
+        }
+        guard state.tokenizerSHA256 == data.manifest.tokenizerSHA256 else {
+            throw TrainingError.badState(path: path, reason: "the checkpoint was trained on data from another tokenizer")
+        }
+        var byName: [String: Tensor] = [:]
+        for (n, t) in try TensorFile.load(dir.appendingPathComponent("optimizer.pt").path) { byName[n] = t }
+        for (i, name) in optimizerNames.enumerated() {
+            guard let m = byName["exp_avg/\(name)"], let v = byName["exp_avg_sq/\(name)"], let s = byName["step/\(name)"] else { continue }
+            try optimizer.setState(AdamW.ParameterState(step: Int(try s.item()), expAvg: m, expAvgSq: v), of: i)
+        }
+        step = state.step
+    }
+}

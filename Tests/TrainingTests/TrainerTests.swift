@@ -1,0 +1,189 @@
+import Datasets
+import Foundation
+import Models
+import TestSupport
+import Tokenizers
+import Torch
+import Training
+import XCTest
+
+/// A small packed dataset (arithmetic conversations) built once per test process.
+enum TinyData {
+    nonisolated(unsafe) static var cached: URL?
+    static let lock = NSLock()
+
+    static func folder() throws -> URL {
+        lock.lock()
+        defer { lock.unlock() }
+        if let c = cached { return c }
+        let dir = try temporaryDirectory()
+        var trainer = SentencePieceTrainer(vocabularySize: 400)
+        trainer.userDefinedSymbols = ChatTemplate.default.markers
+        let tok = try trainer.train(inputs: [repoRoot.appendingPathComponent("data/smoke/corpus.txt")], output: dir.appendingPathComponent("t.model"))
+        let lines = try (0..<120).map { i -> String in
+            let (a, b) = (i * 7 % 50 + 3, i * 13 % 40 + 2)
+            return try SFTRecord(id: "t\(i)", messages: [.user("What is \(a) + \(b)?"), .assistant("\(a) + \(b) = \(a + b).")]).jsonLine()
+        }
+        let input = dir.appendingPathComponent("sft.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: input, atomically: true, encoding: .utf8)
+        var o = DatasetBuilder.Options(input: input, output: dir.appendingPathComponent("ds"), seqLen: 64)
+        o.validationFraction = 0.1
+        try DatasetBuilder(o, tokenizer: tok).build()
+        cached = dir.appendingPathComponent("ds")
+        return cached!
+    }
+
+    static func yaml(output: URL, steps: Int, extra: String = "") throws -> String {
+        """
+        data: \(try folder().path)
+        output: \(output.path)
+        model:
+          config: {hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2}
+          seed: 1
+        steps: \(steps)
+        batch_size: 2
+        grad_accum: 2
+        lr: 3.0e-3
+        warmup_steps: 2
+        save_every: 4
+        \(extra)
+        """
+    }
+}
+
+func losses(_ output: URL) throws -> [Double] {
+    let text = try String(contentsOf: output.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+    return try text.split(separator: "\n").map { line in
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        return try XCTUnwrap(o["loss"] as? Double)
+    }
+}
+
+final class TrainerTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try temporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func config(_ name: String, steps: Int, extra: String = "", overrides: [String] = []) throws -> TrainConfig {
+        try TrainConfig.load(yaml: TinyData.yaml(output: dir.appendingPathComponent(name), steps: steps, extra: extra), source: "test.yaml", overrides: overrides)
+    }
+
+    func testLossFallsAndMetricsAreWritten() throws {
+        let c = try config("run", steps: 12, extra: "eval_every: 6")
+        try Trainer(c).run()
+        let l = try losses(URL(fileURLWithPath: c.output))
+        XCTAssertEqual(l.count, 12)
+        XCTAssertLessThan(l.suffix(3).reduce(0, +) / 3, l.prefix(3).reduce(0, +) / 3 - 0.5, "loss must fall: \(l)")
+        let text = try String(contentsOf: URL(fileURLWithPath: c.output).appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        XCTAssertTrue(text.contains("\"val_loss\""), "validation loss every 6 steps")
+        let final = URL(fileURLWithPath: c.output).appendingPathComponent("checkpoints/step-000012")
+        XCTAssertNoThrow(try Checkpoint.load(final), "checkpoints are HF folders")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: final.appendingPathComponent("tokenizer.model").path))
+        let kept = try FileManager.default.contentsOfDirectory(atPath: URL(fileURLWithPath: c.output).appendingPathComponent("checkpoints").path).sorted()
+        XCTAssertEqual(kept, ["step-000008", "step-000012"], "keep_last 2")
+    }
+
+    func testResumeReproducesTheUninterruptedRunExactly() throws {
+        let straight = try config("straight", steps: 8)
+        try Trainer(straight).run()
+        let split = try config("split", steps: 8)
+        try Trainer(split).run(stopAfter: 6)  // checkpoint at 4; steps 5 and 6 are lost with the "kill"
+        let resumed = try Trainer(split, resume: true)
+        XCTAssertEqual(resumed.step, 4)
+        try resumed.run()
+        let a = try losses(URL(fileURLWithPath: straight.output)), b = try losses(URL(fileURLWithPath: split.output))
+        XCTAssertEqual(b.count, 8, "metrics hold each step once")
+        XCTAssertEqual(a, b, "bit-identical per-step losses after resume")
+    }
+
+    func testGradientAccumulationEqualsOneLargerBatch() throws {
+        let accum = try config("accum", steps: 1, overrides: ["batch_size=2", "grad_accum=2", "warmup_steps=0"])
+        let whole = try config("whole", steps: 1, overrides: ["batch_size=4", "grad_accum=1", "warmup_steps=0"])
+        let t1 = try Trainer(accum), t2 = try Trainer(whole)
+        try t1.run()
+        try t2.run()
+        let l1 = try losses(URL(fileURLWithPath: accum.output)), l2 = try losses(URL(fileURLWithPath: whole.output))
+        XCTAssertEqual(l1[0], l2[0], accuracy: 1e-6, "loss normalised by loss tokens over the whole window")
+        for ((n, a), (_, b)) in zip(t1.model.parameters, t2.model.parameters) {
+            let d = zip(try a.toArray(Float.self), try b.toArray(Float.self)).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+            XCTAssertLessThan(d, 1e-5, n)
+        }
+    }
+
+    func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
+        let c = try config("nan", steps: 40, overrides: ["lr=1e4", "grad_clip=0", "warmup_steps=0", "save_every=1", "schedule=constant"])
+        do {
+            try Trainer(c).run()
+            XCTFail("a loss of inf or nan must stop training")
+        } catch let TrainingError.nonFiniteLoss(step, _, last) {
+            XCTAssertGreaterThan(step, 1)
+            let path = try XCTUnwrap(last)
+            _ = try Checkpoint.load(URL(fileURLWithPath: path))
+            XCTAssertTrue(TrainingError.nonFiniteLoss(step: step, loss: .nan, lastCheckpoint: path).localizedDescription.contains("--resume"))
+        }
+    }
+
+    func testConfigErrorsNameTheKey() throws {
+        let base = try TinyData.yaml(output: dir.appendingPathComponent("x"), steps: 2)
+        XCTAssertThrowsError(try TrainConfig.load(yaml: base + "\nlearning_rate: 0.1", source: "run.yaml")) { error in
+            XCTAssertTrue(error.localizedDescription.hasPrefix("run.yaml: key 'learning_rate': unknown key"), error.localizedDescription)
+        }
+        XCTAssertThrowsError(try TrainConfig.load(yaml: base, source: "run.yaml", overrides: ["steps=many"])) { error in
+            XCTAssertTrue(error.localizedDescription.contains("key 'steps'"), error.localizedDescription)
+        }
+        XCTAssertThrowsError(try TrainConfig.load(yaml: base, source: "run.yaml", overrides: ["model.colour=red"])) { error in
+            XCTAssertTrue(error.localizedDescription.contains("key 'model.colour'"), error.localizedDescription)
+        }
+        XCTAssertThrowsError(try TrainConfig.load(yaml: base, source: "run.yaml", overrides: ["schedule=step"]))
+        let c = try TrainConfig.load(yaml: base, source: "run.yaml", overrides: ["lr=1e-4", "model.config.hidden_size=64"])
+        XCTAssertEqual(c.lr, 1e-4)
+        XCTAssertEqual(c.model.config?["hidden_size"], 64)
+    }
+
+    func testLearningRateScheduleByHand() throws {
+        var c = TrainConfig(data: "d", output: "o", steps: 10)
+        c.lr = 1.0
+        c.minLR = 0.1
+        c.warmupSteps = 2
+        XCTAssertEqual(c.learningRate(at: 1), 0.5)
+        XCTAssertEqual(c.learningRate(at: 2), 1.0)
+        XCTAssertEqual(c.learningRate(at: 6), 0.55, accuracy: 1e-12)   // halfway through the cosine
+        XCTAssertEqual(c.learningRate(at: 10), 0.1, accuracy: 1e-12)
+        c.schedule = "linear"
+        XCTAssertEqual(c.learningRate(at: 6), 0.55, accuracy: 1e-12)
+    }
+}
+
+/// `bcsft train` killed with SIGKILL mid-run, then `--resume`, against an uninterrupted run.
+final class TrainCLITests: XCTestCase {
+    func testKillNineAndResumeGivesTheSameLosses() throws {
+        let exe = try bcsftExecutable()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String) throws -> (String, URL) {
+            let out = dir.appendingPathComponent(name)
+            let yaml = dir.appendingPathComponent("\(name).yaml")
+            try TinyData.yaml(output: out, steps: 16, extra: "save_every: 3").write(to: yaml, atomically: true, encoding: .utf8)
+            return (yaml.path, out)
+        }
+        let (yamlA, outA) = try write("straight")
+        let (yamlB, outB) = try write("killed")
+        XCTAssertEqual(try runProcess(exe, ["train", "--config", yamlA]).0, 0)
+
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: exe)
+        p.arguments = ["train", "--config", yamlB]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let marker = outB.appendingPathComponent("checkpoints/step-000006/trainer_state.json").path
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: marker), p.isRunning, Date() < deadline { usleep(20_000) }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let r = try runProcess(exe, ["train", "--config", yamlB, "--resume"])
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.1.contains("resumed at step"), r.1)
+        XCTAssertEqual(try losses(outA), try losses(outB))
+    }
+}
