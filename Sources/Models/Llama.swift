@@ -145,9 +145,10 @@ public final class Llama {
             }
             var scores = try q.matmul(k.transpose(-2, -1)) * scale
             scores = try scores.maskedFill(blocked, -.infinity)
-            let probs = scores.dtype == .float32 ? try scores.softmax(-1) : try scores.to(.float32).softmax(-1).to(scores.dtype)
-            // Rows with every key blocked (left padding) give NaN; zero them: they are never read.
-            let attn = try Tensor.where(probs.isFinite(), probs, Tensor.zeros([1], dtype: probs.dtype))
+            var attn = scores.dtype == .float32 ? try scores.softmax(-1) : try scores.to(.float32).softmax(-1).to(scores.dtype)
+            // Left-padding queries of a prefill have every key blocked and give NaN rows; zero them
+            // (they are never read). Every other query sees at least itself.
+            if keyMask != nil, t > 1 { attn = try Tensor.where(attn.isFinite(), attn, Tensor.zeros([1], dtype: attn.dtype)) }
             let y = try attn.matmul(v).transpose(1, 2).contiguous().view([b, t, h * hd])
             x = try x + y.linear(l.o)
             let m = try rmsNorm(x, l.postNorm)
