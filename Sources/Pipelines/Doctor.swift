@@ -30,8 +30,19 @@ public enum Doctor {
         add("libtorch") { (.ok, "\(Runtime.torchVersion)\(Runtime.cudaAvailable ? " (CUDA build)" : " (CPU)")") }
         add("BLAS") {
             let blas = Runtime.blas
-            let openblas = blas.localizedCaseInsensitiveContains("openblas")
-            return (openblas ? .ok : .warning, openblas ? blas : "\(blas): not OpenBLAS; expect ~3x slower matmuls (scripts/setup selects OpenBLAS)")
+            guard blas.localizedCaseInsensitiveContains("openblas") else {
+                return (.warning, "\(blas): not OpenBLAS; expect ~3x slower matmuls (scripts/setup selects OpenBLAS)")
+            }
+            // OpenBLAS 0.3.21 falls back to SSE3 kernels on CPUs it cannot identify (e.g. VMs
+            // reporting a generic "Intel Xeon Processor"); on such a machine here, forcing the
+            // AVX-512 kernels made fp32 matmuls 3.5x and training steps 2.1x faster, with
+            // results within fp32 rounding. Not forced by bcsft: the user decides.
+            let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+            if blas.hasSuffix("kernel Prescott"), flags.contains(" avx2") {
+                let hint = flags.contains(" avx512f") ? "SkylakeX" : "Haswell"
+                return (.warning, "\(blas): OpenBLAS chose its old SSE3 kernels on this AVX2 CPU; `export OPENBLAS_CORETYPE=\(hint)` made matmuls ~3x faster on such machines")
+            }
+            return (.ok, blas)
         }
         add("threads") {
             let blas = Runtime.blasThreads.map(String.init) ?? "n/a"

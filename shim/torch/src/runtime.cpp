@@ -59,6 +59,9 @@ CT_API(ct_blas_info, (char *buf, size_t cap, size_t *needed)) {
       if (dladdr(sym, &info) && info.dli_fname) s = info.dli_fname;
     }
     if (auto cfg = blas_symbol<get_config_fn>("openblas_get_config")) s += " (" + std::string(cfg()) + ")";
+    // The kernel OpenBLAS picked for this CPU: on CPUs it does not recognise (some virtual
+    // machines) DYNAMIC_ARCH falls back to old SSE3 "Prescott" kernels; OPENBLAS_CORETYPE overrides.
+    if (auto core = blas_symbol<get_config_fn>("openblas_get_corename")) s += ", kernel " + std::string(core());
     write_string(s, buf, cap, needed);
   });
 }
