@@ -34,12 +34,18 @@ public final class Trainer {
     var source: BatchSource
     let output: URL
     let tokenizerModel: Data?
+    /// Data parallelism: each rank takes its slice of every micro-batch, gradients and counts
+    /// are summed across ranks, and only rank 0 writes. nil: one process.
+    let group: ProcessGroup?
+    var rank: Int { group?.rank ?? 0 }
+    var worldSize: Int { group?.worldSize ?? 1 }
 
     var checkpointsDir: URL { output.appendingPathComponent("checkpoints") }
     var metricsURL: URL { output.appendingPathComponent("metrics.jsonl") }
 
-    public init(_ config: TrainConfig, resume: Bool = false) throws {
+    public init(_ config: TrainConfig, resume: Bool = false, group: ProcessGroup? = nil) throws {
         self.config = config
+        self.group = group
         output = URL(fileURLWithPath: config.output)
         data = try PackedDataset(directory: URL(fileURLWithPath: config.data), tokenizerSHA256: nil)
         tokenizerModel = try? Data(contentsOf: data.tokenizerURL)
@@ -66,9 +72,15 @@ public final class Trainer {
         try optimizer.addGroup(params.filter { $0.1.rank >= 2 }.map(\.1), weightDecay: config.weightDecay)
         try optimizer.addGroup(params.filter { $0.1.rank < 2 }.map(\.1), weightDecay: 0)
         if let latest { try restoreState(from: latest) }
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try enc.encode(config).write(to: output.appendingPathComponent("config.resolved.json"), options: .atomic)
+        if let group {
+            // Every rank starts from rank 0's weights (identical anyway when seeded alike).
+            for (_, w) in model.parameters { try withNoGrad { try group.broadcast(w, root: 0) } }
+        }
+        if group?.rank ?? 0 == 0 {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try enc.encode(config).write(to: output.appendingPathComponent("config.resolved.json"), options: .atomic)
+        }
     }
 
     /// Names of optimizer parameters in the order the groups were added.
@@ -99,8 +111,8 @@ public final class Trainer {
     /// interruptible jobs). Each step's metrics go to metrics.jsonl as it finishes.
     public func run(stopAfter: Int? = nil, progress: (Event) -> Void = { _ in }) throws {
         let params = model.parameters.map(\.1)
-        let metricsHandle = try openMetrics()
-        defer { try? metricsHandle.close() }
+        let metricsHandle = rank == 0 ? try openMetrics() : nil
+        defer { try? metricsHandle?.close() }
         var lastCheckpoint = try Self.latestCheckpoint(in: checkpointsDir)?.path
         if step > 0, let from = lastCheckpoint { progress(.resumed(step: step, from: from)) }
         let end = min(config.steps, stopAfter.map { step + $0 } ?? config.steps)
@@ -108,14 +120,18 @@ public final class Trainer {
             let started = DispatchTime.now().uptimeNanoseconds
             let stepNumber = step + 1
             let lr = config.learningRate(at: stepNumber)
-            // Gather the accumulation window first so the loss is normalised by its total loss tokens.
-            let cursor0 = step * config.gradAccum * config.batchSize
+            // Gather the accumulation window first so the loss is normalised by its total loss
+            // tokens (over all ranks). Micro-batch a spans rows [a*G, (a+1)*G) of the step's
+            // window, G = batch_size * world_size; rank r takes its batch_size slice of it.
+            let global = config.batchSize * worldSize
+            let cursor0 = step * config.gradAccum * global
             var micro: [(ids: Tensor, targets: Tensor, positions: Tensor, documents: Tensor, lossTokens: Int)] = []
             for a in 0..<config.gradAccum {
-                let rows = (0..<config.batchSize).map { source.row(at: cursor0 + a * config.batchSize + $0) }
+                let rows = (0..<config.batchSize).map { source.row(at: cursor0 + a * global + rank * config.batchSize + $0) }
                 micro.append(try source.batch(rows))
             }
-            let total = micro.reduce(0) { $0 + $1.lossTokens }
+            var total = micro.reduce(0) { $0 + $1.lossTokens }
+            if let group { total = Int(try allReduced(Double(total), group)) }
             try optimizer.zeroGrad()
             var lossSum = 0.0
             if total > 0 {
@@ -125,6 +141,12 @@ public final class Trainer {
                     try (ce / Double(total)).backward()
                     lossSum += try ce.item()
                 }
+            }
+            if let group {
+                lossSum = try allReduced(lossSum, group)
+                // One flat all-reduce of every gradient: the sum over ranks is the gradient of
+                // the global loss, since each rank divided by the global token count.
+                try group.allReduceSum(try params.compactMap { try $0.grad })
             }
             let loss = total > 0 ? lossSum / Double(total) : 0
             let norm = try clipGradNorm(params, maxNorm: config.gradClip > 0 ? config.gradClip : .greatestFiniteMagnitude)
@@ -136,9 +158,11 @@ public final class Trainer {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             var metrics = Metrics(step: step, loss: loss, lr: lr, gradNorm: norm, lossTokens: total,
                                   tokensPerSecond: Double(micro.count * config.batchSize * data.manifest.seqLen) / seconds, valLoss: nil)
+            metrics.tokensPerSecond *= Double(worldSize)
+            guard rank == 0 else { continue }
             if config.evalEvery > 0, step % config.evalEvery == 0 || step == config.steps { metrics.valLoss = try validationLoss() }
             if step % max(1, config.logEvery) == 0 || step == config.steps || metrics.valLoss != nil {
-                try metricsHandle.write(contentsOf: Data((try Self.jsonLine(metrics)) .utf8))
+                try metricsHandle?.write(contentsOf: Data((try Self.jsonLine(metrics)).utf8))
             }
             progress(.step(metrics, of: config.steps))
             if (config.saveEvery > 0 && step % config.saveEvery == 0) || step == config.steps {
@@ -146,6 +170,13 @@ public final class Trainer {
                 progress(.checkpoint(lastCheckpoint!))
             }
         }
+    }
+
+    /// A scalar summed over all ranks (in float64, so token counts stay exact).
+    func allReduced(_ x: Double, _ group: ProcessGroup) throws -> Double {
+        let t = try Tensor([x])
+        try group.allReduceSum([t])
+        return try t.item()
     }
 
     /// Mean loss per loss token over the first `evalBatches` batches of the validation split.
@@ -212,7 +243,7 @@ public final class Trainer {
                 tensors += [("exp_avg/\(name)", m), ("exp_avg_sq/\(name)", v), ("step/\(name)", try Tensor([Int64(s.step)]))]
             }
             try TensorFile.save(tensors, to: tmp.appendingPathComponent("optimizer.pt").path)
-            let state = State(step: step, rowsConsumed: step * config.gradAccum * config.batchSize,
+            let state = State(step: step, rowsConsumed: step * config.gradAccum * config.batchSize * worldSize,
                               tokenizerSHA256: data.manifest.tokenizerSHA256, config: config)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]

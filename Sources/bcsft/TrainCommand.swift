@@ -1,30 +1,77 @@
 import ArgumentParser
 import Foundation
+import Torch
 import Training
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Fine-tune (or train from scratch) a Llama-family student on a packed dataset.",
-        discussion: "Kill it at any point; `--resume` continues from the last checkpoint with the same losses."
+        discussion: """
+        Kill it at any point; `--resume` continues from the last checkpoint with the same losses.
+        Data parallel: `--nproc N` runs N processes on this machine (Gloo over loopback); on a
+        cluster, start one process per rank with torchrun's RANK, WORLD_SIZE, MASTER_ADDR and
+        MASTER_PORT set. Each rank takes batch_size rows per micro-batch; only rank 0 writes.
+        """
     )
 
     @Option(help: "Run configuration (YAML).") var config: String
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set lr=1e-4 --set model.config.hidden_size=128 (repeatable).")
     var overrides: [String] = []
     @Flag(help: "Continue from the latest checkpoint in the output folder.") var resume = false
+    @Option(help: "Data-parallel processes to start on this machine.") var nproc = 1
+
+    func validate() throws {
+        guard nproc >= 1 else { throw ValidationError("--nproc must be at least 1") }
+    }
 
     func run() throws {
-        try configureRuntime()
+        let env = ProcessInfo.processInfo.environment
+        var children: [Process] = []
+        var group: ProcessGroup?
+        if nproc > 1, env["WORLD_SIZE"] == nil {
+            // Launcher: this process is rank 0; ranks 1..<nproc are copies of it with torchrun's variables.
+            let port = env["MASTER_PORT"].flatMap(Int.init) ?? Int.random(in: 20000..<60000)
+            let threads = env["BCSFT_BLAS_THREADS"] ?? String(max(1, ProcessInfo.processInfo.activeProcessorCount / nproc))
+            setenv("BCSFT_BLAS_THREADS", threads, 1)
+            var args = Array(CommandLine.arguments.dropFirst())
+            if let i = args.firstIndex(of: "--nproc") { args.removeSubrange(i...min(i + 1, args.count - 1)) }
+            for rank in 1..<nproc {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+                p.arguments = args
+                var childEnv = ProcessInfo.processInfo.environment
+                childEnv["RANK"] = String(rank)
+                childEnv["WORLD_SIZE"] = String(nproc)
+                childEnv["MASTER_ADDR"] = "127.0.0.1"
+                childEnv["MASTER_PORT"] = String(port)
+                p.environment = childEnv
+                p.standardOutput = FileHandle.nullDevice
+                try p.run()
+                children.append(p)
+            }
+            try configureRuntime()
+            group = try ProcessGroup(masterAddress: "127.0.0.1", masterPort: port, rank: 0, worldSize: nproc)
+        } else {
+            try configureRuntime()
+            group = try ProcessGroup.fromEnvironment()
+        }
+        defer { for c in children where c.isRunning { c.terminate() } }
+
         let text: String
         do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
             throw ValidationError("\(config): cannot read (\(error.localizedDescription))")
         }
         let cfg = try TrainConfig.load(yaml: text, source: config, overrides: overrides)
-        let trainer = try Trainer(cfg, resume: resume)
-        print("model: \(trainer.model.parameterCount) parameters; \(cfg.steps) steps of \(cfg.gradAccum) x \(cfg.batchSize) rows")
+        let trainer = try Trainer(cfg, resume: resume, group: group)
+        let lead = (group?.rank ?? 0) == 0
+        let world = group?.worldSize ?? 1
+        if lead {
+            print("model: \(trainer.model.parameterCount) parameters; \(cfg.steps) steps of \(cfg.gradAccum) x \(cfg.batchSize) rows x \(world) process(es)")
+        }
         let bar = ProgressBar(label: "train", total: cfg.steps)
         try trainer.run { event in
+            guard lead else { return }
             switch event {
             case let .resumed(step, from): print("resumed at step \(step) from \(from)")
             case let .step(m, _):
@@ -34,7 +81,11 @@ struct TrainCommand: ParsableCommand {
             case .checkpoint: break
             }
         }
-        bar.finish()
-        print("done: \(cfg.output)/checkpoints, metrics in \(cfg.output)/metrics.jsonl")
+        if lead { bar.finish() }
+        for c in children {
+            c.waitUntilExit()
+            guard c.terminationStatus == 0 else { throw ValidationError("a data-parallel rank exited with status \(c.terminationStatus)") }
+        }
+        if lead { print("done: \(cfg.output)/checkpoints, metrics in \(cfg.output)/metrics.jsonl") }
     }
 }

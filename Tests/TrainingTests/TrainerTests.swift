@@ -187,3 +187,38 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(try losses(outA), try losses(outB))
     }
 }
+
+/// `bcsft train --nproc 2` (two processes, Gloo on loopback) against one process with the
+/// same global batch.
+final class DataParallelTests: XCTestCase {
+    func testTwoProcessesMatchOneWithTheSameGlobalBatch() throws {
+        let exe = try bcsftExecutable()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String, batch: Int) throws -> (String, URL) {
+            let out = dir.appendingPathComponent(name)
+            let yaml = dir.appendingPathComponent("\(name).yaml")
+            try TinyData.yaml(output: out, steps: 6, extra: "").replacingOccurrences(of: "batch_size: 2", with: "batch_size: \(batch)")
+                .write(to: yaml, atomically: true, encoding: .utf8)
+            return (yaml.path, out)
+        }
+        let (one, outOne) = try write("one", batch: 4)
+        let (two, outTwo) = try write("two", batch: 2)
+        var r = try runProcess(exe, ["train", "--config", one])
+        XCTAssertEqual(r.0, 0, r.2)
+        r = try runProcess(exe, ["train", "--config", two, "--nproc", "2"])
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.1.contains("x 2 process(es)"), r.1)
+        let a = try losses(outOne), b = try losses(outTwo)
+        XCTAssertEqual(a.count, 6)
+        XCTAssertEqual(b.count, 6, "only rank 0 writes metrics")
+        for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+        // The final weights agree too.
+        let m1 = try Checkpoint.load(outOne.appendingPathComponent("checkpoints/step-000006"))
+        let m2 = try Checkpoint.load(outTwo.appendingPathComponent("checkpoints/step-000006"))
+        for ((n, p), (_, q)) in zip(m1.parameters, m2.parameters) {
+            let d = zip(try p.toArray(Float.self), try q.toArray(Float.self)).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+            XCTAssertLessThan(d, 1e-5, n)
+        }
+    }
+}

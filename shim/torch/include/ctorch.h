@@ -285,6 +285,23 @@ ct_status ct_named_tensors_get(const ct_named_tensors *list, int i, char *name, 
                                ct_tensor **tensor);
 void ct_named_tensors_free(ct_named_tensors *list);
 
+/* ---------------------------------------------------------------- collectives (c10d) */
+
+typedef struct ct_process_group ct_process_group; /* a c10d process group over a TCP store */
+
+/* Joins a group of world_size processes: rank 0 hosts a TCP store on master_addr:master_port,
+ * the others connect to it (waiting up to timeout_s). backend: "gloo" (CPU tensors). Caller
+ * frees *out with ct_process_group_free. Fails with the store's message on a wrong address,
+ * a busy port or a timeout. */
+ct_status ct_process_group_new(const char *backend, const char *master_addr, int master_port, int rank, int world_size,
+                               double timeout_s, ct_process_group **out);
+void ct_process_group_free(ct_process_group *pg);
+/* Sums n tensors (borrowed; modified in place) element-wise across all ranks, then waits. */
+ct_status ct_all_reduce_sum(ct_process_group *pg, ct_tensor *const *tensors, int n);
+/* Copies root's tensor into every rank's tensor (in place), then waits. */
+ct_status ct_broadcast(ct_process_group *pg, ct_tensor *tensor, int root);
+ct_status ct_barrier(ct_process_group *pg);
+
 #ifdef __cplusplus
 }
 #endif

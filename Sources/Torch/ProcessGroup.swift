@@ -1,0 +1,46 @@
+import CTorch
+import Foundation
+
+/// A c10d process group (Gloo) for data-parallel training: rank 0 hosts a TCP store at
+/// masterAddress:masterPort and every rank connects to it. torchrun's environment variables
+/// (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) describe the same thing.
+public final class ProcessGroup: @unchecked Sendable {
+    let handle: OpaquePointer
+    public let rank: Int
+    public let worldSize: Int
+
+    public init(backend: String = "gloo", masterAddress: String, masterPort: Int, rank: Int, worldSize: Int,
+                timeout: Double = 300) throws {
+        var out: OpaquePointer?
+        try check(ct_process_group_new(backend, masterAddress, Int32(masterPort), Int32(rank), Int32(worldSize), timeout, &out))
+        handle = out!
+        self.rank = rank
+        self.worldSize = worldSize
+    }
+
+    /// From torchrun-style environment variables; nil when WORLD_SIZE is unset or 1.
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ProcessGroup? {
+        guard let ws = env["WORLD_SIZE"], let world = Int(ws), world > 1 else { return nil }
+        func need(_ key: String) throws -> String {
+            guard let v = env[key], !v.isEmpty else {
+                throw TorchError(kind: .invalidArgument, message: "WORLD_SIZE=\(world) but \(key) is not set")
+            }
+            return v
+        }
+        guard let rank = Int(try need("RANK")), let port = Int(try need("MASTER_PORT")) else {
+            throw TorchError(kind: .invalidArgument, message: "RANK and MASTER_PORT must be integers")
+        }
+        return try ProcessGroup(masterAddress: env["MASTER_ADDR"] ?? "127.0.0.1", masterPort: port, rank: rank, worldSize: world)
+    }
+
+    deinit { ct_process_group_free(handle) }
+
+    /// Sums tensors element-wise across ranks, in place.
+    public func allReduceSum(_ tensors: [Tensor]) throws {
+        let handles: [OpaquePointer?] = tensors.map { $0.handle }
+        try withExtendedLifetime(tensors) { try check(ct_all_reduce_sum(handle, handles, Int32(handles.count))) }
+    }
+
+    public func broadcast(_ tensor: Tensor, root: Int = 0) throws { try check(ct_broadcast(handle, tensor.handle, Int32(root))) }
+    public func barrier() throws { try check(ct_barrier(handle)) }
+}
