@@ -78,7 +78,7 @@ let package = Package(
         .executableTarget(name: "bcsft-bench", dependencies: ["Torch", "Models", "Datasets"], path: "evaluation/Sources/bcsft-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         // Helpers shared by the test targets (temporary folders, running the bcsft binary).
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Tokenizers", "Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Tokenizers", "Torch", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),

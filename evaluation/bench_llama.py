@@ -12,7 +12,6 @@ architecture (dim 256, 4 layers, 4 heads, ffn 688, vocab 2048), same threads, sa
 Each figure is the median over --repeats processes (each the median of its timed steps).
 Usage: evaluation/bench_llama.py [--repeats 3] [--steps 3]
 """
-import argparse
 import os
 import sys
 
@@ -23,16 +22,8 @@ ARCH = ["--vocab", "2048", "--dim", "256", "--layers", "4", "--heads", "4", "--k
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=3)
-    a = ap.parse_args()
-    exe = benchlib.bench_binary()
-    have, why = benchlib.baseline_available()
-    if not have:
-        print("note:", why)
+    a, exe, have, steps = benchlib.driver_setup(__doc__.splitlines()[0])
     env = {"BCSFT_TORCH_THREADS": "1", "BCSFT_BLAS_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"}
-    steps = ["--steps", str(a.steps), "--warmup", "1"]
     cases = [
         ("train_full_rows", ["train", *ARCH, "--seq", "256", "--batch", "16"],
          ["train", *ARCH, "--seq", "256", "--min-len", "256", "--batch", "16"], 1.5),

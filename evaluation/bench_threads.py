@@ -10,7 +10,6 @@ Llama decoder lands; the ratio is therefore indicative of the stack (shim, autog
 not a like-for-like model comparison.
 Usage: evaluation/bench_threads.py [--repeats 3] [--steps 3]
 """
-import argparse
 import os
 import sys
 
@@ -22,15 +21,7 @@ SHAPES = ["--vocab", "2048", "--dim", "256", "--layers", "4", "--heads", "4", "-
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=3)
-    a = ap.parse_args()
-    exe = benchlib.bench_binary()
-    have_baseline, why = benchlib.baseline_available()
-    if not have_baseline:
-        print("note:", why)
-    steps = ["--steps", str(a.steps), "--warmup", "1"]
+    a, exe, have_baseline, steps = benchlib.driver_setup(__doc__.splitlines()[0])
     rows = []
     for tt in (1, 2):
         for bt in (1, 2):

@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark drivers: running a command that prints one JSON object,
 medians, the HF baseline's location, and appending rows to evaluation/results/bench.jsonl."""
+import argparse
 import json
 import os
 import statistics
@@ -47,3 +48,16 @@ def record(name, ours, baseline, unit, goal, **extra):
     with open(RESULTS, "a") as f:
         f.write(json.dumps(row) + "\n")
     return row
+
+
+def driver_setup(description):
+    """Common start of the model drivers: --repeats/--steps, the release bcsft-bench binary,
+    and whether the HF baseline can run (a note is printed when it cannot)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=3)
+    a = ap.parse_args()
+    have, why = baseline_available()
+    if not have:
+        print("note:", why)
+    return a, bench_binary(), have, ["--steps", str(a.steps), "--warmup", "1"]

@@ -4,31 +4,11 @@ import Foundation
 import Tokenizers
 import XCTest
 
-/// A SentencePiece model with the bcsft template's markers, trained once per test process
-/// on the shipped smoke corpus.
+/// The tokenizers the dataset tests use (shared, trained once per process).
 enum TestTokenizer {
-    nonisolated(unsafe) private static var cached: SentencePieceTokenizer?
-    private static let lock = NSLock()
-
-    static func get() throws -> SentencePieceTokenizer {
-        lock.lock()
-        defer { lock.unlock() }
-        if let t = cached { return t }
-        let dir = try temporaryDirectory()
-        var trainer = SentencePieceTrainer(vocabularySize: 600)
-        trainer.userDefinedSymbols = ChatTemplate.default.markers
-        let t = try trainer.train(inputs: [repoRoot.appendingPathComponent("data/smoke/corpus.txt")], output: dir.appendingPathComponent("t.model"))
-        cached = t
-        return t
-    }
-
+    static func get() throws -> SentencePieceTokenizer { try markerTokenizer(vocabularySize: 600) }
     /// Another model (different vocabulary size, so a different hash).
-    static func other() throws -> SentencePieceTokenizer {
-        let dir = try temporaryDirectory()
-        var trainer = SentencePieceTrainer(vocabularySize: 500)
-        trainer.userDefinedSymbols = ChatTemplate.default.markers
-        return try trainer.train(inputs: [repoRoot.appendingPathComponent("data/smoke/corpus.txt")], output: dir.appendingPathComponent("o.model"))
-    }
+    static func other() throws -> SentencePieceTokenizer { try markerTokenizer(vocabularySize: 500) }
 }
 
 func writeJSONL(_ lines: [String], to url: URL) throws {

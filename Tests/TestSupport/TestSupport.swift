@@ -1,4 +1,6 @@
+import Datasets
 import Foundation
+import Tokenizers
 import XCTest
 
 /// The repository root, found from this file's path (Tests/TestSupport/TestSupport.swift).
@@ -43,4 +45,23 @@ public func bcsftExecutable() throws -> String {
         throw XCTSkip("bcsft is not built at \(path); scripts/test builds it before testing")
     }
     return path
+}
+
+/// A SentencePiece model with the bcsft chat template's markers, trained on the shipped smoke
+/// corpus once per vocabulary size and test process.
+public func markerTokenizer(vocabularySize: Int) throws -> SentencePieceTokenizer {
+    TokenizerCache.lock.lock()
+    defer { TokenizerCache.lock.unlock() }
+    if let t = TokenizerCache.models[vocabularySize] { return t }
+    var trainer = SentencePieceTrainer(vocabularySize: vocabularySize)
+    trainer.userDefinedSymbols = ChatTemplate.default.markers
+    let t = try trainer.train(inputs: [repoRoot.appendingPathComponent("data/smoke/corpus.txt")],
+                              output: try temporaryDirectory().appendingPathComponent("markers-\(vocabularySize).model"))
+    TokenizerCache.models[vocabularySize] = t
+    return t
+}
+
+private enum TokenizerCache {
+    nonisolated(unsafe) static var models: [Int: SentencePieceTokenizer] = [:]
+    static let lock = NSLock()
 }

@@ -17,9 +17,7 @@ enum TinyData {
         defer { lock.unlock() }
         if let c = cached { return c }
         let dir = try temporaryDirectory()
-        var trainer = SentencePieceTrainer(vocabularySize: 400)
-        trainer.userDefinedSymbols = ChatTemplate.default.markers
-        let tok = try trainer.train(inputs: [repoRoot.appendingPathComponent("data/smoke/corpus.txt")], output: dir.appendingPathComponent("t.model"))
+        let tok = try markerTokenizer(vocabularySize: 400)
         let lines = try (0..<120).map { i -> String in
             let (a, b) = (i * 7 % 50 + 3, i * 13 % 40 + 2)
             return try SFTRecord(id: "t\(i)", messages: [.user("What is \(a) + \(b)?"), .assistant("\(a) + \(b) = \(a + b).")]).jsonLine()
