@@ -1,13 +1,10 @@
 #!/usr/bin/python3
-"""Threads x BLAS grid: one training step of a 4-layer, 256-wide decoder (the HF baseline's
-default shapes: vocab 2048, ffn 688, 4 heads, 16 rows of 256 tokens) through bcsft's stack and
-through HF transformers' LlamaForCausalLM on the same libtorch, for every combination of torch
-intra-op threads and OpenBLAS threads in {1, 2}. Each cell is the median of --repeats
+"""Threads x BLAS grid: one training step of the Llama student at the HF baseline's default
+shapes (vocab 2048, dim 256, 4 layers, 4 heads, ffn 688, 16 rows of 256 tokens) through bcsft
+and through HF transformers' LlamaForCausalLM on the same libtorch, for every combination of
+torch intra-op threads and OpenBLAS threads in {1, 2}. Each cell is the median of --repeats
 processes (each itself the median of its timed steps); both sides run in the same invocation.
-
-bcsft's side is TinyCausalLM (the smoke model: same shapes, no rotary embeddings) until the
-Llama decoder lands; the ratio is therefore indicative of the stack (shim, autograd, AdamW),
-not a like-for-like model comparison.
+It is how the default thread settings were chosen (README, "Threads and BLAS").
 Usage: evaluation/bench_threads.py [--repeats 3] [--steps 3]
 """
 import os
