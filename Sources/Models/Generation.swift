@@ -47,7 +47,7 @@ extension Llama {
             pos += [Int64](repeating: 0, count: pad) + (0..<Int64(prompt.count)).map { $0 }
         }
         let gen = try Generator(seed: p.seed)
-        let cache = KVCache(layers: config.numHiddenLayers)
+        let cache = KVCache(layers: config.numHiddenLayers, capacity: width + p.maxNewTokens)
         var keyMask = try Tensor(mask, shape: [b, width])
         var next = try Tensor(ids, shape: [b, width])
         var positions = try Tensor(pos, shape: [b, width])
@@ -55,7 +55,7 @@ extension Llama {
         var finished = [GenerationResult.FinishReason?](repeating: nil, count: b)
         var texts = [String?](repeating: nil, count: b)
 
-        try withNoGrad {
+        try withFusedWeights { try withNoGrad {
             for _ in 0..<p.maxNewTokens {
                 let logits = try forward(next, positions: positions, cache: cache, keyMask: keyMask)
                 let last = try logits.narrow(1, start: logits.size(1) - 1, length: 1).squeeze(1)
@@ -78,7 +78,7 @@ extension Llama {
                 positions = try positions.narrow(1, start: positions.size(1) - 1, length: 1) + 1
                 keyMask = try Tensor.cat([keyMask, Tensor.ones([b, 1], dtype: .bool)], dim: 1)
             }
-        }
+        } }
         return try (0..<b).map { r in
             let reason = finished[r] ?? .length
             var text = texts[r]

@@ -20,6 +20,24 @@ public final class Llama {
         let q, k, v, o, gate, up, down, inputNorm, postNorm: Tensor
     }
 
+    /// Inference-only concatenations (q|k|v and gate|up): one matmul instead of three and two.
+    /// Built by `generate` for its duration, since training changes the weights.
+    struct Fused {
+        let qkv, gateUp: Tensor
+    }
+    var fused: [Fused]?
+
+    func withFusedWeights<R>(_ body: () throws -> R) throws -> R {
+        let built = try withNoGrad {
+            try layers.map { l in
+                Fused(qkv: try Tensor.cat([l.q, l.k, l.v], dim: 0).detach(), gateUp: try Tensor.cat([l.gate, l.up], dim: 0).detach())
+            }
+        }
+        fused = built
+        defer { fused = nil }
+        return try body()
+    }
+
     /// HF names and shapes this config implies, in a fixed order.
     public static func parameterShapes(_ c: LlamaConfig) -> [(String, [Int])] {
         let (d, f, hd) = (c.hiddenSize, c.intermediateSize, c.headDim)
@@ -133,9 +151,18 @@ public final class Llama {
 
         for (i, l) in layers.enumerated() {
             let n = try rmsNorm(x, l.inputNorm)
-            var q = try n.linear(l.q).view([b, t, h, hd]).transpose(1, 2)
-            var k = try n.linear(l.k).view([b, t, kvh, hd]).transpose(1, 2)
-            var v = try n.linear(l.v).view([b, t, kvh, hd]).transpose(1, 2)
+            let f = isGradEnabled ? nil : fused?[i]
+            var q: Tensor, k: Tensor, v: Tensor
+            if let f {
+                let qkv = try n.linear(f.qkv).view([b, t, h + 2 * kvh, hd])
+                q = try qkv.narrow(2, start: 0, length: h).transpose(1, 2)
+                k = try qkv.narrow(2, start: h, length: kvh).transpose(1, 2)
+                v = try qkv.narrow(2, start: h + kvh, length: kvh).transpose(1, 2)
+            } else {
+                q = try n.linear(l.q).view([b, t, h, hd]).transpose(1, 2)
+                k = try n.linear(l.k).view([b, t, kvh, hd]).transpose(1, 2)
+                v = try n.linear(l.v).view([b, t, kvh, hd]).transpose(1, 2)
+            }
             q = try q * cos + rotateHalf(q) * sin
             k = try k * cos + rotateHalf(k) * sin
             if let cache { (k, v) = try cache.append(layer: i, keys: k, values: v) }
@@ -152,29 +179,50 @@ public final class Llama {
             let y = try attn.matmul(v).transpose(1, 2).contiguous().view([b, t, h * hd])
             x = try x + y.linear(l.o)
             let m = try rmsNorm(x, l.postNorm)
-            x = try x + (m.linear(l.gate).silu() * m.linear(l.up)).linear(l.down)
+            if let f {
+                let gu = try m.linear(f.gateUp)
+                let width = config.intermediateSize
+                x = try x + (gu.narrow(-1, start: 0, length: width).silu() * gu.narrow(-1, start: width, length: width)).linear(l.down)
+            } else {
+                x = try x + (m.linear(l.gate).silu() * m.linear(l.up)).linear(l.down)
+            }
         }
         cache?.length = past + t
         return try rmsNorm(x, norm).linear(head)
     }
 }
 
-/// Keys and values of the tokens seen so far, per layer, for generation.
+/// Keys and values of the tokens seen so far, per layer, for generation. With a capacity, each
+/// layer's buffers are allocated once at full length and written in place (no copy of the
+/// whole cache per token); without one, they grow by concatenation.
 public final class KVCache {
     var keys: [Tensor?]
     var values: [Tensor?]
+    let capacity: Int?
     public internal(set) var length = 0
 
-    public init(layers: Int) {
+    public init(layers: Int, capacity: Int? = nil) {
         keys = Array(repeating: nil, count: layers)
         values = Array(repeating: nil, count: layers)
+        self.capacity = capacity
     }
 
     func append(layer i: Int, keys k: Tensor, values v: Tensor) throws -> (Tensor, Tensor) {
-        let nk = try keys[i].map { try Tensor.cat([$0, k], dim: 2) } ?? k
-        let nv = try values[i].map { try Tensor.cat([$0, v], dim: 2) } ?? v
-        keys[i] = nk
-        values[i] = nv
-        return (nk, nv)
+        let t = k.size(2), end = length + t
+        guard let cap = capacity else {
+            let nk = try keys[i].map { try Tensor.cat([$0, k], dim: 2) } ?? k
+            let nv = try values[i].map { try Tensor.cat([$0, v], dim: 2) } ?? v
+            keys[i] = nk
+            values[i] = nv
+            return (nk, nv)
+        }
+        precondition(end <= cap, "KV cache capacity \(cap) exceeded")
+        if keys[i] == nil {
+            keys[i] = try Tensor.zeros([k.size(0), k.size(1), cap, k.size(3)], dtype: k.dtype, device: k.device)
+            values[i] = try Tensor.zeros([v.size(0), v.size(1), cap, v.size(3)], dtype: v.dtype, device: v.device)
+        }
+        try keys[i]!.narrow(2, start: length, length: t).copy_(k)
+        try values[i]!.narrow(2, start: length, length: t).copy_(v)
+        return (try keys[i]!.narrow(2, start: 0, length: end), try values[i]!.narrow(2, start: 0, length: end))
     }
 }
