@@ -65,8 +65,9 @@ let package = Package(
         ),
         .target(name: "Torch", dependencies: ["CTorch"]),
         .target(name: "Tokenizers", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Datasets", dependencies: ["Tokenizers", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Models", dependencies: ["Torch"]),
+        .target(name: "AtomicFiles"),
+        .target(name: "Datasets", dependencies: ["Tokenizers", "AtomicFiles", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Models", dependencies: ["Torch", "AtomicFiles"]),
         .target(name: "Training", dependencies: ["Torch", "Models", "Datasets", .product(name: "Yams", package: "Yams")]),
         .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Datasets", "Models"]),
         .executableTarget(

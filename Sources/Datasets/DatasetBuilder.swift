@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Tokenizers
 
@@ -69,13 +70,16 @@ public struct DatasetBuilder {
         let totalBytes = (try? fm.attributesOfItem(atPath: o.input.path)[.size] as? Int) ?? 0
         guard fm.fileExists(atPath: o.input.path) else { throw DatasetError.cannotRead(path: o.input.path, reason: "no such file") }
 
-        let parent = o.output.deletingLastPathComponent()
-        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        let staging = parent.appendingPathComponent(".\(o.output.lastPathComponent).building-\(UUID().uuidString.prefix(8))")
-        try fm.createDirectory(at: staging, withIntermediateDirectories: true)
-        var finished = false
-        defer { if !finished { try? fm.removeItem(at: staging) } }
+        var manifest: Manifest?
+        try AtomicDirectory.write(to: o.output) { staging in
+            manifest = try build(into: staging, started: started, totalBytes: totalBytes, progress: progress)
+        }
+        return manifest!
+    }
 
+    /// The build proper, writing shards, manifest and tokenizer copy into `staging`.
+    private func build(into staging: URL, started: Date, totalBytes: Int, progress: (Event) -> Void) throws -> Manifest {
+        let o = options
         let padID = tokenizer.padID ?? tokenizer.eosID ?? 0
         guard let eosID = tokenizer.eosID else { throw DatasetError.missingMarker(template: o.template.name, piece: "</s> (EOS)") }
         let header = ShardHeader(seqLen: o.seqLen, rows: 0, documents: 0, tokens: 0, lossTokens: 0,
@@ -158,27 +162,7 @@ public struct DatasetBuilder {
         if let model = tokenizer.serializedModel {
             try model.write(to: staging.appendingPathComponent(PackedDataset.tokenizerFileName))
         }
-        try swapIntoPlace(staging, o.output)
-        finished = true
         return manifest
-    }
-
-    /// Replaces `dest` by `staging` so that a complete dataset is always in place: the old
-    /// folder is moved aside first and removed only after the new one is there.
-    private func swapIntoPlace(_ staging: URL, _ dest: URL) throws {
-        let fm = FileManager.default
-        var old: URL?
-        if fm.fileExists(atPath: dest.path) {
-            let aside = dest.deletingLastPathComponent().appendingPathComponent(".\(dest.lastPathComponent).old-\(UUID().uuidString.prefix(8))")
-            guard rename(dest.path, aside.path) == 0 else {
-                throw DatasetError.cannotWrite(path: dest.path, reason: "cannot move the previous dataset aside: \(String(cString: strerror(errno)))")
-            }
-            old = aside
-        }
-        guard rename(staging.path, dest.path) == 0 else {
-            throw DatasetError.cannotWrite(path: dest.path, reason: String(cString: strerror(errno)))
-        }
-        if let old { try? fm.removeItem(at: old) }
     }
 }
 

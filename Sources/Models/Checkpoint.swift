@@ -1,3 +1,4 @@
+import AtomicFiles
 import Foundation
 import Torch
 
@@ -17,13 +18,13 @@ public enum Checkpoint {
     /// `beforeCommit` may add files (trainer state) to the folder before it is moved into place.
     public static func save(_ model: Llama, to dir: URL, tokenizerModel: Data? = nil,
                             beforeCommit: (URL) throws -> Void = { _ in }) throws {
-        let fm = FileManager.default
-        let parent = dir.deletingLastPathComponent()
-        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        let tmp = parent.appendingPathComponent(".\(dir.lastPathComponent).saving-\(UUID().uuidString.prefix(8))")
-        try fm.createDirectory(at: tmp, withIntermediateDirectories: true)
-        var done = false
-        defer { if !done { try? fm.removeItem(at: tmp) } }
+        try AtomicDirectory.write(to: dir) { tmp in
+            try write(model, into: tmp, tokenizerModel: tokenizerModel)
+            try beforeCommit(tmp)
+        }
+    }
+
+    static func write(_ model: Llama, into tmp: URL, tokenizerModel: Data?) throws {
         let dtype = model.weights["model.embed_tokens.weight"]!.dtype
         let hfDType = [DType.float32: "float32", .bfloat16: "bfloat16", .float16: "float16"][dtype] ?? "float32"
         try model.config.hfJSON(dtype: hfDType).write(to: tmp.appendingPathComponent("config.json"))
@@ -36,15 +37,5 @@ public enum Checkpoint {
         try JSONSerialization.data(withJSONObject: gen, options: [.prettyPrinted, .sortedKeys])
             .write(to: tmp.appendingPathComponent("generation_config.json"))
         if let tok = tokenizerModel { try tok.write(to: tmp.appendingPathComponent("tokenizer.model")) }
-        try beforeCommit(tmp)
-        var old: URL?
-        if fm.fileExists(atPath: dir.path) {
-            let aside = parent.appendingPathComponent(".\(dir.lastPathComponent).old-\(UUID().uuidString.prefix(8))")
-            guard rename(dir.path, aside.path) == 0 else { throw ModelError.cannotWrite(path: dir.path, reason: String(cString: strerror(errno))) }
-            old = aside
-        }
-        guard rename(tmp.path, dir.path) == 0 else { throw ModelError.cannotWrite(path: dir.path, reason: String(cString: strerror(errno))) }
-        done = true
-        if let old { try? fm.removeItem(at: old) }
     }
 }
