@@ -127,3 +127,39 @@ final class RetrievalTests: XCTestCase {
         XCTAssertGreaterThan(r[0].score, r[1].score)
     }
 }
+
+final class PromptTemplateTests: XCTestCase {
+    func testShippedTemplatesRenderAndNeverReExpandValues() throws {
+        let values: [PromptTemplate.Kind: [String: String]] = [
+            .solution: ["problem": "P"], .reflection: ["problem": "P", "solution": "S"],
+            .behaviors: ["problem": "P", "solution": "S", "reflection": "R"], .bci: ["problem": "P", "behaviors": "B"],
+            .critique: ["problem": "P", "solution": "S"], .revise: ["problem": "P", "solution": "S", "critique": "C"],
+        ]
+        for kind in PromptTemplate.Kind.allCases {
+            let t = try PromptTemplate.load(kind)
+            XCTAssertEqual(Set(t.placeholders), Set(values[kind]!.keys), kind.rawValue)
+            XCTAssertFalse(try t.render(values[kind]!).contains("{{"), kind.rawValue)
+        }
+        let solution = try PromptTemplate.load(.solution)
+        let hostile = "What is {{problem}} plus {{solution}}?"
+        let text = try solution.render(["problem": hostile])
+        XCTAssertTrue(text.contains(hostile), "a value's braces are copied verbatim, not expanded")
+        let bci = try PromptTemplate.load(.bci).render(["problem": "Find x.", "behaviors": PromptTemplate.behaviorLines([
+            Behavior(name: "behavior_isolate", instruction: "Move terms to isolate the unknown.", createdBy: "s")])])
+        XCTAssertTrue(bci.contains("behavior_isolate: Move terms to isolate the unknown."))
+        XCTAssertTrue(bci.contains("cite it by\nits name") || bci.contains("cite it by its name"))
+    }
+
+    func testErrorsAndOverrides() throws {
+        let t = PromptTemplate(name: "t", text: "A {{x}} B {{y")
+        XCTAssertThrowsError(try t.render(["x": "1"])) { XCTAssertEqual($0 as? PromptTemplate.Error, .unterminated(template: "t")) }
+        let u = PromptTemplate(name: "u", text: "A {{x}}")
+        XCTAssertThrowsError(try u.render([:])) { XCTAssertEqual($0 as? PromptTemplate.Error, .missingValue(template: "u", placeholder: "x")) }
+        XCTAssertThrowsError(try u.render(["x": "1", "y": "2"])) { XCTAssertEqual($0 as? PromptTemplate.Error, .unusedValue(template: "u", key: "y")) }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "Custom: {{problem}}".write(to: dir.appendingPathComponent("solution.txt"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try PromptTemplate.load(.solution, overrides: dir).render(["problem": "P"]), "Custom: P")
+        XCTAssertTrue(try PromptTemplate.load(.critique, overrides: dir).text.contains("Critique"), "files not overridden come from data/prompts")
+    }
+}
