@@ -1,0 +1,85 @@
+import Foundation
+
+/// One chat message sent to a model.
+public struct Message: Codable, Sendable, Equatable {
+    public var role: String
+    public var content: String
+    public init(role: String, content: String) {
+        self.role = role
+        self.content = content
+    }
+    public static func system(_ c: String) -> Message { Message(role: "system", content: c) }
+    public static func user(_ c: String) -> Message { Message(role: "user", content: c) }
+    public static func assistant(_ c: String) -> Message { Message(role: "assistant", content: c) }
+}
+
+/// Sampling settings of one request. `maxTokens` is the output budget (thinking included).
+public struct Sampling: Codable, Sendable, Equatable, Hashable {
+    public var temperature: Double = 0.6
+    public var topP: Double = 0.95
+    public var maxTokens: Int = 2048
+    public var n: Int = 1
+    public var stop: [String] = []
+    public var seed: Int?
+    public init(temperature: Double = 0.6, topP: Double = 0.95, maxTokens: Int = 2048, n: Int = 1, stop: [String] = [], seed: Int? = nil) {
+        self.temperature = temperature
+        self.topP = topP
+        self.maxTokens = maxTokens
+        self.n = n
+        self.stop = stop
+        self.seed = seed
+    }
+}
+
+/// Token counts as the server reports them.
+public struct Usage: Codable, Sendable, Equatable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+    /// Thinking tokens inside completionTokens, when the server reports them.
+    public var reasoningTokens: Int?
+    public init(promptTokens: Int, completionTokens: Int, reasoningTokens: Int? = nil) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.reasoningTokens = reasoningTokens
+    }
+}
+
+/// One sample of a completion: the answer, the thinking kept apart, and why it ended.
+public struct Choice: Sendable, Equatable {
+    public var content: String
+    public var reasoning: String?
+    /// "stop", "length" (budget exhausted), ...
+    public var finishReason: String?
+}
+
+public struct Completion: Sendable, Equatable {
+    public var choices: [Choice]
+    public var usage: Usage?
+    public var model: String
+}
+
+/// What every backend offers: the OpenAI-compatible HTTP client, the in-process student,
+/// and the scripted offline world.
+public protocol LanguageModel: Sendable {
+    var name: String { get }
+    func complete(_ messages: [Message], _ sampling: Sampling) async throws -> Completion
+}
+
+/// Splits a `<think>...</think>` span (DeepSeek-R1 and Qwen3 style) from the answer.
+public func splitThinking(_ text: String) -> (reasoning: String?, content: String) {
+    guard let open = text.range(of: "<think>") else {
+        // Some servers strip the opening tag and keep the closing one.
+        if let close = text.range(of: "</think>") {
+            return (String(text[..<close.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines),
+                    String(text[close.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return (nil, text)
+    }
+    guard let close = text.range(of: "</think>", range: open.upperBound..<text.endIndex) else {
+        // Budget ran out while thinking: everything is reasoning, no answer.
+        return (String(text[open.upperBound...]).trimmingCharacters(in: .whitespacesAndNewlines), "")
+    }
+    let reasoning = String(text[open.upperBound..<close.lowerBound]).trimmingCharacters(in: .whitespacesAndNewlines)
+    let content = (String(text[..<open.lowerBound]) + String(text[close.upperBound...])).trimmingCharacters(in: .whitespacesAndNewlines)
+    return (reasoning, content)
+}

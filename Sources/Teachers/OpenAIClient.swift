@@ -1,0 +1,193 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+public enum TeacherError: LocalizedError, Equatable {
+    case http(url: String, status: Int, body: String)
+    case transport(url: String, reason: String)
+    case badResponse(url: String, reason: String)
+    case missingAPIKey(variable: String)
+    case gaveUp(url: String, attempts: Int, last: String)
+
+    public var errorDescription: String? {
+        switch self {
+        case let .http(url, status, body): "\(url): HTTP \(status): \(body.prefix(300))"
+        case let .transport(url, reason): "\(url): \(reason)"
+        case let .badResponse(url, reason): "\(url): unexpected response: \(reason)"
+        case let .missingAPIKey(v): "the API key variable \(v) named in the configuration is not set in the environment"
+        case let .gaveUp(url, attempts, last): "\(url): gave up after \(attempts) attempts; last error: \(last)"
+        }
+    }
+}
+
+/// A client for OpenAI-compatible servers (vLLM, SGLang, llama.cpp, Ollama, hosted APIs).
+///
+/// - Several base URLs are balanced by load: each request goes to the endpoint with the
+///   fewest requests in flight, and at most `maxInFlight` run per endpoint.
+/// - Retries: 429 and 503 honour `Retry-After`; other 5xx, timeouts and dropped connections
+///   back off exponentially with jitter; 4xx other than 408/429 fail at once (they will not
+///   get better).
+/// - The API key is read from the environment variable the configuration names; it is sent
+///   in the Authorization header and never written anywhere.
+public final class OpenAIClient: LanguageModel, @unchecked Sendable {
+    public struct Configuration: Sendable {
+        public var baseURLs: [URL]
+        public var model: String
+        /// Name of the environment variable holding the key (nil: no key).
+        public var apiKeyVariable: String?
+        public var maxInFlight = 8
+        public var timeout: TimeInterval = 600
+        public var maxAttempts = 6
+        public var initialBackoff: TimeInterval = 0.5
+        public var maxBackoff: TimeInterval = 30
+        public init(baseURLs: [URL], model: String, apiKeyVariable: String? = nil) {
+            self.baseURLs = baseURLs
+            self.model = model
+            self.apiKeyVariable = apiKeyVariable
+        }
+    }
+
+    public let configuration: Configuration
+    public var name: String { configuration.model }
+    let session: URLSession
+    let apiKey: String?
+    let slots: EndpointSlots
+
+    public init(_ configuration: Configuration) throws {
+        precondition(!configuration.baseURLs.isEmpty, "at least one base URL")
+        self.configuration = configuration
+        if let v = configuration.apiKeyVariable {
+            guard let key = ProcessInfo.processInfo.environment[v], !key.isEmpty else { throw TeacherError.missingAPIKey(variable: v) }
+            apiKey = key
+        } else {
+            apiKey = nil
+        }
+        let cfg = URLSessionConfiguration.ephemeral
+        cfg.timeoutIntervalForRequest = configuration.timeout
+        cfg.httpMaximumConnectionsPerHost = configuration.maxInFlight
+        session = URLSession(configuration: cfg)
+        slots = EndpointSlots(count: configuration.baseURLs.count, limit: configuration.maxInFlight)
+    }
+
+    public func complete(_ messages: [Message], _ s: Sampling) async throws -> Completion {
+        var body: [String: Any] = [
+            "model": configuration.model, "messages": messages.map { ["role": $0.role, "content": $0.content] },
+            "temperature": s.temperature, "top_p": s.topP, "max_tokens": s.maxTokens, "n": s.n,
+        ]
+        if !s.stop.isEmpty { body["stop"] = s.stop }
+        if let seed = s.seed { body["seed"] = seed }
+        let (data, url) = try await post("chat/completions", body)
+        return try Self.parseCompletion(data, url: url, model: configuration.model)
+    }
+
+    /// Embeddings from `/v1/embeddings`, one vector per input, in order.
+    public func embed(_ inputs: [String], model: String? = nil) async throws -> [[Float]] {
+        let (data, url) = try await post("embeddings", ["model": model ?? configuration.model, "input": inputs])
+        guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let items = o["data"] as? [[String: Any]] else {
+            throw TeacherError.badResponse(url: url, reason: "no data array")
+        }
+        let sorted = items.sorted { ($0["index"] as? Int ?? 0) < ($1["index"] as? Int ?? 0) }
+        return try sorted.map { item in
+            guard let v = item["embedding"] as? [Double] else { throw TeacherError.badResponse(url: url, reason: "embedding is not a number array") }
+            return v.map(Float.init)
+        }
+    }
+
+    static func parseCompletion(_ data: Data, url: String, model: String) throws -> Completion {
+        guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TeacherError.badResponse(url: url, reason: "not JSON: \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+        guard let choices = o["choices"] as? [[String: Any]], !choices.isEmpty else { throw TeacherError.badResponse(url: url, reason: "no choices") }
+        let parsed: [Choice] = choices.map { c in
+            let msg = c["message"] as? [String: Any] ?? [:]
+            let raw = msg["content"] as? String ?? ""
+            var reasoning = (msg["reasoning_content"] as? String) ?? (msg["reasoning"] as? String)
+            var content = raw
+            if reasoning == nil {
+                let split = splitThinking(raw)
+                reasoning = split.reasoning
+                content = split.content
+            }
+            return Choice(content: content, reasoning: reasoning, finishReason: c["finish_reason"] as? String)
+        }
+        var usage: Usage?
+        if let u = o["usage"] as? [String: Any] {
+            let details = u["completion_tokens_details"] as? [String: Any]
+            usage = Usage(promptTokens: u["prompt_tokens"] as? Int ?? 0, completionTokens: u["completion_tokens"] as? Int ?? 0,
+                          reasoningTokens: details?["reasoning_tokens"] as? Int)
+        }
+        return Completion(choices: parsed, usage: usage, model: o["model"] as? String ?? model)
+    }
+
+    /// POSTs JSON to the least-loaded endpoint, retrying as the class comment says.
+    func post(_ path: String, _ body: [String: Any]) async throws -> (Data, String) {
+        let payload = try JSONSerialization.data(withJSONObject: body)
+        var lastError = ""
+        var lastURL = ""
+        for attempt in 1...configuration.maxAttempts {
+            let endpoint = await slots.acquire()
+            let url = configuration.baseURLs[endpoint].appendingPathComponent(path)
+            lastURL = url.absoluteString
+            var request = URLRequest(url: url)
+            request.httpMethod = "POST"
+            request.httpBody = payload
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            if let apiKey { request.setValue("Bearer \(apiKey)", forHTTPHeaderField: "Authorization") }
+            var wait: TimeInterval?
+            do {
+                let (data, response) = try await session.data(for: request)
+                await slots.release(endpoint)
+                guard let http = response as? HTTPURLResponse else { throw TeacherError.badResponse(url: lastURL, reason: "not HTTP") }
+                if (200..<300).contains(http.statusCode) { return (data, lastURL) }
+                let text = String(decoding: data.prefix(500), as: UTF8.self)
+                lastError = "HTTP \(http.statusCode): \(text)"
+                let retryable = http.statusCode == 408 || http.statusCode == 429 || http.statusCode >= 500
+                guard retryable else { throw TeacherError.http(url: lastURL, status: http.statusCode, body: text) }
+                if [429, 503].contains(http.statusCode), let ra = http.value(forHTTPHeaderField: "Retry-After"), let secs = Double(ra) {
+                    wait = min(secs, configuration.maxBackoff)
+                }
+            } catch let e as TeacherError {
+                throw e
+            } catch {
+                await slots.release(endpoint)
+                lastError = error.localizedDescription
+            }
+            if attempt == configuration.maxAttempts { break }
+            let backoff = wait ?? min(configuration.maxBackoff, configuration.initialBackoff * pow(2, Double(attempt - 1)))
+            let jitter = wait == nil ? Double.random(in: 0...(backoff * 0.25)) : 0
+            try await Task.sleep(nanoseconds: UInt64((backoff + jitter) * 1e9))
+        }
+        throw TeacherError.gaveUp(url: lastURL, attempts: configuration.maxAttempts, last: lastError)
+    }
+}
+
+/// Requests in flight per endpoint, with a cap; `acquire` picks the least-loaded endpoint and
+/// waits while all are full.
+actor EndpointSlots {
+    private var inFlight: [Int]
+    private let limit: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(count: Int, limit: Int) {
+        inFlight = Array(repeating: 0, count: count)
+        self.limit = max(1, limit)
+    }
+
+    func acquire() async -> Int {
+        while true {
+            if let i = inFlight.indices.min(by: { inFlight[$0] < inFlight[$1] }), inFlight[i] < limit {
+                inFlight[i] += 1
+                return i
+            }
+            await withCheckedContinuation { waiters.append($0) }
+        }
+    }
+
+    func release(_ i: Int) {
+        inFlight[i] -= 1
+        if !waiters.isEmpty { waiters.removeFirst().resume() }
+    }
+
+    var load: [Int] { inFlight }
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""A SCRIPTED OpenAI-compatible server for the HTTP client's tests (stdlib only, loopback only).
+
+It is not a model: replies are scripted by keywords in the last user message, so the tests can
+drive every path of a real HTTP exchange. Prints its port on the first line of stdout.
+  FAIL429   first request with this text gets 429 + Retry-After: 0.2, the next succeeds
+  FAIL500   first request gets 500, the next succeeds
+  BAD400    always 400
+  THINK     content "<think>...</think>answer"
+  REASONING reasoning in a separate reasoning_content field
+  SLOW      answers after 0.3 s (for the in-flight limit)
+  otherwise "echo: <text>"
+GET /debug/stats returns {"requests", "max_concurrent", "auth"}.
+"""
+import json
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+lock = threading.Lock()
+state = {"requests": 0, "concurrent": 0, "max_concurrent": 0, "auth": [], "seen": set()}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, obj, headers=None):
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        with lock:
+            stats = {k: state[k] for k in ("requests", "max_concurrent", "auth")}
+        self.reply(200, stats)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", 0))
+        req = json.loads(self.rfile.read(length) or b"{}")
+        with lock:
+            state["requests"] += 1
+            state["concurrent"] += 1
+            state["max_concurrent"] = max(state["max_concurrent"], state["concurrent"])
+            state["auth"].append(self.headers.get("Authorization"))
+        try:
+            self.handle_post(req)
+        finally:
+            with lock:
+                state["concurrent"] -= 1
+
+    def handle_post(self, req):
+        if self.path.endswith("/embeddings"):
+            data = [{"index": i, "embedding": [float(len(t)), float(i)]} for i, t in enumerate(req["input"])]
+            return self.reply(200, {"data": list(reversed(data)), "model": req.get("model")})
+        text = [m["content"] for m in req["messages"] if m["role"] == "user"][-1]
+        for key, status, headers in (("FAIL429", 429, {"Retry-After": "0.2"}), ("FAIL500", 500, {})):
+            if key in text:
+                with lock:
+                    first = (key, text) not in state["seen"]
+                    state["seen"].add((key, text))
+                if first:
+                    return self.reply(status, {"error": {"message": "scripted failure"}}, headers)
+        if "BAD400" in text:
+            return self.reply(400, {"error": {"message": "scripted bad request"}})
+        if "SLOW" in text:
+            time.sleep(0.3)
+        message = {"role": "assistant", "content": f"echo: {text}"}
+        if "THINK" in text:
+            message["content"] = "<think>2 + 2 is 4.</think>The answer is 4."
+        if "REASONING" in text:
+            message = {"role": "assistant", "content": "The answer is 4.", "reasoning_content": "2 + 2 is 4."}
+        choices = [{"index": i, "message": message, "finish_reason": "stop"} for i in range(req.get("n", 1))]
+        usage = {"prompt_tokens": len(text.split()), "completion_tokens": 5, "total_tokens": len(text.split()) + 5,
+                 "completion_tokens_details": {"reasoning_tokens": 2}}
+        self.reply(200, {"id": "x", "object": "chat.completion", "model": req.get("model"), "choices": choices, "usage": usage})
+
+
+if __name__ == "__main__":
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(server.server_address[1], flush=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    sys.stdin.read()  # run until the test closes our stdin
