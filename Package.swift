@@ -68,7 +68,9 @@ let package = Package(
         .target(name: "AtomicFiles"),
         .target(name: "Datasets", dependencies: ["Tokenizers", "AtomicFiles", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Models", dependencies: ["Torch", "AtomicFiles"]),
-        .target(name: "Teachers"),
+        // The system SQLite (libsqlite3-dev) for the teachers' response cache.
+        .systemLibrary(name: "CSQLite", path: "shim/sqlite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Teachers", dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Behaviors", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Training", dependencies: ["Torch", "Models", "Datasets", .product(name: "Yams", package: "Yams")]),
         .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Datasets", "Models"]),
