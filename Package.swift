@@ -73,7 +73,7 @@ let package = Package(
         .target(name: "Teachers", dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Behaviors", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Training", dependencies: ["Torch", "Models", "Datasets", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Datasets", "Models"]),
+        .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers"]),
         .executableTarget(
             name: "bcsft",
             dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines",

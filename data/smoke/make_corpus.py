@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes corpus.txt: the small shipped text that `make demo` (bcsft smoke) trains a
-SentencePiece model and a tiny language model on. Deterministic (seed 0); rerun to regenerate.
+"""Writes corpus.txt: the small shipped text the tests train SentencePiece models on.
+Deterministic (seed 0); rerun to regenerate (the tokenizer test fixtures depend on it).
 The sentences are short worked arithmetic in the style of the offline world's traces, with a
 few non-ASCII lines so byte fallback and Unicode handling are exercised."""
 import random
