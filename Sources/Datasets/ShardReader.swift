@@ -110,7 +110,14 @@ public final class ShardReader: @unchecked Sendable {
         precondition(i >= 0 && i < rows, "row \(i) out of range 0..<\(rows)")
         let b = file.bytes
         let off = ShardFormat.prologue + i * rowBytes
-        let ids = (0..<seqLen).map { b.loadUnaligned(fromByteOffset: off + $0 * 4, as: Int32.self).littleEndian }
+        // Bulk copies out of the map (the trainer reads every row once per epoch).
+        var ids = [Int32](unsafeUninitializedCapacity: seqLen) { buf, n in
+            UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(rebasing: b[off..<(off + seqLen * 4)]))
+            n = seqLen
+        }
+        #if _endian(big)
+        ids = ids.map { Int32(littleEndian: $0) }
+        #endif
         let mask = Array(b[(off + seqLen * 4)..<(off + seqLen * 5)])
         let d0 = Int(b.loadUnaligned(fromByteOffset: indexOffset + i * 8, as: UInt64.self).littleEndian)
         let d1 = Int(b.loadUnaligned(fromByteOffset: indexOffset + (i + 1) * 8, as: UInt64.self).littleEndian)
@@ -119,14 +126,5 @@ public final class ShardReader: @unchecked Sendable {
              length: Int(b.loadUnaligned(fromByteOffset: tableOffset + d * 8 + 4, as: UInt32.self).littleEndian))
         }
         return (ids, mask, docs)
-    }
-
-    /// Copies row i's ids into a caller buffer without allocating (for the trainer's batches).
-    public func copyRow(_ i: Int, ids: UnsafeMutableBufferPointer<Int32>, mask: UnsafeMutableBufferPointer<UInt8>) {
-        precondition(i >= 0 && i < rows && ids.count >= seqLen && mask.count >= seqLen)
-        let off = ShardFormat.prologue + i * rowBytes
-        let src = UnsafeRawBufferPointer(rebasing: file.bytes[off..<(off + seqLen * 5)])
-        UnsafeMutableRawBufferPointer(ids).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[0..<(seqLen * 4)]))
-        UnsafeMutableRawBufferPointer(mask).copyMemory(from: UnsafeRawBufferPointer(rebasing: src[(seqLen * 4)...]))
     }
 }

@@ -63,11 +63,15 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
 
     /// Reads `config.json`, checking what this implementation supports.
     public static func load(_ url: URL) throws -> LlamaConfig {
-        let path = url.path
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw ModelError.invalidConfig(path: path, field: "-", reason: "cannot read: \(error.localizedDescription)")
+            throw ModelError.invalidConfig(path: url.path, field: "-", reason: "cannot read: \(error.localizedDescription)")
         }
+        return try decode(data, source: url.path)
+    }
+
+    /// Decodes config.json content; `source` names it in errors.
+    public static func decode(_ data: Data, source path: String) throws -> LlamaConfig {
         guard let raw = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ModelError.invalidConfig(path: path, field: "-", reason: "not a JSON object")
         }

@@ -48,38 +48,41 @@ public final class ResponseCache: @unchecked Sendable {
     }
 
     public func get(_ key: String) throws -> Data? {
-        lock.lock()
-        defer { lock.unlock() }
-        var stmt: OpaquePointer?
-        try check(sqlite3_prepare_v2(db, "SELECT value FROM responses WHERE key = ?", -1, &stmt, nil))
-        defer { sqlite3_finalize(stmt) }
-        sqlite3_bind_text(stmt, 1, key, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-        guard sqlite3_step(stmt) == SQLITE_ROW else { return nil }
-        let n = Int(sqlite3_column_bytes(stmt, 0))
-        guard let p = sqlite3_column_blob(stmt, 0) else { return Data() }
-        return Data(bytes: p, count: n)
+        try statement("SELECT value FROM responses WHERE key = ?", bind: { sqlite3_bind_text($0, 1, key, -1, Self.transient) }) { stmt in
+            guard sqlite3_step(stmt) == SQLITE_ROW else { return nil }
+            guard let p = sqlite3_column_blob(stmt, 0) else { return Data() }
+            return Data(bytes: p, count: Int(sqlite3_column_bytes(stmt, 0)))
+        }
     }
 
     /// Stores a result; the row is durable when this returns (a kill afterwards loses nothing).
     public func put(_ key: String, _ value: Data) throws {
-        lock.lock()
-        defer { lock.unlock() }
-        var stmt: OpaquePointer?
-        try check(sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)", -1, &stmt, nil))
-        defer { sqlite3_finalize(stmt) }
-        sqlite3_bind_text(stmt, 1, key, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
-        _ = value.withUnsafeBytes { sqlite3_bind_blob(stmt, 2, $0.baseAddress, Int32($0.count), unsafeBitCast(-1, to: sqlite3_destructor_type.self)) }
-        sqlite3_bind_double(stmt, 3, Date().timeIntervalSince1970)
-        guard sqlite3_step(stmt) == SQLITE_DONE else { throw Error.sqlite(path: path, message: String(cString: sqlite3_errmsg(db))) }
+        let sql = "INSERT OR REPLACE INTO responses (key, value, created) VALUES (?, ?, ?)"
+        try statement(sql, bind: { stmt in
+            sqlite3_bind_text(stmt, 1, key, -1, Self.transient)
+            _ = value.withUnsafeBytes { sqlite3_bind_blob(stmt, 2, $0.baseAddress, Int32($0.count), Self.transient) }
+            sqlite3_bind_double(stmt, 3, Date().timeIntervalSince1970)
+        }) { stmt in
+            guard sqlite3_step(stmt) == SQLITE_DONE else { throw Error.sqlite(path: path, message: String(cString: sqlite3_errmsg(db))) }
+        }
     }
 
     public var count: Int {
+        (try? statement("SELECT COUNT(*) FROM responses") { sqlite3_step($0) == SQLITE_ROW ? Int(sqlite3_column_int64($0, 0)) : 0 }) ?? 0
+    }
+
+    /// SQLITE_TRANSIENT: SQLite copies bound values before the call returns.
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    /// Prepares `sql` under the lock, binds, runs `body` and finalizes the statement.
+    private func statement<R>(_ sql: String, bind: (OpaquePointer?) -> Void = { _ in }, _ body: (OpaquePointer?) throws -> R) throws -> R {
         lock.lock()
         defer { lock.unlock() }
         var stmt: OpaquePointer?
-        guard sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM responses", -1, &stmt, nil) == SQLITE_OK else { return 0 }
+        try check(sqlite3_prepare_v2(db, sql, -1, &stmt, nil))
         defer { sqlite3_finalize(stmt) }
-        return sqlite3_step(stmt) == SQLITE_ROW ? Int(sqlite3_column_int64(stmt, 0)) : 0
+        bind(stmt)
+        return try body(stmt)
     }
 
     private func exec(_ sql: String) throws { try check(sqlite3_exec(db, sql, nil, nil, nil)) }

@@ -95,10 +95,7 @@ public final class Trainer {
         d["max_position_embeddings"] = d["max_position_embeddings"] ?? Double(max(m.seqLen, 2048))
         d["eos_token_id"] = d["eos_token_id"] ?? Double(m.eosID)
         let json = try JSONSerialization.data(withJSONObject: d.mapValues { $0 == $0.rounded() && abs($0) < 1e15 ? Int($0) as Any : $0 as Any })
-        let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("bcsft-config-\(UUID().uuidString).json")
-        try json.write(to: tmp)
-        defer { try? FileManager.default.removeItem(at: tmp) }
-        return try LlamaConfig.load(tmp)
+        return try LlamaConfig.decode(json, source: "model.config")
     }
 
     static func latestCheckpoint(in dir: URL) throws -> URL? {
