@@ -30,7 +30,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bcsft", targets: ["bcsft"]),
-        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Behaviors", "Teachers", "Pipelines"]),
+        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Behaviors", "Teachers", "Pipelines", "World"]),
         // SentencePiece lives in its own shared object, loaded at run time with
         // dlopen(RTLD_LOCAL|RTLD_DEEPBIND): its bundled protobuf-lite must never share a
         // symbol namespace with libtorch's protobuf (DESIGN.md, trap 1). Nothing imports it.
@@ -73,10 +73,13 @@ let package = Package(
         .target(name: "Teachers", dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Behaviors", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Training", dependencies: ["Torch", "Models", "Datasets", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers"]),
+        .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Teachers", "Behaviors",
+                                                  .product(name: "Crypto", package: "swift-crypto")]),
+        // The SCRIPTED offline world: procedural problems and a scripted teacher/strategist.
+        .target(name: "World", dependencies: ["Teachers"]),
         .executableTarget(
             name: "bcsft",
-            dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines",
+            dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines", "Teachers", "Behaviors", "World",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmarks (evaluation/): timed workloads the drivers set beside their baselines.
@@ -85,6 +88,8 @@ let package = Package(
         // Helpers shared by the test targets (temporary folders, running the bcsft binary).
         .target(name: "TestSupport", dependencies: ["Tokenizers", "Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "TeachersTests", dependencies: ["Teachers", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "WorldTests", dependencies: ["World", "Teachers", "Behaviors"]),
+        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "TestSupport"]),
         .testTarget(name: "BehaviorsTests", dependencies: ["Behaviors", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Tokenizers", "Torch", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),

@@ -50,12 +50,22 @@ public struct Choice: Sendable, Equatable {
     public var reasoning: String?
     /// "stop", "length" (budget exhausted), ...
     public var finishReason: String?
+    public init(content: String, reasoning: String? = nil, finishReason: String? = nil) {
+        self.content = content
+        self.reasoning = reasoning
+        self.finishReason = finishReason
+    }
 }
 
 public struct Completion: Sendable, Equatable {
     public var choices: [Choice]
     public var usage: Usage?
     public var model: String
+    public init(choices: [Choice], usage: Usage?, model: String) {
+        self.choices = choices
+        self.usage = usage
+        self.model = model
+    }
 }
 
 /// What every backend offers: the OpenAI-compatible HTTP client, the in-process student,

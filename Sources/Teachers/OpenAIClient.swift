@@ -77,13 +77,16 @@ public final class OpenAIClient: LanguageModel, @unchecked Sendable {
         ]
         if !s.stop.isEmpty { body["stop"] = s.stop }
         if let seed = s.seed { body["seed"] = seed }
-        let (data, url) = try await post("chat/completions", body)
-        return try Self.parseCompletion(data, url: url, model: configuration.model)
+        let model = configuration.model
+        return try await post("chat/completions", body) { data, url in try Self.parseCompletion(data, url: url, model: model) }
     }
 
     /// Embeddings from `/v1/embeddings`, one vector per input, in order.
     public func embed(_ inputs: [String], model: String? = nil) async throws -> [[Float]] {
-        let (data, url) = try await post("embeddings", ["model": model ?? configuration.model, "input": inputs])
+        try await post("embeddings", ["model": model ?? configuration.model, "input": inputs]) { data, url in try Self.parseEmbeddings(data, url: url) }
+    }
+
+    static func parseEmbeddings(_ data: Data, url: String) throws -> [[Float]] {
         guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let items = o["data"] as? [[String: Any]] else {
             throw TeacherError.badResponse(url: url, reason: "no data array")
         }
@@ -120,8 +123,10 @@ public final class OpenAIClient: LanguageModel, @unchecked Sendable {
         return Completion(choices: parsed, usage: usage, model: o["model"] as? String ?? model)
     }
 
-    /// POSTs JSON to the least-loaded endpoint, retrying as the class comment says.
-    func post(_ path: String, _ body: [String: Any]) async throws -> (Data, String) {
+    /// POSTs JSON to the least-loaded endpoint and parses the reply, retrying as the class
+    /// comment says. A 200 whose body does not parse (cut off by a proxy or a dying server)
+    /// is retried like a dropped connection.
+    func post<T>(_ path: String, _ body: [String: Any], parse: (Data, String) throws -> T) async throws -> T {
         let payload = try JSONSerialization.data(withJSONObject: body)
         var lastError = ""
         var lastURL = ""
@@ -139,7 +144,9 @@ public final class OpenAIClient: LanguageModel, @unchecked Sendable {
                 let (data, response) = try await session.data(for: request)
                 await slots.release(endpoint)
                 guard let http = response as? HTTPURLResponse else { throw TeacherError.badResponse(url: lastURL, reason: "not HTTP") }
-                if (200..<300).contains(http.statusCode) { return (data, lastURL) }
+                if (200..<300).contains(http.statusCode) {
+                    do { return try parse(data, lastURL) } catch { throw Malformed(reason: error.localizedDescription) }
+                }
                 let text = String(decoding: data.prefix(500), as: UTF8.self)
                 lastError = "HTTP \(http.statusCode): \(text)"
                 let retryable = http.statusCode == 408 || http.statusCode == 429 || http.statusCode >= 500
@@ -149,6 +156,8 @@ public final class OpenAIClient: LanguageModel, @unchecked Sendable {
                 }
             } catch let e as TeacherError {
                 throw e
+            } catch let e as Malformed {
+                lastError = e.reason
             } catch {
                 await slots.release(endpoint)
                 lastError = error.localizedDescription
@@ -161,6 +170,9 @@ public final class OpenAIClient: LanguageModel, @unchecked Sendable {
         throw TeacherError.gaveUp(url: lastURL, attempts: configuration.maxAttempts, last: lastError)
     }
 }
+
+/// A successful status with a body that does not parse: retried.
+private struct Malformed: Error { let reason: String }
 
 /// Requests in flight per endpoint, with a cap; `acquire` picks the least-loaded endpoint and
 /// waits while all are full.

@@ -3,44 +3,6 @@ import TestSupport
 import Teachers
 import XCTest
 
-/// A scripted OpenAI-compatible server (Fixtures/scripted_openai_server.py) on loopback.
-final class ScriptedServer {
-    let process = Process()
-    let stdin = Pipe()
-    let port: Int
-    var url: URL { URL(string: "http://127.0.0.1:\(port)/v1")! }
-
-    init() throws {
-        let script = Bundle.module.resourceURL!.appendingPathComponent("Fixtures/scripted_openai_server.py")
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script.path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardInput = stdin
-        try process.run()
-        var line = Data()
-        while !line.contains(0x0A) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            line.append(d)
-        }
-        guard let p = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw XCTSkip("could not start the scripted server with /usr/bin/python3")
-        }
-        port = p
-    }
-
-    func stats() throws -> [String: Any] {
-        let data = try Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/debug/stats")!)
-        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
-    }
-
-    deinit {
-        try? stdin.fileHandleForWriting.close()
-        process.waitUntilExit()
-    }
-}
-
 final class OpenAIClientTests: XCTestCase {
     func client(_ urls: [URL], key: String? = nil, inFlight: Int = 8, attempts: Int = 4) throws -> OpenAIClient {
         var c = OpenAIClient.Configuration(baseURLs: urls, model: "scripted-teacher", apiKeyVariable: key)

@@ -65,3 +65,43 @@ private enum TokenizerCache {
     nonisolated(unsafe) static var models: [Int: SentencePieceTokenizer] = [:]
     static let lock = NSLock()
 }
+
+/// A scripted OpenAI-compatible server (Tests/TeachersTests/Fixtures/scripted_openai_server.py)
+/// on loopback, with fault injection by keyword; see the script's header.
+public final class ScriptedServer {
+    let process = Process()
+    let stdin = Pipe()
+    public let port: Int
+    public var url: URL { URL(string: "http://127.0.0.1:\(port)/v1")! }
+
+    public init() throws {
+        let script = repoRoot.appendingPathComponent("Tests/TeachersTests/Fixtures/scripted_openai_server.py")
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = [script.path]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardInput = stdin
+        try process.run()
+        var line = Data()
+        while !line.contains(0x0A) {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line.append(d)
+        }
+        guard let p = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw XCTSkip("could not start the scripted server with /usr/bin/python3")
+        }
+        port = p
+    }
+
+    public func stats() throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/debug/stats")!)
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    deinit {
+        try? stdin.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}
+

@@ -9,8 +9,11 @@ drive every path of a real HTTP exchange. Prints its port on the first line of s
   THINK     content "<think>...</think>answer"
   REASONING reasoning in a separate reasoning_content field
   SLOW      answers after 0.3 s (for the in-flight limit)
+  TIMEOUT   first request with this text answers after 3 s (past the tests' client timeout)
+  DROP      first request: the connection is closed with no response
+  TRUNC     first request: a 200 whose JSON body is cut in half
   otherwise "echo: <text>"
-GET /debug/stats returns {"requests", "max_concurrent", "auth"}.
+GET /debug/stats returns {"requests", "max_concurrent", "auth", "texts": {last user text: count}}.
 """
 import json
 import sys
@@ -19,7 +22,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
-state = {"requests": 0, "concurrent": 0, "max_concurrent": 0, "auth": [], "seen": set()}
+state = {"requests": 0, "concurrent": 0, "max_concurrent": 0, "auth": [], "seen": set(), "texts": {}}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -40,7 +43,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         with lock:
-            stats = {k: state[k] for k in ("requests", "max_concurrent", "auth")}
+            stats = {k: state[k] for k in ("requests", "max_concurrent", "auth", "texts")}
         self.reply(200, stats)
 
     def do_POST(self):
@@ -62,6 +65,28 @@ class Handler(BaseHTTPRequestHandler):
             data = [{"index": i, "embedding": [float(len(t)), float(i)]} for i, t in enumerate(req["input"])]
             return self.reply(200, {"data": list(reversed(data)), "model": req.get("model")})
         text = [m["content"] for m in req["messages"] if m["role"] == "user"][-1]
+        with lock:
+            state["texts"][text] = state["texts"].get(text, 0) + 1
+        for key in ("TIMEOUT", "DROP", "TRUNC"):
+            if key in text:
+                with lock:
+                    first = (key, text) not in state["seen"]
+                    state["seen"].add((key, text))
+                if first and key == "TIMEOUT":
+                    time.sleep(3)
+                elif first and key == "DROP":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                elif first and key == "TRUNC":
+                    body = json.dumps({"choices": [{"message": {"role": "assistant", "content": "cut"}}]}).encode()
+                    body = body[: len(body) // 2]
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
         for key, status, headers in (("FAIL429", 429, {"Retry-After": "0.2"}), ("FAIL500", 500, {})):
             if key in text:
                 with lock:

@@ -1,0 +1,105 @@
+import Datasets
+import Foundation
+import Models
+import Teachers
+import Tokenizers
+import Torch
+
+/// The in-process student as a LanguageModel: a checkpoint folder (config.json,
+/// model.safetensors, tokenizer.model) behind the same interface as a teacher server, so
+/// every pipeline and the evaluator run on a fine-tuned student unchanged.
+///
+/// Concurrent requests are batched: a worker thread takes the waiting requests that share
+/// sampling settings (up to `maxBatch`) and runs them through one KV-cached batched
+/// generation, which is where CPU generation gets its throughput.
+public final class LocalModel: LanguageModel, @unchecked Sendable {
+    public let name: String
+    let llama: Llama
+    let tokenizer: SentencePieceTokenizer
+    let template: ChatTemplate
+    let maxBatch: Int
+
+    private struct Pending {
+        let ids: [Int32]
+        let params: SamplingParameters
+        let key: String
+        let continuation: CheckedContinuation<GenerationResult, Error>
+    }
+    private let condition = NSCondition()
+    private var queue: [Pending] = []
+    private var workerStarted = false
+
+    public init(checkpoint dir: URL, template: ChatTemplate = .default, maxBatch: Int = 16) throws {
+        llama = try Checkpoint.load(dir)
+        let tokURL = dir.appendingPathComponent("tokenizer.model")
+        guard FileManager.default.fileExists(atPath: tokURL.path) else {
+            throw PipelineError.invalid("\(tokURL.path): not found; a local backend needs the checkpoint's tokenizer.model")
+        }
+        tokenizer = try SentencePieceTokenizer(contentsOf: tokURL)
+        self.template = template
+        self.maxBatch = max(1, maxBatch)
+        name = "local:" + dir.standardizedFileURL.lastPathComponent
+    }
+
+    public func complete(_ messages: [Message], _ sampling: Sampling) async throws -> Completion {
+        let chat = try messages.map { m -> ChatMessage in
+            guard let role = ChatMessage.Role(rawValue: m.role) else { throw PipelineError.invalid("message role '\(m.role)' is not system, user or assistant") }
+            return ChatMessage(role, m.content)
+        }
+        let ids = try template.encode(chat, with: tokenizer, addGenerationPrompt: true).ids
+        var choices: [Choice] = []
+        var completionTokens = 0
+        for i in 0..<max(1, sampling.n) {
+            var p = SamplingParameters(maxNewTokens: sampling.maxTokens)
+            p.temperature = sampling.temperature
+            p.topP = sampling.topP
+            p.seed = UInt64(truncatingIfNeeded: (sampling.seed ?? 0) &+ i)
+            p.stopStrings = sampling.stop
+            if let eos = tokenizer.eosID { p.stopTokenIDs = [eos] }
+            let key = "\(p.maxNewTokens)/\(p.temperature)/\(p.topP)/\(p.seed)/\(p.stopStrings)"
+            let r = try await withCheckedThrowingContinuation { c in enqueue(Pending(ids: ids, params: p, key: key, continuation: c)) }
+            let (reasoning, content) = splitThinking(r.text ?? "")
+            choices.append(Choice(content: content, reasoning: reasoning, finishReason: r.finishReason == .length ? "length" : "stop"))
+            completionTokens += r.completionTokens
+        }
+        return Completion(choices: choices, usage: Usage(promptTokens: ids.count, completionTokens: completionTokens), model: name)
+    }
+
+    private func enqueue(_ p: Pending) {
+        condition.lock()
+        queue.append(p)
+        if !workerStarted {
+            workerStarted = true
+            let t = Thread { self.work() }  // lives as long as the process: the model stays loaded
+            t.stackSize = 8 << 20
+            t.start()
+        }
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func work() {
+        while true {
+            condition.lock()
+            while queue.isEmpty { condition.wait() }
+            // Give requests launched together a moment to arrive, so they share a batch.
+            condition.unlock()
+            usleep(2000)
+            condition.lock()
+            let key = queue[0].key
+            var batch: [Pending] = []
+            queue.removeAll { p in
+                guard batch.count < maxBatch, p.key == key else { return false }
+                batch.append(p)
+                return true
+            }
+            condition.unlock()
+            do {
+                let results = try llama.generate(prompts: batch.map(\.ids), batch[0].params) { [tokenizer] in try tokenizer.decode($0) }
+                for (p, r) in zip(batch, results) { p.continuation.resume(returning: r) }
+            } catch {
+                for p in batch { p.continuation.resume(throwing: error) }
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Behaviors
+import Foundation
+import Teachers
+
+/// One sampled response to a problem, vanilla or behavior-conditioned.
+public struct SolveRecord: Codable, Sendable {
+    public var problemID: String
+    public var sample: Int
+    /// "vanilla" or "bci".
+    public var mode: String
+    public var retrieval: String?
+    /// The behaviors put in the prompt, and those the response cites.
+    public var behaviors: [String]
+    public var cited: [String]
+    public var response: String
+    public var reasoning: String?
+    public var finishReason: String?
+    /// Output tokens (thinking plus answer), as the paper counts them.
+    public var outputTokens: Int
+    public var model: String
+    public var promptVersion: String
+    public var gold: String?
+    public var subject: String?
+    public var level: String?
+
+    enum CodingKeys: String, CodingKey {
+        case sample, mode, retrieval, behaviors, cited, response, reasoning, model, gold, subject, level
+        case problemID = "problem_id", finishReason = "finish_reason", outputTokens = "output_tokens", promptVersion = "prompt_version"
+    }
+}
+
+/// `bcsft solve`: vanilla inference or behavior-conditioned inference (BCI) on a problems
+/// file, n samples each.
+public enum SolvePipeline {
+    public static func run(problems: [Problem], model: LanguageModel, sampling: Sampling, samples: Int, prompts: PromptSet,
+                           selector: BehaviorSelector?, maxInFlight: Int,
+                           progress: ConcurrentRunner.Progress? = nil) async -> (records: [SolveRecord], failure: PipelineError?) {
+        let jobs = problems.flatMap { p in (0..<max(1, samples)).map { (p, $0) } }
+        let results = await ConcurrentRunner.run(jobs, maxInFlight: maxInFlight, progress: progress) { job in
+            try await solve(job.0, sample: job.1, model: model, sampling: sampling, prompts: prompts, selector: selector)
+        }
+        let (records, failure) = ConcurrentRunner.partition(results, pipeline: "solve")
+        return (records, failure)
+    }
+
+    /// The prompt for a problem: the solution prompt, or the BCI prompt with its behaviors.
+    static func prompt(_ p: Problem, prompts: PromptSet, behaviors: [Behavior]?) throws -> String {
+        guard let behaviors else { return try prompts.render(.solution, ["problem": p.problem]) }
+        return try prompts.render(.bci, ["problem": p.problem, "behaviors": PromptTemplate.behaviorLines(behaviors)])
+    }
+
+    static func solve(_ p: Problem, sample: Int, model: LanguageModel, sampling: Sampling, prompts: PromptSet,
+                      selector: BehaviorSelector?) async throws -> SolveRecord {
+        let behaviors = try await selector?.select(for: p).map(\.behavior)
+        var s = sampling
+        s.n = 1
+        s.seed = (sampling.seed ?? 0) + sample        // one cache key and one draw per sample
+        let c = try await model.complete([.user(try prompt(p, prompts: prompts, behaviors: behaviors))], s)
+        let choice = c.choices.first
+        let text = (choice?.reasoning ?? "") + "\n" + (choice?.content ?? "")
+        return SolveRecord(problemID: p.id, sample: sample, mode: behaviors == nil ? "vanilla" : "bci",
+                           retrieval: selector?.method.rawValue, behaviors: behaviors?.map(\.name) ?? [],
+                           cited: BehaviorParser.citations(in: text, known: behaviors?.map(\.name) ?? []),
+                           response: choice?.content ?? "", reasoning: choice?.reasoning, finishReason: choice?.finishReason,
+                           outputTokens: c.usage?.completionTokens ?? 0, model: model.name, promptVersion: prompts.version,
+                           gold: p.answer, subject: p.subject, level: p.level)
+    }
+}

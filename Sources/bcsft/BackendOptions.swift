@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import Pipelines
+import Teachers
+import Behaviors
+import World
+
+/// Which model answers: an OpenAI-compatible server, the in-process student, or the scripted
+/// offline world; and where its responses are cached (every finished request is kept, so a
+/// rerun or a resumed run never sends it again).
+struct BackendOptions: ParsableArguments {
+    enum Kind: String, ExpressibleByArgument, CaseIterable { case openai, local, scripted }
+
+    @Option(help: "openai (any OpenAI-compatible server), local (a checkpoint folder) or scripted (the offline world).")
+    var backend: Kind = .scripted
+    @Option(name: .customLong("base-url"), help: "Server base URL, e.g. http://127.0.0.1:8000/v1 (repeatable: requests are balanced by load).")
+    var baseURLs: [String] = []
+    @Option(help: "Model name sent to the server (openai).") var model: String?
+    @Option(name: .customLong("api-key-env"), help: "Environment variable holding the API key (it is never written anywhere).")
+    var apiKeyEnv: String?
+    @Option(name: .customLong("max-in-flight"), help: "Requests in flight per server (and problems worked on at once).")
+    var maxInFlight = 8
+    @Option(help: "Seconds before a request is abandoned and retried (openai).") var timeout: Double = 600
+    @Option(help: "Checkpoint folder (local).") var checkpoint: String?
+    @Option(name: .customLong("world-seed"), help: "Seed of the scripted world's teacher (scripted).") var worldSeed: UInt64 = 0
+    @Option(help: "Response cache (SQLite). Default: the output file with .cache.sqlite appended.") var cache: String?
+    @Flag(name: .customLong("no-cache"), help: "Send every request, keep nothing.") var noCache = false
+
+    func validate() throws {
+        switch backend {
+        case .openai:
+            guard !baseURLs.isEmpty else { throw ValidationError("--backend openai needs --base-url") }
+            guard model != nil else { throw ValidationError("--backend openai needs --model") }
+            for u in baseURLs where URL(string: u)?.scheme == nil { throw ValidationError("--base-url '\(u)' is not a URL") }
+        case .local:
+            guard checkpoint != nil else { throw ValidationError("--backend local needs --checkpoint DIR") }
+        case .scripted: break
+        }
+        guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1") }
+    }
+
+    /// Problems worked on at once: enough to keep every endpoint's slots busy.
+    var concurrency: Int { backend == .openai ? maxInFlight * max(1, baseURLs.count) : maxInFlight }
+
+    /// The model, wrapped in the response cache unless --no-cache.
+    func make(output: URL) throws -> LanguageModel {
+        let base: LanguageModel
+        switch backend {
+        case .openai:
+            var c = OpenAIClient.Configuration(baseURLs: baseURLs.compactMap { URL(string: $0) }, model: model!, apiKeyVariable: apiKeyEnv)
+            c.maxInFlight = maxInFlight
+            c.timeout = timeout
+            base = try OpenAIClient(c)
+        case .local:
+            try configureRuntime()
+            base = try LocalModel(checkpoint: URL(fileURLWithPath: checkpoint!), maxBatch: maxInFlight)
+        case .scripted:
+            base = ScriptedModel(seed: worldSeed)
+        }
+        if noCache { return base }
+        let path = cache ?? output.path + ".cache.sqlite"
+        return CachedModel(base, cache: try ResponseCache(path: path))
+    }
+
+    /// Embeddings for embedding retrieval, where the backend has them.
+    func embedder(model embeddingModel: String?) throws -> Embed? {
+        switch backend {
+        case .openai:
+            var c = OpenAIClient.Configuration(baseURLs: baseURLs.compactMap { URL(string: $0) }, model: embeddingModel ?? model!, apiKeyVariable: apiKeyEnv)
+            c.maxInFlight = maxInFlight
+            c.timeout = timeout
+            let client = try OpenAIClient(c)
+            return { try await client.embed($0) }
+        case .scripted:
+            return { $0.map(ScriptedEmbedding.embed) }
+        case .local:
+            return nil
+        }
+    }
+}
+
+/// Sampling settings shared by the pipelines.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "0 is greedy.") var temperature = 0.6
+    @Option(name: .customLong("top-p")) var topP = 0.95
+    @Option(name: .customLong("max-tokens"), help: "Output budget per response (thinking included).") var maxTokens = 4096
+    @Option(help: "Base seed; sample i uses seed + i.") var seed = 0
+
+    var sampling: Sampling { Sampling(temperature: temperature, topP: topP, maxTokens: maxTokens, n: 1, seed: seed) }
+
+    func validate() throws {
+        guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0") }
+        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+    }
+}
+
+/// Handbook and retrieval settings for behavior-conditioned commands.
+struct RetrievalOptions: ParsableArguments {
+    @Option(help: "Behavior handbook (JSONL) from bcsft extract; given, responses are behavior-conditioned.") var handbook: String?
+    @Option(help: "topic, bm25 or embedding.") var retrieval: RetrievalMethod = .bm25
+    @Option(help: "Behaviors per problem.") var k = 5
+    @Option(name: .customLong("embedding-model"), help: "Embedding model name for --retrieval embedding (openai).") var embeddingModel: String?
+
+    func selector(_ backend: BackendOptions) async throws -> BehaviorSelector? {
+        guard let handbook else { return nil }
+        let h = try Handbook.load(URL(fileURLWithPath: handbook))
+        return try await BehaviorSelector(handbook: h, method: retrieval, k: k, embed: try backend.embedder(model: embeddingModel))
+    }
+}
+
+extension RetrievalMethod: ExpressibleByArgument {}
+
+/// A progress bar driven from the pipelines' concurrent callbacks.
+final class ProgressSink: @unchecked Sendable {
+    private let bar: ProgressBar
+    private let lock = NSLock()
+    init(_ label: String, total: Int) { bar = ProgressBar(label: label, total: total) }
+    var callback: ConcurrentRunner.Progress {
+        { [self] done, _ in lock.withLock { bar.update(done) } }
+    }
+    func finish() { bar.finish() }
+}
+
+/// Prints a summary as one line of sorted JSON on stdout.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try enc.encode(value), as: UTF8.self))
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Behaviors
+import Foundation
+import Pipelines
+
+struct ExtractCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extract",
+        abstract: "Build a behavior handbook: for each problem a solution, a reflection and the behaviors in it (the strategist).",
+        discussion: "Records (solution, reflection, parsed behaviors, provenance) go to --out; behaviors merge into --handbook, deduplicated, with their source problems."
+    )
+    @OptionGroup var io: ProblemOptions
+    @Option(help: "Handbook JSONL to create or merge into.") var handbook: String
+    @OptionGroup var backend: BackendOptions
+    @OptionGroup var sampling: SamplingOptions
+    @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
+
+    func run() async throws {
+        let problems = try io.load()
+        let model = try backend.make(output: io.outURL)
+        let url = URL(fileURLWithPath: handbook)
+        var book = FileManager.default.fileExists(atPath: url.path) ? try Handbook.load(url) : Handbook()
+        let progress = ProgressSink("extract", total: problems.count)
+        let (records, summary, failure) = try await ExtractPipeline.run(
+            problems: problems, strategist: model, sampling: sampling.sampling, prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }),
+            handbook: &book, maxInFlight: backend.concurrency, progress: progress.callback)
+        progress.finish()
+        try JSONLFile.write(records, to: io.outURL)
+        try book.save(url)
+        try printJSON(summary)
+        if let failure { throw failure }
+    }
+}
