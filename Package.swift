@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Tokenizers", "Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "TeachersTests", dependencies: ["Teachers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WorldTests", dependencies: ["World", "Teachers", "Behaviors"]),
-        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "TestSupport"]),
+        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "Models", "Torch", "TestSupport"]),
         .testTarget(name: "BehaviorsTests", dependencies: ["Behaviors", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Tokenizers", "Torch", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),

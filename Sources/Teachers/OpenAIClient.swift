@@ -9,12 +9,14 @@ public enum TeacherError: LocalizedError, Equatable {
     case badResponse(url: String, reason: String)
     case missingAPIKey(variable: String)
     case gaveUp(url: String, attempts: Int, last: String)
+    case server(String)
 
     public var errorDescription: String? {
         switch self {
         case let .http(url, status, body): "\(url): HTTP \(status): \(body.prefix(300))"
         case let .transport(url, reason): "\(url): \(reason)"
         case let .badResponse(url, reason): "\(url): unexpected response: \(reason)"
+        case let .server(reason): "bcsft serve: \(reason)"
         case let .missingAPIKey(v): "the API key variable \(v) named in the configuration is not set in the environment"
         case let .gaveUp(url, attempts, last): "\(url): gave up after \(attempts) attempts; last error: \(last)"
         }

@@ -12,7 +12,8 @@ struct BCSFT: AsyncParsableCommand {
         (measured; see README). Override with BCSFT_TORCH_THREADS and BCSFT_BLAS_THREADS.
         """,
         subcommands: [DoctorCommand.self, TokenizerCommand.self, DatasetCommand.self, TrainCommand.self, SampleCommand.self,
-                      WorldCommand.self, ExtractCommand.self, SolveCommand.self, ImproveCommand.self, GenerateCommand.self]
+                      WorldCommand.self, ExtractCommand.self, SolveCommand.self, ImproveCommand.self, GenerateCommand.self,
+                      ServeCommand.self]
     )
 }
 

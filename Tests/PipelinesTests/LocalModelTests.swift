@@ -1,0 +1,37 @@
+import Foundation
+import Models
+import Pipelines
+import Teachers
+import TestSupport
+import Torch
+import XCTest
+
+/// The in-process student behind the LanguageModel interface.
+final class LocalModelTests: XCTestCase {
+    func testBatchedConcurrentRequestsEqualOneAtATime() async throws {
+        let tok = try markerTokenizer(vocabularySize: 400)
+        let config = LlamaConfig(vocabSize: tok.vocabularySize, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2,
+                                 numAttentionHeads: 4, numKeyValueHeads: 2, bosTokenID: tok.bosID.map(Int.init), eosTokenID: tok.eosID.map(Int.init))
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 1)), to: dir.appendingPathComponent("ck"), tokenizerModel: tok.modelData)
+        let model = try LocalModel(checkpoint: dir.appendingPathComponent("ck"), maxBatch: 8)
+        let prompts = ["What is 2 + 3?", "A much longer question about rectangles and fences and prices?", "Hi", "Count to five."]
+        let s = Sampling(temperature: 0, maxTokens: 12)
+        var alone: [Completion] = []
+        for p in prompts { alone.append(try await model.complete([.user(p)], s)) }
+        let together = try await withThrowingTaskGroup(of: (Int, Completion).self) { group in
+            for (i, p) in prompts.enumerated() { group.addTask { (i, try await model.complete([.user(p)], s)) } }
+            var out = [Completion?](repeating: nil, count: prompts.count)
+            for try await (i, c) in group { out[i] = c }
+            return out.map { $0! }
+        }
+        for (a, b) in zip(alone, together) {
+            XCTAssertEqual(a.choices, b.choices, "greedy output does not depend on batching")
+            XCTAssertEqual(a.usage, b.usage)
+            XCTAssertLessThanOrEqual(a.usage!.completionTokens, 12)
+            if a.usage!.completionTokens == 12 { XCTAssertEqual(a.choices[0].finishReason, "length") }
+        }
+        XCTAssertGreaterThan(alone[1].usage!.promptTokens, alone[2].usage!.promptTokens)
+    }
+}
