@@ -91,7 +91,7 @@ public struct ScriptedModel: LanguageModel {
             var r = step.procedure.apply(x, y)
             if g.unit() < (cited == nil ? derivedErrorRate : citedErrorRate) {
                 let slips = [-2, -1, 1, 2, 10].filter { r + $0 >= 0 }
-                r += slips[Int(g.next() % UInt64(slips.count))]
+                r += slips.isEmpty ? 1 : slips[Int(g.next() % UInt64(slips.count))]
             }
             lines.append(cited.map { step.procedure.cited(x, y, r, unit: q.family.unit, as: $0) }
                          ?? step.procedure.vanilla(x, y, r, unit: q.family.unit))

@@ -30,19 +30,27 @@ public struct World: Sendable {
         var g = SeededRandom(seed: seed)
         var seen = Set<String>()
         var problems: [WorldProblem] = []
-        var attempts = 0
-        while problems.count < train + test, attempts < 50 * (train + test) {
-            let family = Family.all[attempts % Family.all.count]
-            attempts += 1
-            guard let values = family.sample(&g) else { continue }
-            let template = family.templates[Int.random(in: 0..<family.templates.count, using: &g)]
-            let name = Family.names[Int.random(in: 0..<Family.names.count, using: &g)]
-            let text = World.fill(template, values, name: name)
-            guard seen.insert(text).inserted else { continue }
-            let split = problems.count < train ? "train" : "test"
-            let index = problems.count < train ? problems.count : problems.count - train
-            problems.append(WorldProblem(id: "world/\(split)/\(index)", problem: text, answer: String(family.solve(values).last!),
-                                         subject: family.subject, level: "Level \(family.plan.count)", family: family.name))
+        var exhausted = Set<String>()
+        var turn = 0
+        while problems.count < train + test, exhausted.count < Family.all.count {
+            let family = Family.all[turn % Family.all.count]
+            turn += 1
+            if exhausted.contains(family.name) { continue }
+            // A family gets a fixed number of draws per turn to find a text not seen yet.
+            var drawn: WorldProblem?
+            for _ in 0..<500 {
+                guard let values = family.sample(&g) else { continue }
+                let template = family.templates[Int.random(in: 0..<family.templates.count, using: &g)]
+                let name = Family.names[Int.random(in: 0..<Family.names.count, using: &g)]
+                let text = World.fill(template, values, name: name)
+                guard seen.insert(text).inserted else { continue }
+                let split = problems.count < train ? "train" : "test"
+                let index = problems.count < train ? problems.count : problems.count - train
+                drawn = WorldProblem(id: "world/\(split)/\(index)", problem: text, answer: String(family.solve(values).last!),
+                                     subject: family.subject, level: "Level \(family.plan.count)", family: family.name)
+                break
+            }
+            if let drawn { problems.append(drawn) } else { exhausted.insert(family.name) }
         }
         return (Array(problems.prefix(train)), Array(problems.dropFirst(train)))
     }
