@@ -73,7 +73,7 @@ let package = Package(
         .target(name: "Teachers", dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Behaviors", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Training", dependencies: ["Torch", "Models", "Datasets", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Teachers", "Behaviors",
+        .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Teachers", "Behaviors", "World",
                                                   .product(name: "Crypto", package: "swift-crypto")]),
         // The SCRIPTED offline world: procedural problems and a scripted teacher/strategist.
         .target(name: "World", dependencies: ["Teachers"]),

@@ -9,10 +9,8 @@ import World
 /// offline world; and where its responses are cached (every finished request is kept, so a
 /// rerun or a resumed run never sends it again).
 struct BackendOptions: ParsableArguments {
-    enum Kind: String, ExpressibleByArgument, CaseIterable { case openai, local, scripted }
-
     @Option(help: "openai (any OpenAI-compatible server), local (a checkpoint folder) or scripted (the offline world).")
-    var backend: Kind = .scripted
+    var backend: Backend.Kind = .scripted
     @Option(name: .customLong("base-url"), help: "Server base URL, e.g. http://127.0.0.1:8000/v1 (repeatable: requests are balanced by load).")
     var baseURLs: [String] = []
     @Option(help: "Model name sent to the server (openai).") var model: String?
@@ -26,56 +24,37 @@ struct BackendOptions: ParsableArguments {
     @Option(help: "Response cache (SQLite). Default: the output file with .cache.sqlite appended.") var cache: String?
     @Flag(name: .customLong("no-cache"), help: "Send every request, keep nothing.") var noCache = false
 
+    var spec: Backend {
+        var b = Backend(kind: backend)
+        b.baseURLs = baseURLs.compactMap { URL(string: $0) }
+        b.model = model
+        b.apiKeyVariable = apiKeyEnv
+        b.maxInFlight = maxInFlight
+        b.timeout = timeout
+        b.checkpoint = checkpoint.map { URL(fileURLWithPath: $0) }
+        b.worldSeed = worldSeed
+        return b
+    }
+
     func validate() throws {
-        switch backend {
-        case .openai:
-            guard !baseURLs.isEmpty else { throw ValidationError("--backend openai needs --base-url") }
-            guard model != nil else { throw ValidationError("--backend openai needs --model") }
-            for u in baseURLs where URL(string: u)?.scheme == nil { throw ValidationError("--base-url '\(u)' is not a URL") }
-        case .local:
-            guard checkpoint != nil else { throw ValidationError("--backend local needs --checkpoint DIR") }
-        case .scripted: break
-        }
-        guard maxInFlight >= 1 else { throw ValidationError("--max-in-flight must be at least 1") }
+        for u in baseURLs where URL(string: u)?.scheme == nil { throw ValidationError("--base-url '\(u)' is not a URL") }
+        if let p = spec.problem(option: { "--" + $0 }) { throw ValidationError(p) }
     }
 
     /// Problems worked on at once: enough to keep every endpoint's slots busy.
-    var concurrency: Int { backend == .openai ? maxInFlight * max(1, baseURLs.count) : maxInFlight }
+    var concurrency: Int { spec.concurrency }
 
     /// The model, wrapped in the response cache unless --no-cache.
     func make(output: URL) throws -> LanguageModel {
-        let base: LanguageModel
-        switch backend {
-        case .openai:
-            var c = OpenAIClient.Configuration(baseURLs: baseURLs.compactMap { URL(string: $0) }, model: model!, apiKeyVariable: apiKeyEnv)
-            c.maxInFlight = maxInFlight
-            c.timeout = timeout
-            base = try OpenAIClient(c)
-        case .local:
-            try configureRuntime()
-            base = try LocalModel(checkpoint: URL(fileURLWithPath: checkpoint!), maxBatch: maxInFlight)
-        case .scripted:
-            base = ScriptedModel(seed: worldSeed)
-        }
-        if noCache { return base }
-        let path = cache ?? output.path + ".cache.sqlite"
-        return CachedModel(base, cache: try ResponseCache(path: path))
+        if backend == .local { try configureRuntime() }
+        return try spec.make(cache: noCache ? nil : URL(fileURLWithPath: cache ?? output.path + ".cache.sqlite"))
     }
 
     /// Embeddings for embedding retrieval, where the backend has them.
     func embedder(model embeddingModel: String?) throws -> Embed? {
-        switch backend {
-        case .openai:
-            var c = OpenAIClient.Configuration(baseURLs: baseURLs.compactMap { URL(string: $0) }, model: embeddingModel ?? model!, apiKeyVariable: apiKeyEnv)
-            c.maxInFlight = maxInFlight
-            c.timeout = timeout
-            let client = try OpenAIClient(c)
-            return { try await client.embed($0) }
-        case .scripted:
-            return { $0.map(ScriptedEmbedding.embed) }
-        case .local:
-            return nil
-        }
+        var b = spec
+        b.embeddingModel = embeddingModel
+        return try b.embedder()
     }
 }
 
@@ -110,6 +89,7 @@ struct RetrievalOptions: ParsableArguments {
 }
 
 extension RetrievalMethod: ExpressibleByArgument {}
+extension Backend.Kind: ExpressibleByArgument {}
 
 /// A progress bar driven from the pipelines' concurrent callbacks.
 final class ProgressSink: @unchecked Sendable {
