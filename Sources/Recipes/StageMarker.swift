@@ -71,7 +71,7 @@ struct StageMarker: Codable, Sendable {
 enum JSONCoding {
     static var encoder: JSONEncoder {
         let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         e.dateEncodingStrategy = .iso8601
         return e
     }

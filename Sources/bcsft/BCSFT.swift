@@ -3,7 +3,7 @@ import Foundation
 import Torch
 
 @main
-struct BCSFT: ParsableCommand {
+struct BCSFT: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bcsft",
         abstract: "Behavior-conditioned SFT: extract reusable reasoning behaviors, build BC-SFT data, train and evaluate students.",
@@ -11,7 +11,7 @@ struct BCSFT: ParsableCommand {
         Threads: torch intra-op threads default to 1 and OpenBLAS threads to the core count
         (measured; see README). Override with BCSFT_TORCH_THREADS and BCSFT_BLAS_THREADS.
         """,
-        subcommands: [DoctorCommand.self, TokenizerCommand.self, DatasetCommand.self, TrainCommand.self, SampleCommand.self]
+        subcommands: [DoctorCommand.self, TokenizerCommand.self, DatasetCommand.self, TrainCommand.self, SampleCommand.self, RunCommand.self]
     )
 }
 
