@@ -107,14 +107,13 @@ struct Planner {
                     + (action == .cached ? " (was up to date)" : " (\(reason))")
                 action = .run
                 completeInScratch = false
-            } else if let only = options.only, name != only {
-                if action == .run {
-                    if stage.name != only, recipe.stage(only)!.dependencies.contains(name) {
-                        throw RecipeError.option("--only \(only): it needs stage \(name), which is not up to date (\(reason)); run it first, or use --from \(name)")
-                    }
-                    action = .skip
-                    reason = "not selected by --only (\(reason))"
+            } else if let only = options.only, action == .run {
+                // A stage --only needs must be up to date; any other stale stage is left alone.
+                if recipe.stage(only)!.dependencies.contains(name) {
+                    throw RecipeError.option("--only \(only): it needs stage \(name), which is not up to date (\(reason)); run it first, or use --from \(name)")
                 }
+                action = .skip
+                reason = "not selected by --only (\(reason))"
             }
             let resuming = action == .run && scratchExists && attempt?.key == key && scratchComplete == nil
             let discard = action == .run && scratchExists && !resuming
