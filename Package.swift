@@ -30,7 +30,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bcsft", targets: ["bcsft"]),
-        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Behaviors", "Teachers", "Pipelines", "World"]),
+        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Behaviors", "Teachers", "Pipelines", "World", "Recipes", "Stages"]),
         // SentencePiece lives in its own shared object, loaded at run time with
         // dlopen(RTLD_LOCAL|RTLD_DEEPBIND): its bundled protobuf-lite must never share a
         // symbol namespace with libtorch's protobuf (DESIGN.md, trap 1). Nothing imports it.
@@ -77,9 +77,13 @@ let package = Package(
                                                   .product(name: "Crypto", package: "swift-crypto")]),
         // The SCRIPTED offline world: procedural problems and a scripted teacher/strategist.
         .target(name: "World", dependencies: ["Teachers"]),
+        // Recipes: YAML experiments run as stages with a content-hash cache; stage kinds are registered by the caller.
+        .target(name: "Recipes", dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
+        // The stage kinds of bcsft's recipes: each pipeline stage as a cached, resumable step.
+        .target(name: "Stages", dependencies: ["Recipes", "Pipelines", "World", "Training", "Datasets", "Tokenizers", "Torch", "Behaviors"]),
         .executableTarget(
             name: "bcsft",
-            dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines", "Teachers", "Behaviors", "World",
+            dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines", "Teachers", "Behaviors", "World", "Recipes", "Stages",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmarks (evaluation/): timed workloads the drivers set beside their baselines.
@@ -94,6 +98,7 @@ let package = Package(
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Tokenizers", "Torch", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     cxxLanguageStandard: .cxx17
