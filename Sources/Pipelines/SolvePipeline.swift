@@ -32,30 +32,39 @@ public struct SolveRecord: Codable, Sendable {
 /// `bcsft solve`: vanilla inference or behavior-conditioned inference (BCI) on a problems
 /// file, n samples each.
 public enum SolvePipeline {
+    /// What the user turn holds.
+    public enum PromptStyle: String, Sendable {
+        /// The `solution` template, or `bci` with behaviors (teachers).
+        case template
+        /// The bare question: how SFT students were trained (their data's user turn).
+        case question
+    }
+
     public static func run(problems: [Problem], model: LanguageModel, sampling: Sampling, samples: Int, prompts: PromptSet,
-                           selector: BehaviorSelector?, maxInFlight: Int,
+                           selector: BehaviorSelector?, style: PromptStyle = .template, maxInFlight: Int,
                            progress: ConcurrentRunner.Progress? = nil) async -> (records: [SolveRecord], failure: PipelineError?) {
         let jobs = problems.flatMap { p in (0..<max(1, samples)).map { (p, $0) } }
         let results = await ConcurrentRunner.run(jobs, maxInFlight: maxInFlight, progress: progress) { job in
-            try await solve(job.0, sample: job.1, model: model, sampling: sampling, prompts: prompts, selector: selector)
+            try await solve(job.0, sample: job.1, model: model, sampling: sampling, prompts: prompts, selector: selector, style: style)
         }
         let (records, failure) = ConcurrentRunner.partition(results, pipeline: "solve")
         return (records, failure)
     }
 
     /// The prompt for a problem: the solution prompt, or the BCI prompt with its behaviors.
-    static func prompt(_ p: Problem, prompts: PromptSet, behaviors: [Behavior]?) throws -> String {
+    static func prompt(_ p: Problem, prompts: PromptSet, behaviors: [Behavior]?, style: PromptStyle) throws -> String {
+        if style == .question { return p.problem }
         guard let behaviors else { return try prompts.render(.solution, ["problem": p.problem]) }
         return try prompts.render(.bci, ["problem": p.problem, "behaviors": PromptTemplate.behaviorLines(behaviors)])
     }
 
-    static func solve(_ p: Problem, sample: Int, model: LanguageModel, sampling: Sampling, prompts: PromptSet,
-                      selector: BehaviorSelector?) async throws -> SolveRecord {
+    public static func solve(_ p: Problem, sample: Int, model: LanguageModel, sampling: Sampling, prompts: PromptSet,
+                             selector: BehaviorSelector?, style: PromptStyle = .template) async throws -> SolveRecord {
         let behaviors = try await selector?.select(for: p).map(\.behavior)
         var s = sampling
         s.n = 1
         s.seed = (sampling.seed ?? 0) + sample        // one cache key and one draw per sample
-        let c = try await model.complete([.user(try prompt(p, prompts: prompts, behaviors: behaviors))], s)
+        let c = try await model.complete([.user(try prompt(p, prompts: prompts, behaviors: behaviors, style: style))], s)
         let choice = c.choices.first
         let text = (choice?.reasoning ?? "") + "\n" + (choice?.content ?? "")
         return SolveRecord(problemID: p.id, sample: sample, mode: behaviors == nil ? "vanilla" : "bci",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Recipes
+import Stages
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,0 +1,9 @@
+import Recipes
+
+extension StageRegistry {
+    /// Every stage kind bcsft recipes can use: the pipeline stages of the paper's method.
+    public static var standard: StageRegistry {
+        StageRegistry([ShellStage(), WorldStage(), ExtractStage(), GenerateStage(), TokenizerStage(),
+                       DatasetStage(), TrainStage()])
+    }
+}
