@@ -30,7 +30,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bcsft", targets: ["bcsft"]),
-        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Behaviors", "Teachers", "Pipelines"]),
+        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Behaviors", "Teachers", "Pipelines", "Evaluation"]),
         // SentencePiece lives in its own shared object, loaded at run time with
         // dlopen(RTLD_LOCAL|RTLD_DEEPBIND): its bundled protobuf-lite must never share a
         // symbol namespace with libtorch's protobuf (DESIGN.md, trap 1). Nothing imports it.
@@ -74,9 +74,11 @@ let package = Package(
         .target(name: "Behaviors", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Training", dependencies: ["Torch", "Models", "Datasets", .product(name: "Yams", package: "Yams")]),
         .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers"]),
+        // Grading answers, metrics over eval samples, and reports (Foundation only).
+        .target(name: "Evaluation"),
         .executableTarget(
             name: "bcsft",
-            dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines",
+            dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines", "Evaluation",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmarks (evaluation/): timed workloads the drivers set beside their baselines.
@@ -86,6 +88,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Tokenizers", "Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "TeachersTests", dependencies: ["Teachers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BehaviorsTests", dependencies: ["Behaviors", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Tokenizers", "Torch", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),

@@ -1,0 +1,130 @@
+import Foundation
+
+/// The final answer found in a model response, or why there is none.
+public struct Extraction: Equatable, Sendable {
+    public enum Status: String, Codable, Sendable {
+        case found
+        /// The response finished but states no final answer.
+        case none
+        /// The response was cut off: inside its thinking span or inside a `\boxed{`.
+        case truncated
+    }
+
+    public var text: String?
+    public var status: Status
+    /// Where the answer came from ("\\boxed", "\\fbox", "answer line"), or why it is missing;
+    /// graders quote it in their reasons.
+    public var source: String
+
+    public init(text: String?, status: Status, source: String) {
+        self.text = text
+        self.status = status
+        self.source = source
+    }
+}
+
+/// Finds the final answer of a response: the last `\boxed{}` / `\fbox{}`, else an explicit
+/// "Answer:" / "The answer is" line, always after dropping the thinking span, whose drafts
+/// and abandoned boxes are not the answer.
+public enum AnswerExtractor {
+    public static func extract(from response: String) -> Extraction {
+        guard let visible = stripThinking(response) else {
+            return Extraction(text: nil, status: .truncated, source: "unclosed <think>: cut off while thinking")
+        }
+        if let boxed = lastBox(in: visible) { return boxed }
+        if let line = answerLine(in: visible) {
+            return Extraction(text: line, status: .found, source: "answer line")
+        }
+        return Extraction(text: nil, status: .none, source: "no \\boxed{} or answer line")
+    }
+
+    /// The response without its thinking: the text after the last `</think>` (a lone closing
+    /// tag means the template opened the span inside the prompt). nil when `<think>` opens
+    /// and never closes.
+    public static func stripThinking(_ response: String) -> String? {
+        if let close = response.range(of: "</think>", options: .backwards) {
+            return String(response[close.upperBound...])
+        }
+        return response.contains("<think>") ? nil : response
+    }
+
+    /// Whether a text carries any marker that extraction looks for; a text without one is a bare
+    /// answer as it stands.
+    public static func hasAnswerMarkers(_ text: String) -> Bool {
+        text.contains("\\boxed") || text.contains("\\fbox") || text.contains("<think>") || text.contains("</think>")
+            || answerLine(in: text) != nil
+    }
+
+    /// The content of the last `\boxed{...}` or `\fbox{...}` (nested braces allowed), or the
+    /// token after `\boxed ` (the `\boxed 5` form). An unclosed last box is a truncation.
+    static func lastBox(in text: String) -> Extraction? {
+        let chars = Array(text)
+        var last: (start: Int, command: String)?
+        for command in ["\\boxed", "\\fbox"] {
+            let pattern = Array(command)
+            var i = 0
+            while i + pattern.count <= chars.count {
+                if chars[i] == "\\", Array(chars[i..<(i + pattern.count)]) == pattern,
+                   i + pattern.count == chars.count || !chars[i + pattern.count].isLetter {
+                    if last == nil || i > last!.start { last = (i, command) }
+                }
+                i += 1
+            }
+        }
+        guard let (start, command) = last else { return nil }
+        var i = start + command.count
+        while i < chars.count, chars[i] == " " { i += 1 }
+        if i < chars.count, chars[i] == "{" {
+            guard let close = TeX.closingBrace(in: chars, open: i) else {
+                return Extraction(text: nil, status: .truncated, source: "unclosed \(command){: cut off inside the answer")
+            }
+            let content = String(chars[(i + 1)..<close]).trimmingCharacters(in: .whitespacesAndNewlines)
+            return Extraction(text: content, status: .found, source: command)
+        }
+        // `\boxed 5`: TeX takes the next token; models mean the next word.
+        var end = i
+        while end < chars.count, !chars[end].isWhitespace, chars[end] != "$" { end += 1 }
+        guard end > i else {
+            return Extraction(text: nil, status: .truncated, source: "\(command) with no argument")
+        }
+        return Extraction(text: String(chars[i..<end]), status: .found, source: command)
+    }
+
+    // "Answer:", "**Final Answer:**", "Final answer:" / "The answer is", "the final answer is".
+    private static let answerPatterns: [NSRegularExpression] = [
+        #"answer\s*(?:\*\*)?\s*:"#,
+        #"the\s+(?:final\s+)?answer\s+is\s*:?"#,
+    ].map { try! NSRegularExpression(pattern: $0, options: [.caseInsensitive]) }
+
+    /// The rest of the line after the last explicit answer phrase, cleaned of markdown bold,
+    /// math delimiters and the sentence's full stop; the next non-empty line when the phrase
+    /// ends its line ("Final answer:\n5").
+    static func answerLine(in text: String) -> String? {
+        let ns = text as NSString
+        var best: NSRange?
+        for re in answerPatterns {
+            if let m = re.matches(in: text, range: NSRange(location: 0, length: ns.length)).last,
+               best == nil || m.range.location > best!.location {
+                best = m.range
+            }
+        }
+        guard let range = best else { return nil }
+        let rest = ns.substring(from: range.location + range.length)
+        for line in rest.split(separator: "\n", omittingEmptySubsequences: false) {
+            let cleaned = cleanAnswerLine(String(line))
+            if !cleaned.isEmpty { return cleaned }
+        }
+        return nil
+    }
+
+    static func cleanAnswerLine(_ line: String) -> String {
+        var s = line.replacingOccurrences(of: "**", with: "").trimmingCharacters(in: .whitespaces)
+        while let last = s.last, ".:;".contains(last) { s.removeLast() }
+        s = s.trimmingCharacters(in: .whitespaces)
+        if s.hasPrefix("$"), s.hasSuffix("$"), s.count >= 2 {
+            s = String(s.drop { $0 == "$" }.reversed().drop { $0 == "$" }.reversed())
+        }
+        while let last = s.last, ".:;".contains(last) { s.removeLast() }
+        return s.trimmingCharacters(in: .whitespaces)
+    }
+}
