@@ -117,14 +117,25 @@ public enum AnswerExtractor {
         return nil
     }
 
+    /// The answer in the rest of an answer line: the math span it opens with (`$...$`,
+    /// `\(...\)`, `\[...\]`), else the text up to the end of the sentence, so that Minerva's
+    /// "The final answer is $5$. I hope it is correct." gives "5".
     static func cleanAnswerLine(_ line: String) -> String {
-        var s = line.replacingOccurrences(of: "**", with: "").trimmingCharacters(in: .whitespaces)
-        while let last = s.last, ".:;".contains(last) { s.removeLast() }
-        s = s.trimmingCharacters(in: .whitespaces)
-        if s.hasPrefix("$"), s.hasSuffix("$"), s.count >= 2 {
-            s = String(s.drop { $0 == "$" }.reversed().drop { $0 == "$" }.reversed())
+        let s = line.replacingOccurrences(of: "**", with: "").trimmingCharacters(in: .whitespaces)
+        for (open, close) in [("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")] where s.hasPrefix(open) {
+            var from = s.index(s.startIndex, offsetBy: open.count)
+            while let end = s.range(of: close, range: from..<s.endIndex) {
+                // `\$` inside the span is a dollar sign (money), not its end
+                if close.hasPrefix("$"), end.lowerBound > s.startIndex, s[s.index(before: end.lowerBound)] == "\\" {
+                    from = end.upperBound
+                    continue
+                }
+                return String(s[s.index(s.startIndex, offsetBy: open.count)..<end.lowerBound]).trimmingCharacters(in: .whitespaces)
+            }
         }
-        while let last = s.last, ".:;".contains(last) { s.removeLast() }
-        return s.trimmingCharacters(in: .whitespaces)
+        // A full stop followed by a space ends the sentence; one inside a number does not.
+        var sentence = s.range(of: #"\.\s"#, options: .regularExpression).map { String(s[..<$0.lowerBound]) } ?? s
+        while let last = sentence.last, ".:;".contains(last) { sentence.removeLast() }
+        return sentence.trimmingCharacters(in: .whitespaces)
     }
 }

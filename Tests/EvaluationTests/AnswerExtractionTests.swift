@@ -44,6 +44,11 @@ final class AnswerExtractionTests: XCTestCase {
         XCTAssertEqual(extract("Work...\n**Final Answer:** 7.5").text, "7.5")
         XCTAssertEqual(extract("Answer: x = 3\n").text, "x = 3")
         XCTAssertEqual(extract("Final answer:\n\n  -2\n").text, "-2")
+        // Minerva's format: the math span, not the sentence after it
+        XCTAssertEqual(extract("Final Answer: The final answer is $3, 5, 7$. I hope it is correct.").text, "3, 5, 7")
+        XCTAssertEqual(extract(#"So the answer is \(\frac{1}{2}\)."#).text, #"\frac{1}{2}"#)
+        XCTAssertEqual(extract("The answer is 5.5. Done.").text, "5.5")
+        XCTAssertEqual(extract(#"The final answer is $\$18.90$. I hope it is correct."#).text, #"\$18.90"#)
         // the last phrase counts
         XCTAssertEqual(extract("Answer: 1\nWait, no. The final answer is 2").text, "2")
     }
