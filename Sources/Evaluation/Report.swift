@@ -44,12 +44,13 @@ public enum Report {
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(SVGChart.escape(title))</title>
         <style>
-        body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1100px; }
+        body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1160px; }
         table { border-collapse: collapse; margin: 8px 0 20px; font-size: 13px; }
         th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
         th:first-child, td:first-child { text-align: left; }
         th { background: #f3f3f3; }
-        figure { display: inline-block; margin: 8px; }
+        figure { display: inline-block; margin: 4px; width: 560px; }
+        figure svg { width: 100%; height: auto; }
         .verdict { font-weight: bold; }
         </style></head><body>
         \(body)</body></html>

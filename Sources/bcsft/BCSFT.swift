@@ -11,7 +11,7 @@ struct BCSFT: ParsableCommand {
         Threads: torch intra-op threads default to 1 and OpenBLAS threads to the core count
         (measured; see README). Override with BCSFT_TORCH_THREADS and BCSFT_BLAS_THREADS.
         """,
-        subcommands: [DoctorCommand.self, TokenizerCommand.self, DatasetCommand.self, TrainCommand.self, SampleCommand.self, GradeCommand.self]
+        subcommands: [DoctorCommand.self, TokenizerCommand.self, DatasetCommand.self, TrainCommand.self, SampleCommand.self, GradeCommand.self, ReportCommand.self]
     )
 }
 

@@ -114,6 +114,26 @@ final class ReportTests: XCTestCase {
         }
     }
 
+    func testReportCommand() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (name, skill) in [("a", 7), ("b", 3)] {
+            let run = dir.appendingPathComponent(name)
+            try write(try runSamples(skill: skill, tokenScale: 100, arm: name).map(JSONLines.line), to: run.appendingPathComponent("samples.jsonl"))
+        }
+        let out = dir.appendingPathComponent("report")
+        let (status, _, err) = try runProcess(try bcsftExecutable(), ["report", dir.appendingPathComponent("a").path, dir.appendingPathComponent("b").path,
+                                                                      "--label", "first", "--label", "second", "--out", out.path])
+        XCTAssertEqual(status, 0, err)
+        let md = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
+        XCTAssertTrue(md.contains("| first | 30 |") && md.contains("| second | 30 |"), md)
+        XCTAssertTrue(md.contains("first is more accurate than second"), md)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.html").path))
+        let (bad, _, message) = try runProcess(try bcsftExecutable(), ["report", dir.appendingPathComponent("missing").path, "--out", out.path])
+        XCTAssertNotEqual(bad, 0)
+        XCTAssertTrue(message.contains("neither samples.jsonl nor summary.json"), message)
+    }
+
     func testBadLinesNameFileAndLine() throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
