@@ -63,6 +63,7 @@ public struct AnswerNormalizer: Sendable {
         if options.ignoreDegrees { s = AnswerNormalizer.degrees.reduce(s) { $1.apply($0) } }
         if options.stripUnits { s = stripTrailingUnits(s) }
 
+        s = AnswerNormalizer.repeatingDecimals(s)
         s = AnswerNormalizer.fractionSpellings.reduce(s) { $1.apply($0) }
         s = AnswerNormalizer.braceArguments(s)
         s = AnswerNormalizer.spelledOut.reduce(s) { $1.apply($0) }
@@ -98,6 +99,7 @@ public struct AnswerNormalizer: Sendable {
         RegexRule(#"\\(?:left|right|bigl|bigr|Bigl|Bigr|big|Big|biggl|biggr)(?![a-zA-Z])"#),
         RegexRule(#"\\lbrace"#, #"\\{"#), RegexRule(#"\\rbrace"#, #"\\}"#),
         RegexRule(#"\\langle"#, "("), RegexRule(#"\\rangle"#, ")"),
+        RegexRule(#"\\varnothing|\\O(?![a-zA-Z])|\\\{\s*\\\}"#, #"\\emptyset"#),
         RegexRule(#"\\(?:dfrac|tfrac|cfrac)"#, #"\\frac"#),
         RegexRule(#"\\(?:dbinom|tbinom)"#, #"\\binom"#),
         // 10,\!080 and 1{,}000: TeX thousands separators
@@ -135,6 +137,24 @@ public struct AnswerNormalizer: Sendable {
     ]
 
     static let collapseSpaces = RegexRule(#"\s+"#, " ")
+
+    static let repeatingDecimal = RegexRule(#"(\d*)\.(\d*)\\overline\{(\d+)\}"#)
+
+    /// `0.1\overline{6}` → `\frac{1}{6}`: whole + (fixed·(10^r − 1) + repeat) / (10^f·(10^r − 1)).
+    static func repeatingDecimals(_ s: String) -> String {
+        var out = s
+        let ns = s as NSString
+        for m in repeatingDecimal.regex.matches(in: s, range: NSRange(location: 0, length: ns.length)).reversed() {
+            let whole = ns.substring(with: m.range(at: 1)), fixed = ns.substring(with: m.range(at: 2)), rep = ns.substring(with: m.range(at: 3))
+            guard let w = Rational(Int(whole) ?? 0), let f = Rational(Int(fixed) ?? 0), let r = Rational(Int(rep) ?? 0),
+                  let nines = Rational(10)!.power(rep.count)?.subtracting(.one), let shift = Rational(10)!.power(fixed.count),
+                  let num = f.multiplied(by: nines)?.adding(r), let den = shift.multiplied(by: nines),
+                  let value = num.divided(by: den).flatMap({ w.adding($0) }) else { continue }
+            let replacement = "\\frac{\(value.numerator)}{\(value.denominator)}"
+            out = (out as NSString).replacingCharacters(in: m.range, with: replacement)
+        }
+        return out
+    }
 
     /// `\text{...}` and friends become their content with spaces around it ("5\text{cm}" is
     /// "5 cm", so that the unit can go); `\text{(B)}` becomes "(B)".

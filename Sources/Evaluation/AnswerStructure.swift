@@ -95,7 +95,8 @@ struct AnswerStructure: Equatable, Sendable {
     }
 
     static let matrixPattern = RegexRule(#"^\\begin\{([pbvBV]?matrix|array)\}(.*)\\end\{\1\}$"#)
-    static let variablePrefix = RegexRule(#"^\s*(?:[a-zA-Z](?:_\{?[a-zA-Z0-9]+\}?)?|\\[a-zA-Z]+)\s*$"#)
+    /// What may stand left of `=` in `x = 3`, `a_1 = 3`, `\theta = 3`, `f(x) = 2x`.
+    static let variablePrefix = RegexRule(#"^\s*(?:[a-zA-Z](?:_\{?[a-zA-Z0-9]+\}?)?(?:\([a-zA-Z, ]*\))?|\\[a-zA-Z]+)\s*$"#)
     static let membership = RegexRule(#"^\s*[a-zA-Z]\s*\\in\s*"#)
     static let choicePattern = RegexRule(#"^\(?([A-E])\)?$"#)
     static let basePattern = RegexRule(#"^(\d+)_\{?(\d+)\}?$"#)

@@ -23,6 +23,8 @@ struct ExpressionParser {
         "arcsin": .arcsin, "arccos": .arccos, "arctan": .arctan, "ln": .ln, "log": .log, "exp": .exp,
     ]
 
+    static let inverses: [Expression.Function: Expression.Function] = [.sin: .arcsin, .cos: .arccos, .tan: .arctan]
+
     private let tokens: [Token]
     private var position = 0
     /// Inside `|...|` a bar closes the group instead of opening a new one.
@@ -253,9 +255,12 @@ struct ExpressionParser {
                 return .logarithm(try functionArgument(), base: base)
             }
             guard let f = ExpressionParser.functions[name] else { throw Failure(message: "unknown command \\\(name)") }
-            // \sin^2 x means (\sin x)^2.
+            // \sin^2 x means (\sin x)^2, but \sin^{-1} x is arcsin x.
             if take(.symbol("^")) {
                 let p = try exponent()
+                if p == .negate(.number(.one)), let inverse = ExpressionParser.inverses[f] {
+                    return .function(inverse, try functionArgument())
+                }
                 return .binary(.power, .function(f, try functionArgument()), p)
             }
             return .function(f, try functionArgument())

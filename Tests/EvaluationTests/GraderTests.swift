@@ -123,6 +123,27 @@ final class GraderTests: XCTestCase {
         assertMatch("-5x+7y-11z-4=0", "5x - 7y + 11z + 4 = 0")
     }
 
+    func testLessCommonNotations() {
+        assertMatch(#"0.\overline{3}"#, #"\frac13"#)
+        assertMatch(#"0.1\overline{6}"#, #"\frac16"#)
+        assertMatch("f(x) = 2x", "2x")
+        assertMatch(#"\varnothing"#, #"\emptyset"#)
+        assertMatch(#"\tan^{-1}(1)"#, #"\frac{\pi}{4}"#)
+        assertMatch(#"\sin^2 x + \cos^2 x"#, "1")
+        assertMatch(#"\binom{5}{2}"#, "10")
+        assertMatch("5!", "120")
+        assertMatch(#"\lfloor 2.5 \rfloor"#, "2")
+        assertMatch("|-3|", "3")
+        assertMatch("(1+i)^2", "2i")
+        assertMatch(#"\sqrt{-4}"#, "2i")
+        assertMatch(#"\langle 1, 2\rangle"#, "(1,2)")
+        assertMatch("(1,2), (3,4)", "(3,4),(1,2)")
+        assertMatch(#"\pm 2"#, "2, -2")
+        assertNoMatch(#"\ln 2"#, #"\log(2)"#)
+        assertNoMatch(#"30^{\circ}"#, #"\frac{\pi}{6}"#)
+        assertNoMatch("5 apples", "5")
+    }
+
     func testChoicesTextAndNumerals() {
         assertMatch(#"\text{(B)}"#, "B")
         assertMatch("(C)", #"\text{(C)}"#)
