@@ -103,6 +103,14 @@ struct ExpressionParser {
         }
     }
 
+    static func spelling(_ t: Token) -> String {
+        switch t {
+        case let .number(s): s
+        case let .letter(c), let .symbol(c): String(c)
+        case let .command(s): "\\\(s)"
+        }
+    }
+
     private func describe(_ t: Token) -> String {
         switch t {
         case let .number(s): "number \(s)"
@@ -199,9 +207,10 @@ struct ExpressionParser {
                 let sub: String
                 switch current {
                 case .symbol("{"):
+                    // spelled as its tokens without the braces, so a_{n} and a_n are one variable
                     let start = position
                     _ = try argument()
-                    sub = tokens[start..<position].map(describe).joined()
+                    sub = tokens[(start + 1)..<(position - 1)].map(ExpressionParser.spelling).joined()
                 case let .number(s): position += 1; sub = s
                 case let .letter(l): position += 1; sub = String(l)
                 default: throw Failure(message: "bad subscript after \(c)")

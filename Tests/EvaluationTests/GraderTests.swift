@@ -120,6 +120,9 @@ final class GraderTests: XCTestCase {
         assertMatch(#"\frac{\cos x}{\sin x}"#, #"\cot x"#)
         assertMatch("(x-1)(x^4+x^2+1)", "x^5 - x^4 + x^3 - x^2 + x - 1")
         assertMatch("y=3+2x", "y = 2x + 3")
+        assertMatch("a_{n} + 1", "1 + a_n")
+        assertMatch("x_{12}^2", "x_{12} x_{12}")
+        assertNoMatch("a_1", "a_2")
         assertMatch("-5x+7y-11z-4=0", "5x - 7y + 11z + 4 = 0")
     }
 
