@@ -48,13 +48,6 @@ public enum AnswerExtractor {
         return response.contains("<think>") ? nil : response
     }
 
-    /// Whether a text carries any marker that extraction looks for; a text without one is a bare
-    /// answer as it stands.
-    public static func hasAnswerMarkers(_ text: String) -> Bool {
-        text.contains("\\boxed") || text.contains("\\fbox") || text.contains("<think>") || text.contains("</think>")
-            || answerLine(in: text) != nil
-    }
-
     /// The content of the last `\boxed{...}` or `\fbox{...}` (nested braces allowed), or the
     /// token after `\boxed ` (the `\boxed 5` form). An unclosed last box is a truncation.
     static func lastBox(in text: String) -> Extraction? {

@@ -70,7 +70,7 @@ public struct Verdict: Equatable, Sendable {
 /// compared structurally: numbers exactly where possible, expressions with free variables at
 /// seeded random points.
 public struct Grader: Sendable {
-    public var options: GraderOptions
+    public let options: GraderOptions
     let normalizer: AnswerNormalizer
 
     public init(_ options: GraderOptions = GraderOptions()) {
