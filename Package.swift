@@ -30,7 +30,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bcsft", targets: ["bcsft"]),
-        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Behaviors", "Teachers", "Pipelines", "World", "Recipes", "Stages"]),
+        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Behaviors", "Teachers", "Evaluation", "World", "Pipelines", "Recipes", "Stages"]),
         // SentencePiece lives in its own shared object, loaded at run time with
         // dlopen(RTLD_LOCAL|RTLD_DEEPBIND): its bundled protobuf-lite must never share a
         // symbol namespace with libtorch's protobuf (DESIGN.md, trap 1). Nothing imports it.
@@ -73,17 +73,19 @@ let package = Package(
         .target(name: "Teachers", dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Behaviors", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Training", dependencies: ["Torch", "Models", "Datasets", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Teachers", "Behaviors", "World",
+        .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Teachers", "Behaviors", "World", "Evaluation",
                                                   .product(name: "Crypto", package: "swift-crypto")]),
+        // Grading answers, metrics over eval samples, and reports (Foundation only).
+        .target(name: "Evaluation"),
         // The SCRIPTED offline world: procedural problems and a scripted teacher/strategist.
         .target(name: "World", dependencies: ["Teachers"]),
         // Recipes: YAML experiments run as stages with a content-hash cache; stage kinds are registered by the caller.
         .target(name: "Recipes", dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
         // The stage kinds of bcsft's recipes: each pipeline stage as a cached, resumable step.
-        .target(name: "Stages", dependencies: ["Recipes", "Pipelines", "World", "Training", "Datasets", "Tokenizers", "Torch", "Behaviors"]),
+        .target(name: "Stages", dependencies: ["Recipes", "Pipelines", "World", "Training", "Datasets", "Tokenizers", "Torch", "Behaviors", "Evaluation"]),
         .executableTarget(
             name: "bcsft",
-            dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines", "Teachers", "Behaviors", "World", "Recipes", "Stages",
+            dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines", "Teachers", "Behaviors", "World", "Recipes", "Stages", "Evaluation",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmarks (evaluation/): timed workloads the drivers set beside their baselines.
@@ -95,6 +97,7 @@ let package = Package(
         .testTarget(name: "WorldTests", dependencies: ["World", "Teachers", "Behaviors"]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "Models", "Torch", "TestSupport"]),
         .testTarget(name: "BehaviorsTests", dependencies: ["Behaviors", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Tokenizers", "Torch", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
