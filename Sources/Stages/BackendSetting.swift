@@ -41,7 +41,8 @@ enum BackendSetting {
         case let v?: b.baseURLs = v.scalarText.flatMap(URL.init(string:)).map { [$0] } ?? []
         }
         b.model = try text("model")
-        b.apiKeyVariable = try text("api_key_env")
+        // An empty variable name means no key (recipes write `${KEY_ENV:-}`).
+        b.apiKeyVariable = m["api_key_env"]?.scalarText.flatMap { $0.isEmpty ? nil : $0 }
         b.embeddingModel = try text("embedding_model")
         if let n = try text("max_in_flight") {
             guard let v = Int(n), v >= 1 else { throw settings.error("backend", "max_in_flight must be a positive integer") }

@@ -32,7 +32,7 @@ struct GenerateStage: StageKind {
         let (records, summary, failure) = try await GeneratePipeline.run(
             problems: problems, teacher: teacher, sampling: try SamplingSetting.read(s), options: options,
             prompts: try PromptSet(overrides: try s.optional("prompts", as: String.self).map { URL(fileURLWithPath: $0) }),
-            selector: selector, verify: nil, maxInFlight: backend.concurrency,
+            selector: selector, verify: Grading.verify, maxInFlight: backend.concurrency,
             progress: { done, total in context.progress(Double(done) / Double(total), "\(done)/\(total) responses") })
         if let failure { throw failure }
         try JSONLFile.write(records, to: context.output.appendingPathComponent("sft.jsonl"))

@@ -17,7 +17,7 @@ struct TrainStage: StageKind {
 
     func validate(_ s: StageSettings, inputs: StageInputs) throws {
         _ = try inputs.url("data")
-        _ = try config(s, data: URL(fileURLWithPath: "/data"), from: nil, output: URL(fileURLWithPath: "/out"))
+        _ = try config(s, data: URL(fileURLWithPath: "/data"), from: try inputs.optionalURL("from"), output: URL(fileURLWithPath: "/out"))
     }
 
     /// The trainer's configuration: the settings as `--set` overrides, so a typo is the
@@ -35,8 +35,10 @@ struct TrainStage: StageKind {
         if let from { overrides.append("model.from=\(from.path)") }
         do {
             return try TrainConfig.load(yaml: "data: \(data.path)\noutput: \(output.path)\nsteps: 1\n", source: "stages.\(s.stage).settings", overrides: overrides)
-        } catch {
-            throw s.error(s.values.keys.sorted().first ?? "steps", error.localizedDescription)
+        } catch let TrainingError.invalidConfig(_, key, reason) {
+            // Name the setting the trainer complained about (its top-level key).
+            let top = String(key.split(separator: ".").first ?? "steps")
+            throw s.error(s.values[top] == nil ? "steps" : top, "\(key): \(reason)")
         }
     }
 

@@ -13,7 +13,7 @@ struct BCSFT: AsyncParsableCommand {
         """,
         subcommands: [DoctorCommand.self, TokenizerCommand.self, DatasetCommand.self, TrainCommand.self, SampleCommand.self,
                       WorldCommand.self, ExtractCommand.self, SolveCommand.self, ImproveCommand.self, GenerateCommand.self,
-                      GradeCommand.self, ReportCommand.self, ServeCommand.self, RunCommand.self]
+                      EvalCommand.self, GradeCommand.self, ReportCommand.self, ServeCommand.self, RunCommand.self]
     )
 }
 

@@ -29,7 +29,7 @@ struct GenerateCommand: AsyncParsableCommand {
         let (records, summary, failure) = try await GeneratePipeline.run(
             problems: problems, teacher: teacher, sampling: sampling.sampling, options: options,
             prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }), selector: selector,
-            verify: answerVerifier, maxInFlight: backend.concurrency, progress: progress.callback)
+            verify: Grading.verify, maxInFlight: backend.concurrency, progress: progress.callback)
         progress.finish()
         try JSONLFile.write(records, to: io.outURL)
         try printJSON(summary)

@@ -24,7 +24,7 @@ struct ImproveCommand: AsyncParsableCommand {
         let progress = ProgressSink("improve", total: problems.count)
         let (records, points, failure) = await ImprovePipeline.run(
             problems: problems, model: model, sampling: sampling.sampling, budgets: list,
-            prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }), verify: answerVerifier,
+            prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }), verify: Grading.verify,
             maxInFlight: backend.concurrency, progress: progress.callback)
         progress.finish()
         try JSONLFile.write(records, to: io.outURL)

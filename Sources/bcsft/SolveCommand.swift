@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Pipelines
 
+extension SolvePipeline.PromptStyle: ExpressibleByArgument {}
+
 struct SolveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "solve",
@@ -14,6 +16,8 @@ struct SolveCommand: AsyncParsableCommand {
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "Samples per problem.") var samples = 1
     @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
+    @Option(name: .customLong("prompt-style"), help: "template (the solution/BCI prompts) or question (the bare question, as SFT students were trained).")
+    var promptStyle: SolvePipeline.PromptStyle = .template
 
     func run() async throws {
         let problems = try io.load()
@@ -22,7 +26,7 @@ struct SolveCommand: AsyncParsableCommand {
         let progress = ProgressSink(selector == nil ? "solve" : "solve (BCI)", total: problems.count * samples)
         let (records, failure) = await SolvePipeline.run(
             problems: problems, model: model, sampling: sampling.sampling, samples: samples,
-            prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }), selector: selector,
+            prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }), selector: selector, style: promptStyle,
             maxInFlight: backend.concurrency, progress: progress.callback)
         progress.finish()
         try JSONLFile.write(records, to: io.outURL)

@@ -1,0 +1,54 @@
+import Evaluation
+import Foundation
+import Recipes
+
+/// `kind: report`: Markdown and a self-contained HTML page over eval stages (`runs` input,
+/// one folder each, labelled by `labels` or their stage names), plus `result.txt`: the table
+/// a run prints when it ends.
+struct ReportStage: StageKind {
+    let name = "report"
+    let version = "1"
+    let settingKeys: Set<String> = ["labels", "title"]
+    let inputNames: Set<String>? = ["runs"]
+
+    func validate(_ s: StageSettings, inputs: StageInputs) throws {
+        let runs = try inputs.urls("runs")
+        if let labels = try s.optional("labels", as: [String].self), labels.count != runs.count {
+            throw s.error("labels", "has \(labels.count) labels for \(runs.count) runs")
+        }
+    }
+
+    func run(_ context: StageContext) async throws {
+        let s = context.settings
+        let dirs = try context.inputs.urls("runs")
+        let labels = try s.optional("labels", as: [String].self) ?? dirs.map(\.lastPathComponent)
+        let runs = try zip(dirs, labels).map { try ReportRun.load(from: $0, label: $1) }
+        let title: String = try s.value("title", default: "bcsft evaluation report")
+        try Report.write(runs: runs, to: context.output, title: title)
+        // Where the report will be once the stage completes (it is written into STAGE.partial).
+        let final = context.workdir.appendingPathComponent(context.stage).appendingPathComponent("report.html")
+        let table = ResultTable.text(runs: runs, report: final)
+        try table.write(to: context.output.appendingPathComponent("result.txt"), atomically: true, encoding: .utf8)
+        for line in table.split(separator: "\n") { context.log(String(line)) }
+    }
+}
+
+/// The plain-text result: accuracy with its interval and mean output tokens per arm, the
+/// paired difference when there are two arms, and where the report is.
+enum ResultTable {
+    static func text(runs: [ReportRun], report: URL) -> String {
+        let width = max(12, (runs.map(\.label.count).max() ?? 0) + 2)
+        func pad(_ t: String) -> String { t.padding(toLength: width, withPad: " ", startingAt: 0) }
+        var lines = [pad("arm") + "accuracy (95% CI)        mean output tokens   problems"]
+        for r in runs {
+            let s = r.summary
+            lines.append(pad(r.label) + String(format: "%5.1f%% [%5.1f, %5.1f]     %8.1f             %d", 100 * s.accuracy,
+                                               100 * s.accuracyCI.low, 100 * s.accuracyCI.high, s.outputTokens.mean, s.problems))
+        }
+        if let p = Report.pairedComparison(runs) {
+            lines.append(p.sentence)
+        }
+        lines.append("report: \(report.path)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Models
+import TestSupport
+import Torch
+import XCTest
+
+/// The shipped recipes, run end to end by the real `bcsft run` with small settings: the
+/// offline ablation on the scripted world in process, and the real-server recipes against
+/// `bcsft serve --scripted` and a tiny local checkpoint, so none of them can rot.
+final class RecipeRunTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws { dir = try temporaryDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    @discardableResult
+    func run(_ recipe: String, _ extra: [String], environment: [String: String] = [:], expect status: Int32 = 0) throws -> (String, String) {
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        let args = ["run", repoRoot.appendingPathComponent("recipes/\(recipe)").path, "--workdir", dir.appendingPathComponent(recipe).path] + extra
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try bcsftExecutable())
+        p.arguments = args
+        p.environment = env
+        p.currentDirectoryURL = repoRoot
+        let (out, err) = (Pipe(), Pipe())
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let group = DispatchGroup()
+        nonisolated(unsafe) var o = Data(), e = Data()
+        DispatchQueue.global().async(group: group) { o = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { e = err.fileHandleForReading.readDataToEndOfFile() }
+        group.wait()
+        p.waitUntilExit()
+        let (so, se) = (String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        XCTAssertEqual(p.terminationStatus, status, "bcsft run \(recipe) \(extra)\nstdout: \(so.suffix(3000))\nstderr: \(se.suffix(3000))")
+        return (so, se)
+    }
+
+    func statuses(_ recipe: String) throws -> [String: String] {
+        let data = try Data(contentsOf: dir.appendingPathComponent(recipe).appendingPathComponent("run.json"))
+        let o = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        var out: [String: String] = [:]
+        for s in o["stages"] as! [[String: Any]] { out[s["name"] as! String] = s["status"] as? String }
+        return out
+    }
+
+    static let smallAblation = ["--set", "vars.train_problems=120", "--set", "vars.test_problems=30", "--set", "vars.steps=12",
+                                "--set", "stages.extract.settings.limit=30"]
+
+    func testOfflineAblationRunsCachesAndRerunsOnlyWhatASettingChanges() throws {
+        let recipe = "offline-ablation.yaml"
+        try run(recipe, Self.smallAblation)
+        let report = dir.appendingPathComponent("offline-ablation.yaml/report")
+        let result = try String(contentsOf: report.appendingPathComponent("result.txt"), encoding: .utf8)
+        XCTAssertTrue(result.contains("vanilla-sft") && result.contains("bc-sft"), result)
+        XCTAssertTrue(result.contains("report: "), result)
+        let html = try String(contentsOf: report.appendingPathComponent("report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("<svg"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("offline-ablation.yaml/eval_bc/samples.jsonl").path))
+
+        // Nothing changed: every stage is cached.
+        let start = Date()
+        try run(recipe, Self.smallAblation)
+        let cached = try statuses(recipe)
+        XCTAssertTrue(cached.values.allSatisfy { $0 == "cached" }, "\(cached)")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 30)
+
+        // One training setting changed: training, evaluation and report rerun, nothing upstream.
+        try run(recipe, Self.smallAblation.map { $0 == "vars.steps=12" ? "vars.steps=13" : $0 })
+        let s = try statuses(recipe)
+        for stage in ["world", "extract", "sft_vanilla", "sft_bc", "tokenizer", "data_vanilla", "data_bc"] {
+            XCTAssertEqual(s[stage], "cached", stage)
+        }
+        for stage in ["student_vanilla", "student_bc", "eval_vanilla", "eval_bc", "report"] {
+            XCTAssertEqual(s[stage], "completed", stage)
+        }
+    }
+
+    /// `bcsft serve --scripted` on a free port; returns its base URL.
+    func scriptedServer() throws -> (Process, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try bcsftExecutable())
+        p.arguments = ["serve", "--scripted", "--port", "0"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        var line = Data()
+        while !line.contains(0x0A) {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line.append(d)
+        }
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.hasPrefix("listening on ") else { throw XCTSkip("bcsft serve did not start: \(text)") }
+        return (p, String(text.dropFirst("listening on ".count)))
+    }
+
+    func worldProblems() throws -> (train: String, test: String) {
+        let w = dir.appendingPathComponent("world")
+        let (status, _, err) = try runProcess(try bcsftExecutable(), ["world", "--out", w.path, "--train", "60", "--test", "12"])
+        XCTAssertEqual(status, 0, err)
+        return (w.appendingPathComponent("train.jsonl").path, w.appendingPathComponent("test.jsonl").path)
+    }
+
+    func testRealServerRecipesRunAgainstTheScriptedServer() throws {
+        let (server, url) = try scriptedServer()
+        defer { server.terminate(); server.waitUntilExit() }
+        let (train, test) = try worldProblems()
+        let env = ["BCSFT_TEACHER_URL": url, "BCSFT_TEACHER_MODEL": "scripted-teacher", "BCSFT_MATH_TRAIN": train, "BCSFT_MATH500": test, "BCSFT_AIME": test]
+
+        try run("math500-bci.yaml", ["--set", "vars.extract_problems=30", "--set", "vars.eval_problems=12", "--set", "vars.budgets=[40, 400]"], environment: env)
+        let result = try String(contentsOf: dir.appendingPathComponent("math500-bci.yaml/report/result.txt"), encoding: .utf8)
+        XCTAssertTrue(result.contains("bci") && result.contains("vanilla"), result)
+
+        try run("aime-self-improve.yaml", ["--set", "vars.problems=8", "--set", "vars.budgets=[40, 400]"], environment: env)
+        let points = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("aime-self-improve.yaml/improve/points.json"))) as! [[String: Any]]
+        XCTAssertEqual(points.count, 4)
+    }
+
+    func testStudentAblationRecipeFineTunesALocalCheckpoint() throws {
+        let (server, url) = try scriptedServer()
+        defer { server.terminate(); server.waitUntilExit() }
+        let (train, test) = try worldProblems()
+        let tok = try markerTokenizer(vocabularySize: 400)
+        let config = LlamaConfig(vocabSize: tok.vocabularySize, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2,
+                                 numAttentionHeads: 4, numKeyValueHeads: 2, bosTokenID: tok.bosID.map(Int.init), eosTokenID: tok.eosID.map(Int.init))
+        let student = dir.appendingPathComponent("student")
+        try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 1)), to: student, tokenizerModel: tok.modelData)
+        let env = ["BCSFT_TEACHER_URL": url, "BCSFT_TEACHER_MODEL": "scripted-teacher", "BCSFT_MATH_TRAIN": train, "BCSFT_MATH500": test,
+                   "BCSFT_STUDENT": student.path]
+        try run("math-bcsft-ablation.yaml", ["--set", "vars.extract_problems=20", "--set", "vars.sft_problems=40", "--set", "vars.eval_problems=8",
+                                             "--set", "vars.seq_len=256", "--set", "vars.steps=4", "--set", "vars.lr=1e-3", "--set", "vars.eval_budget=24"],
+                environment: env)
+        let s = try statuses("math-bcsft-ablation.yaml")
+        XCTAssertEqual(s.count, 10)
+        XCTAssertTrue(s.values.allSatisfy { $0 == "completed" }, "\(s)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("math-bcsft-ablation.yaml/student_bc/checkpoints/step-000004/config.json").path))
+    }
+}
