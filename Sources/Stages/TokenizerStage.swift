@@ -8,7 +8,7 @@ import Tokenizers
 /// template's markers as single pieces.
 struct TokenizerStage: StageKind {
     let name = "tokenizer"
-    let version = "1"
+    let version = "2"
     let settingKeys: Set<String> = ["vocab_size", "model_type", "template"]
     let inputNames: Set<String>? = ["corpus"]
 
@@ -25,6 +25,9 @@ struct TokenizerStage: StageKind {
         var trainer = SentencePieceTrainer(vocabularySize: try s.value("vocab_size"),
                                            modelType: SentencePieceTrainer.ModelType(rawValue: try s.value("model_type", default: "unigram"))!)
         trainer.userDefinedSymbols = try ChatTemplate.named(try s.value("template", default: "bcsft")).markers
+        // One thread: SentencePiece's multi-threaded training differs from run to run, and an
+        // experiment must give the same tokenizer (hence the same students) when rerun.
+        trainer.threads = 1
         let scratch = context.output.appendingPathComponent("corpus")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         var texts: [URL] = []

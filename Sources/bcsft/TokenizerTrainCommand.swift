@@ -27,6 +27,9 @@ struct TokenizerTrainCommand: ParsableCommand {
     @Option(name: .customLong("user-symbol"), help: "A piece never split, e.g. a chat marker (repeatable).")
     var userSymbols: [String] = []
 
+    @Option(help: "Training threads (default: all cores). SentencePiece's result depends on the thread count and, with several, on timing; 1 gives the same model every run.")
+    var threads: Int?
+
     @Flag(name: .customLong("no-byte-fallback"), help: "Map unseen characters to <unk> instead of UTF-8 bytes.")
     var noByteFallback = false
 
@@ -44,6 +47,7 @@ struct TokenizerTrainCommand: ParsableCommand {
         let chat = try (template ?? (hasRecords ? ChatTemplate.default.name : nil)).map(ChatTemplate.named)
         trainer.userDefinedSymbols = (chat?.markers ?? []) + userSymbols.filter { !(chat?.markers ?? []).contains($0) }
         trainer.byteFallback = !noByteFallback
+        if let threads { trainer.threads = max(1, threads) }
         // SFT records become plain text (message contents) in a temporary folder first.
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bcsft-tok-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
