@@ -155,7 +155,7 @@ public enum Report {
                 SVGChart.Series(label: r.label, color: color(i), points: r.summary.budgets.map { b in
                     (b.outputTokens.mean, b.accuracy * 100, "budget \(b.budget): \(percent(b.accuracy))% at \(number(b.outputTokens.mean)) tokens")
                 })
-            }))
+            }, yRange: (0, 100)))  // a full axis: a zoomed one makes a 0.5-point gap look like a cliff
         var loss: [SVGChart.Series] = []
         for (i, r) in runs.enumerated() where !r.training.isEmpty {
             let train = r.training.compactMap { t in t.loss.map { (Double(t.step), $0, "step \(t.step): loss \(String(format: "%.4f", $0))") } }

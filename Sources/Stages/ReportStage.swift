@@ -39,14 +39,19 @@ enum ResultTable {
     static func text(runs: [ReportRun], report: URL) -> String {
         let width = max(12, (runs.map(\.label.count).max() ?? 0) + 2)
         func pad(_ t: String) -> String { t.padding(toLength: width, withPad: " ", startingAt: 0) }
-        var lines = [pad("arm") + "accuracy (95% CI)        mean output tokens   problems"]
+        var lines = [pad("arm") + "budget   accuracy (95% CI)        mean output tokens   truncated   problems"]
         for r in runs {
-            let s = r.summary
-            lines.append(pad(r.label) + String(format: "%5.1f%% [%5.1f, %5.1f]     %8.1f             %d", 100 * s.accuracy,
-                                               100 * s.accuracyCI.low, 100 * s.accuracyCI.high, s.outputTokens.mean, s.problems))
+            for b in r.summary.budgets {
+                lines.append(pad(r.label) + String(format: "%6d   %5.1f%% [%5.1f, %5.1f]     %8.1f             %5.1f%%      %d", b.budget,
+                                                   100 * b.accuracy, 100 * b.accuracyCI.low, 100 * b.accuracyCI.high,
+                                                   b.outputTokens.mean, 100 * b.truncationRate, b.problems))
+            }
         }
-        if let p = Report.pairedComparison(runs) {
-            lines.append(p.sentence)
+        // The paired verdict at the largest budget both runs share: the headline comparison.
+        if runs.count == 2, let top = Set(runs[0].samples.map(\.budget)).intersection(runs[1].samples.map(\.budget)).max(),
+           let p = try? PairedComparison(runs[0].samples.filter { $0.budget == top }, runs[1].samples.filter { $0.budget == top },
+                                         labels: (runs[0].label, runs[1].label)) {
+            lines.append("at budget \(top): " + p.sentence)
         }
         lines.append("report: \(report.path)")
         return lines.joined(separator: "\n") + "\n"
