@@ -95,7 +95,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Tokenizers", "Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "TeachersTests", dependencies: ["Teachers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WorldTests", dependencies: ["World", "Teachers", "Behaviors"]),
-        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "Models", "Torch", "TestSupport"]),
+        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "Evaluation", "Models", "Torch", "TestSupport"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Models", "Torch", "TestSupport"]),
         .testTarget(name: "BehaviorsTests", dependencies: ["Behaviors", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),

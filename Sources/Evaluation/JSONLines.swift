@@ -34,10 +34,15 @@ public enum JSONLines {
         return String(decoding: try encoder.encode(item), as: UTF8.self)
     }
 
+    /// Writes atomically (a temporary file, then rename): a reader never sees half a file, and
+    /// a killed run leaves the previous one intact. Creates the folder if needed.
     public static func write<T: Encodable>(_ items: [T], to url: URL) throws {
         var text = ""
         for item in items { text += try line(item) + "\n" }
-        do { try text.write(to: url, atomically: true, encoding: .utf8) } catch {
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        } catch {
             throw EvaluationError.cannotWrite(path: url.path, reason: error.localizedDescription)
         }
     }

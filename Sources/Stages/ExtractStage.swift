@@ -1,4 +1,5 @@
 import Behaviors
+import Evaluation
 import Foundation
 import Pipelines
 import Recipes
@@ -28,7 +29,7 @@ struct ExtractStage: StageKind {
             handbook: &book, maxInFlight: try BackendSetting.read(s).concurrency,
             progress: { done, total in context.progress(Double(done) / Double(total), "\(done)/\(total) problems") })
         if let failure { throw failure }
-        try JSONLFile.write(records, to: context.output.appendingPathComponent("records.jsonl"))
+        try JSONLines.write(records, to: context.output.appendingPathComponent("records.jsonl"))
         try book.save(context.output.appendingPathComponent("handbook.jsonl"))
         try StageFiles.writeJSON(summary, to: context.output.appendingPathComponent("summary.json"))
         context.log("\(summary.problems) problems, \(summary.behaviorsFound) behaviors found, handbook of \(summary.handbookSize) (formats: \(summary.formats))")

@@ -1,4 +1,5 @@
 import Behaviors
+import Evaluation
 import Foundation
 import Pipelines
 import Recipes
@@ -35,7 +36,7 @@ struct GenerateStage: StageKind {
             selector: selector, verify: Grading.verify, maxInFlight: backend.concurrency,
             progress: { done, total in context.progress(Double(done) / Double(total), "\(done)/\(total) responses") })
         if let failure { throw failure }
-        try JSONLFile.write(records, to: context.output.appendingPathComponent("sft.jsonl"))
+        try JSONLines.write(records, to: context.output.appendingPathComponent("sft.jsonl"))
         try StageFiles.writeJSON(summary, to: context.output.appendingPathComponent("summary.json"))
         context.log(String(format: "%@: kept %d of %d responses, mean %.1f output tokens, %d behavior citations",
                            selector == nil ? "vanilla" : "behavior-conditioned", summary.kept, summary.requested, summary.meanOutputTokens, summary.citedBehaviors))

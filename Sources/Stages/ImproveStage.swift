@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Pipelines
 import Recipes
@@ -29,7 +30,7 @@ struct ImproveStage: StageKind {
             verify: Grading.verify, maxInFlight: backend.concurrency,
             progress: { done, total in context.progress(Double(done) / Double(total), "\(done)/\(total) problems") })
         if let failure { throw failure }
-        try JSONLFile.write(records, to: context.output.appendingPathComponent("records.jsonl"))
+        try JSONLines.write(records, to: context.output.appendingPathComponent("records.jsonl"))
         try StageFiles.writeJSON(points, to: context.output.appendingPathComponent("points.json"))
         for p in points {
             context.log(String(format: "%-16@ budget %6d  accuracy %@  mean tokens %.1f", p.method as NSString, p.budget,

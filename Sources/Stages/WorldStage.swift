@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Pipelines
 import Recipes
@@ -23,8 +24,8 @@ struct WorldStage: StageKind {
         guard tr.count == train, te.count == test else {
             throw s.error("train", "the world has only \(tr.count + te.count) distinct problems for seed \(seed); ask for fewer")
         }
-        try JSONLFile.write(tr, to: context.output.appendingPathComponent("train.jsonl"))
-        try JSONLFile.write(te, to: context.output.appendingPathComponent("test.jsonl"))
+        try JSONLines.write(tr, to: context.output.appendingPathComponent("train.jsonl"))
+        try JSONLines.write(te, to: context.output.appendingPathComponent("test.jsonl"))
         context.log("\(train) train and \(test) test problems")
     }
 }

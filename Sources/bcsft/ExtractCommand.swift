@@ -1,5 +1,6 @@
 import ArgumentParser
 import Behaviors
+import Evaluation
 import Foundation
 import Pipelines
 
@@ -14,6 +15,13 @@ struct ExtractCommand: AsyncParsableCommand {
     @OptionGroup var backend: BackendOptions
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
+    @Option(name: .customLong("merge-similar"), help: "Also merge behaviors whose embeddings have cosine similarity at least this (e.g. 0.92); needs a backend with embeddings.")
+    var mergeSimilar: Float?
+    @Option(name: .customLong("embedding-model"), help: "Embedding model for --merge-similar (openai).") var embeddingModel: String?
+
+    func validate() throws {
+        if let t = mergeSimilar, !(0...1).contains(t) { throw ValidationError("--merge-similar must be in [0, 1]") }
+    }
 
     func run() async throws {
         let problems = try io.load()
@@ -25,7 +33,16 @@ struct ExtractCommand: AsyncParsableCommand {
             problems: problems, strategist: model, sampling: sampling.sampling, prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }),
             handbook: &book, maxInFlight: backend.concurrency, progress: progress.callback)
         progress.finish()
-        try JSONLFile.write(records, to: io.outURL)
+        if let threshold = mergeSimilar {
+            guard let embed = try backend.embedder(model: embeddingModel) else {
+                throw ValidationError("--merge-similar needs embeddings: use --backend openai (with --embedding-model) or scripted")
+            }
+            let vectors = try await embed(book.behaviors.map(\.promptLine))
+            let merged = book.mergeNearDuplicates(embeddings: Dictionary(uniqueKeysWithValues: zip(book.behaviors.map(\.id), vectors)),
+                                                  threshold: threshold)
+            print("merged \(merged) near-duplicate behaviors (cosine >= \(threshold)); handbook of \(book.count)")
+        }
+        try JSONLines.write(records, to: io.outURL)
         try book.save(url)
         try printJSON(summary)
         if let failure { throw failure }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluation
 import Foundation
 import Pipelines
 
@@ -31,7 +32,7 @@ struct GenerateCommand: AsyncParsableCommand {
             prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }), selector: selector,
             verify: Grading.verify, maxInFlight: backend.concurrency, progress: progress.callback)
         progress.finish()
-        try JSONLFile.write(records, to: io.outURL)
+        try JSONLines.write(records, to: io.outURL)
         try printJSON(summary)
         if let failure { throw failure }
     }

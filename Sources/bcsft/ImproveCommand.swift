@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluation
 import Foundation
 import Pipelines
 
@@ -27,7 +28,7 @@ struct ImproveCommand: AsyncParsableCommand {
             prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }), verify: Grading.verify,
             maxInFlight: backend.concurrency, progress: progress.callback)
         progress.finish()
-        try JSONLFile.write(records, to: io.outURL)
+        try JSONLines.write(records, to: io.outURL)
         print("method            budget  accuracy  mean tokens")
         for p in points {
             print(String(format: "%-17@ %6d  %8@  %11.1f", p.method as NSString, p.budget,

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluation
 import Foundation
 import Pipelines
 
@@ -29,7 +30,7 @@ struct SolveCommand: AsyncParsableCommand {
             prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }), selector: selector, style: promptStyle,
             maxInFlight: backend.concurrency, progress: progress.callback)
         progress.finish()
-        try JSONLFile.write(records, to: io.outURL)
+        try JSONLines.write(records, to: io.outURL)
         let tokens = records.map(\.outputTokens)
         print("\(records.count) responses, mean output tokens \(tokens.isEmpty ? 0 : tokens.reduce(0, +) / tokens.count), \(records.filter { !$0.cited.isEmpty }.count) cite a behavior -> \(io.out)")
         if let failure { throw failure }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Evaluation
 import Foundation
 import Pipelines
 import World
@@ -20,8 +21,8 @@ struct WorldCommand: ParsableCommand {
             throw ValidationError("the world has only \(tr.count + te.count) distinct problems for seed \(seed); ask for fewer")
         }
         let dir = URL(fileURLWithPath: out)
-        try JSONLFile.write(tr, to: dir.appendingPathComponent("train.jsonl"))
-        try JSONLFile.write(te, to: dir.appendingPathComponent("test.jsonl"))
+        try JSONLines.write(tr, to: dir.appendingPathComponent("train.jsonl"))
+        try JSONLines.write(te, to: dir.appendingPathComponent("test.jsonl"))
         print("wrote \(tr.count) train and \(te.count) test problems to \(dir.path)")
     }
 }

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Pipelines
 import Teachers
@@ -48,7 +49,7 @@ final class FaultToleranceTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let n = 24
         let problems = (0..<n).map { Problem(id: "q\($0)", problem: "SLOW question number \($0)") }
-        try JSONLFile.write(problems, to: dir.appendingPathComponent("problems.jsonl"))
+        try JSONLines.write(problems, to: dir.appendingPathComponent("problems.jsonl"))
         let out = dir.appendingPathComponent("out.jsonl")
         let secret = "sk-test-\(UUID().uuidString)"
         let args = ["generate", "--problems", dir.appendingPathComponent("problems.jsonl").path, "--out", out.path,
@@ -75,7 +76,7 @@ final class FaultToleranceTests: XCTestCase {
         XCTAssertEqual(status, 0, err)
         let sentAfter = try server.stats()["requests"] as! Int
         XCTAssertEqual(sentAfter - sentBefore, n - cached, "only the unfinished requests are sent again")
-        let ids = try JSONLFile.read(GeneratedRecord.self, from: out).map(\.meta.problemID)
+        let ids = try JSONLines.read(GeneratedRecord.self, from: out).map(\.meta.problemID)
         XCTAssertEqual(ids, problems.map(\.id), "zero duplicates, zero missing")
         // The key went to the server and nowhere else.
         XCTAssertTrue((try server.stats()["auth"] as! [String?]).contains("Bearer \(secret)"))

@@ -9,22 +9,9 @@ import XCTest
 /// `bcsft serve --scripted`: the offline world over real HTTP on loopback.
 final class ServeTests: XCTestCase {
     func testScriptedWorldOverHTTPMatchesInProcess() async throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try bcsftExecutable())
-        p.arguments = ["serve", "--scripted", "--port", "0", "--world-seed", "4"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
+        let (p, url) = try startServe(["--scripted", "--world-seed", "4"])
         defer { p.terminate(); p.waitUntilExit() }
-        var line = Data()
-        while !line.contains(0x0A) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            line.append(d)
-        }
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        XCTAssertTrue(text.hasPrefix("listening on http://127.0.0.1:"), text)
-        let url = URL(string: String(text.dropFirst("listening on ".count)))!
+        XCTAssertEqual(url.host, "127.0.0.1")
         let client = try OpenAIClient(.init(baseURLs: [url], model: "scripted-teacher"))
 
         let (train, test) = World(seed: 9).splits(train: 20, test: 10)

@@ -18,23 +18,8 @@ final class RecipeRunTests: XCTestCase {
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         let args = ["run", repoRoot.appendingPathComponent("recipes/\(recipe)").path, "--workdir", dir.appendingPathComponent(recipe).path] + extra
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try bcsftExecutable())
-        p.arguments = args
-        p.environment = env
-        p.currentDirectoryURL = repoRoot
-        let (out, err) = (Pipe(), Pipe())
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let group = DispatchGroup()
-        nonisolated(unsafe) var o = Data(), e = Data()
-        DispatchQueue.global().async(group: group) { o = out.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { e = err.fileHandleForReading.readDataToEndOfFile() }
-        group.wait()
-        p.waitUntilExit()
-        let (so, se) = (String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-        XCTAssertEqual(p.terminationStatus, status, "bcsft run \(recipe) \(extra)\nstdout: \(so.suffix(3000))\nstderr: \(se.suffix(3000))")
+        let (code, so, se) = try runProcess(try bcsftExecutable(), args, environment: env, currentDirectory: repoRoot)
+        XCTAssertEqual(code, status, "bcsft run \(recipe) \(extra)\nstdout: \(so.suffix(3000))\nstderr: \(se.suffix(3000))")
         return (so, se)
     }
 
@@ -78,25 +63,6 @@ final class RecipeRunTests: XCTestCase {
         }
     }
 
-    /// `bcsft serve --scripted` on a free port; returns its base URL.
-    func scriptedServer() throws -> (Process, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try bcsftExecutable())
-        p.arguments = ["serve", "--scripted", "--port", "0"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        var line = Data()
-        while !line.contains(0x0A) {
-            let d = out.fileHandleForReading.availableData
-            if d.isEmpty { break }
-            line.append(d)
-        }
-        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard text.hasPrefix("listening on ") else { throw XCTSkip("bcsft serve did not start: \(text)") }
-        return (p, String(text.dropFirst("listening on ".count)))
-    }
-
     func worldProblems() throws -> (train: String, test: String) {
         let w = dir.appendingPathComponent("world")
         let (status, _, err) = try runProcess(try bcsftExecutable(), ["world", "--out", w.path, "--train", "60", "--test", "12"])
@@ -105,10 +71,10 @@ final class RecipeRunTests: XCTestCase {
     }
 
     func testRealServerRecipesRunAgainstTheScriptedServer() throws {
-        let (server, url) = try scriptedServer()
+        let (server, url) = try startServe(["--scripted"])
         defer { server.terminate(); server.waitUntilExit() }
         let (train, test) = try worldProblems()
-        let env = ["BCSFT_TEACHER_URL": url, "BCSFT_TEACHER_MODEL": "scripted-teacher", "BCSFT_MATH_TRAIN": train, "BCSFT_MATH500": test, "BCSFT_AIME": test]
+        let env = ["BCSFT_TEACHER_URL": url.absoluteString, "BCSFT_TEACHER_MODEL": "scripted-teacher", "BCSFT_MATH_TRAIN": train, "BCSFT_MATH500": test, "BCSFT_AIME": test]
 
         try run("math500-bci.yaml", ["--set", "vars.extract_problems=30", "--set", "vars.eval_problems=12", "--set", "vars.budgets=[40, 400]"], environment: env)
         let result = try String(contentsOf: dir.appendingPathComponent("math500-bci.yaml/report/result.txt"), encoding: .utf8)
@@ -120,7 +86,7 @@ final class RecipeRunTests: XCTestCase {
     }
 
     func testStudentAblationRecipeFineTunesALocalCheckpoint() throws {
-        let (server, url) = try scriptedServer()
+        let (server, url) = try startServe(["--scripted"])
         defer { server.terminate(); server.waitUntilExit() }
         let (train, test) = try worldProblems()
         let tok = try markerTokenizer(vocabularySize: 400)
@@ -128,7 +94,7 @@ final class RecipeRunTests: XCTestCase {
                                  numAttentionHeads: 4, numKeyValueHeads: 2, bosTokenID: tok.bosID.map(Int.init), eosTokenID: tok.eosID.map(Int.init))
         let student = dir.appendingPathComponent("student")
         try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 1)), to: student, tokenizerModel: tok.modelData)
-        let env = ["BCSFT_TEACHER_URL": url, "BCSFT_TEACHER_MODEL": "scripted-teacher", "BCSFT_MATH_TRAIN": train, "BCSFT_MATH500": test,
+        let env = ["BCSFT_TEACHER_URL": url.absoluteString, "BCSFT_TEACHER_MODEL": "scripted-teacher", "BCSFT_MATH_TRAIN": train, "BCSFT_MATH500": test,
                    "BCSFT_STUDENT": student.path]
         try run("math-bcsft-ablation.yaml", ["--set", "vars.extract_problems=20", "--set", "vars.sft_problems=40", "--set", "vars.eval_problems=8",
                                              "--set", "vars.seq_len=256", "--set", "vars.steps=4", "--set", "vars.lr=1e-3", "--set", "vars.eval_budget=24"],

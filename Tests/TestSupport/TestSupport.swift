@@ -15,11 +15,13 @@ public func temporaryDirectory() throws -> URL {
 
 /// Runs a program, feeding `input` on stdin; returns (status, stdout, stderr).
 @discardableResult
-public func runProcess(_ path: String, _ args: [String], input: Data = Data(), environment: [String: String]? = nil) throws -> (Int32, String, String) {
+public func runProcess(_ path: String, _ args: [String], input: Data = Data(), environment: [String: String]? = nil,
+                       currentDirectory: URL? = nil) throws -> (Int32, String, String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
     if let environment { p.environment = environment }
+    if let currentDirectory { p.currentDirectoryURL = currentDirectory }
     let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
     p.standardInput = inPipe
     p.standardOutput = outPipe
@@ -45,6 +47,28 @@ public func bcsftExecutable() throws -> String {
         throw XCTSkip("bcsft is not built at \(path); scripts/test builds it before testing")
     }
     return path
+}
+
+/// `bcsft serve ARGS --port 0` started and ready: the process (terminate it) and its base URL.
+public func startServe(_ args: [String]) throws -> (Process, URL) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: try bcsftExecutable())
+    p.arguments = ["serve"] + args + ["--port", "0"]
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    var line = Data()
+    while !line.contains(0x0A) {
+        let d = out.fileHandleForReading.availableData
+        if d.isEmpty { break }
+        line.append(d)
+    }
+    let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    guard text.hasPrefix("listening on "), let url = URL(string: String(text.dropFirst("listening on ".count))) else {
+        p.terminate()
+        throw XCTSkip("bcsft serve did not start: '\(text)'")
+    }
+    return (p, url)
 }
 
 /// A SentencePiece model with the bcsft chat template's markers, trained on the shipped smoke
