@@ -63,6 +63,68 @@ final class RecipeRunTests: XCTestCase {
         }
     }
 
+    func testKilledTrainingStageResumesWithTheSameLosses() throws {
+        let recipe = dir.appendingPathComponent("train-only.yaml")
+        try """
+        name: train-only
+        stages:
+          world: {kind: world, settings: {train: 100, test: 1}}
+          sft:
+            kind: generate
+            inputs: {problems: "${stages.world.out}/train.jsonl"}
+            settings: {temperature: 0}
+          tokenizer:
+            kind: tokenizer
+            inputs: {corpus: "${stages.sft.out}/sft.jsonl"}
+            settings: {vocab_size: 400}
+          data:
+            kind: dataset
+            inputs: {records: "${stages.sft.out}/sft.jsonl", tokenizer: "${stages.tokenizer.out}/tokenizer.model"}
+            settings: {seq_len: 256}
+          student:
+            kind: train
+            inputs: {data: "${stages.data.out}"}
+            settings:
+              model: {config: {hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4}}
+              steps: 40
+              batch_size: 4
+              lr: 3.0e-3
+              eval_every: 20
+              save_every: 10
+              log_every: 10
+        """.write(to: recipe, atomically: true, encoding: .utf8)
+        let bcsft = try bcsftExecutable()
+        let straight = dir.appendingPathComponent("straight"), killed = dir.appendingPathComponent("killed")
+        var (status, out, err) = try runProcess(bcsft, ["run", recipe.path, "--workdir", straight.path])
+        XCTAssertEqual(status, 0, err)
+
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: bcsft)
+        p.arguments = ["run", recipe.path, "--workdir", killed.path]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Kill -9 once the student has logged step 20 (and so checkpointed at 10 and 20).
+        let partialMetrics = killed.appendingPathComponent("student.partial/metrics.jsonl")
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, ((try? String(contentsOf: partialMetrics, encoding: .utf8)) ?? "").split(separator: "\n").count < 2 {
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        (status, out, err) = try runProcess(bcsft, ["run", recipe.path, "--workdir", killed.path])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("resumed"), out)
+        func losses(_ root: URL) throws -> [String] {
+            try String(contentsOf: root.appendingPathComponent("student/metrics.jsonl"), encoding: .utf8).split(separator: "\n").map { line in
+                let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                return "\(o["step"]!) \(o["loss"]!) \(o["val_loss"] ?? "-")"
+            }
+        }
+        XCTAssertEqual(try losses(killed).count, 4)
+        XCTAssertEqual(try losses(killed), try losses(straight), "per-step losses after kill -9 and resume equal the straight run's")
+    }
+
     func worldProblems() throws -> (train: String, test: String) {
         let w = dir.appendingPathComponent("world")
         let (status, _, err) = try runProcess(try bcsftExecutable(), ["world", "--out", w.path, "--train", "60", "--test", "12"])
