@@ -12,6 +12,8 @@ public struct GeneratedRecord: Codable, Sendable {
         public var sample: Int
         public var mode: String
         public var behaviors: [String]
+        /// The behaviors the response cites, in order.
+        public var cited: [String]
         public var teacher: String
         public var finishReason: String?
         public var outputTokens: Int
@@ -19,7 +21,7 @@ public struct GeneratedRecord: Codable, Sendable {
         public var promptVersion: String
 
         enum CodingKeys: String, CodingKey {
-            case sample, mode, behaviors, teacher, correct
+            case sample, mode, behaviors, cited, teacher, correct
             case problemID = "problem_id", finishReason = "finish_reason", outputTokens = "output_tokens", promptVersion = "prompt_version"
         }
     }
@@ -72,7 +74,7 @@ public enum GeneratePipeline {
             if options.keepReasoning, let reasoning = r.reasoning, !reasoning.isEmpty { answer = "<think>\n\(reasoning)\n</think>\n\n" + answer }
             out.append(GeneratedRecord(id: "\(r.problemID)#\(r.sample)",
                                        messages: [.init(role: "user", content: questions[r.problemID]!), .init(role: "assistant", content: answer)],
-                                       meta: .init(problemID: r.problemID, sample: r.sample, mode: r.mode, behaviors: r.behaviors, teacher: r.model,
+                                       meta: .init(problemID: r.problemID, sample: r.sample, mode: r.mode, behaviors: r.behaviors, cited: r.cited, teacher: r.model,
                                                    finishReason: r.finishReason, outputTokens: r.outputTokens, correct: correct,
                                                    promptVersion: r.promptVersion)))
             s.citedBehaviors += r.cited.count

@@ -81,6 +81,23 @@ struct RetrievalOptions: ParsableArguments {
     @Option(help: "Behaviors per problem.") var k = 5
     @Option(name: .customLong("embedding-model"), help: "Embedding model name for --retrieval embedding (openai).") var embeddingModel: String?
 
+    @Flag(name: .customLong("record-uses"), help: "Add the responses' behavior citations to the handbook's usage counts (rewrites --handbook atomically).")
+    var recordUses = false
+
+    func validate() throws {
+        if recordUses, handbook == nil { throw ValidationError("--record-uses needs --handbook") }
+    }
+
+    /// Folds citations into the handbook's `uses` counts when --record-uses is given.
+    func record(citations: [[String]]) throws {
+        guard recordUses, let handbook else { return }
+        let url = URL(fileURLWithPath: handbook)
+        var h = try Handbook.load(url)
+        for c in citations { h.recordUses(c) }
+        try h.save(url)
+        print("recorded \(citations.map(\.count).reduce(0, +)) citations in \(handbook)")
+    }
+
     func selector(_ backend: BackendOptions) async throws -> BehaviorSelector? {
         guard let handbook else { return nil }
         let h = try Handbook.load(URL(fileURLWithPath: handbook))

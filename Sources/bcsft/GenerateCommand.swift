@@ -33,6 +33,7 @@ struct GenerateCommand: AsyncParsableCommand {
             verify: Grading.verify, maxInFlight: backend.concurrency, progress: progress.callback)
         progress.finish()
         try JSONLines.write(records, to: io.outURL)
+        try retrieval.record(citations: records.map(\.meta.cited))
         try printJSON(summary)
         if let failure { throw failure }
     }

@@ -31,6 +31,7 @@ struct SolveCommand: AsyncParsableCommand {
             maxInFlight: backend.concurrency, progress: progress.callback)
         progress.finish()
         try JSONLines.write(records, to: io.outURL)
+        try retrieval.record(citations: records.map(\.cited))
         let tokens = records.map(\.outputTokens)
         print("\(records.count) responses, mean output tokens \(tokens.isEmpty ? 0 : tokens.reduce(0, +) / tokens.count), \(records.filter { !$0.cited.isEmpty }.count) cite a behavior -> \(io.out)")
         if let failure { throw failure }
