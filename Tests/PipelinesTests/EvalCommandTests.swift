@@ -31,7 +31,8 @@ final class EvalCommandTests: XCTestCase {
         for s in samples {
             XCTAssertLessThanOrEqual(s.outputTokens, s.budget)
             XCTAssertEqual(s.arm, "random")
-            XCTAssertEqual(s.truncated, s.outputTokens == s.budget, "an untrained model stops at EOS or runs to the budget")
+            // Truncated means the budget ran out; an end-of-sequence token can also land exactly on it.
+            if s.truncated { XCTAssertEqual(s.outputTokens, s.budget) }
         }
         let summary = try Summary.read(from: out.appendingPathComponent("summary.json"))
         XCTAssertEqual(summary, try Summary(samples: samples))
