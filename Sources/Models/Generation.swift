@@ -10,6 +10,10 @@ public struct SamplingParameters: Sendable {
     /// Keep the topK most likely tokens (0: all).
     public var topK = 0
     public var seed: UInt64 = 0
+    /// One seed per prompt: row i then samples from its own generator, so its tokens do not
+    /// depend on which other prompts share the batch (a server batching whatever requests are
+    /// waiting stays reproducible). nil: one generator seeded with `seed` for the batch.
+    public var rowSeeds: [UInt64]?
     /// Generation of a row ends at any of these ids (the tokenizer's EOS, typically); the stop
     /// id itself is kept in `ids` but not decoded into `text`.
     public var stopTokenIDs: Set<Int32> = []
@@ -46,7 +50,8 @@ extension Llama {
             mask += [Bool](repeating: false, count: pad) + [Bool](repeating: true, count: prompt.count)
             pos += [Int64](repeating: 0, count: pad) + (0..<Int64(prompt.count)).map { $0 }
         }
-        let gen = try Generator(seed: p.seed)
+        if let rs = p.rowSeeds, rs.count != b { throw ModelError.unsupported("rowSeeds has \(rs.count) seeds for \(b) prompts") }
+        let gens = try (p.rowSeeds ?? [p.seed]).map { try Generator(seed: $0) }
         let cache = KVCache(layers: config.numHiddenLayers, capacity: width + p.maxNewTokens)
         var keyMask = try Tensor(mask, shape: [b, width])
         var next = try Tensor(ids, shape: [b, width])
@@ -59,7 +64,7 @@ extension Llama {
             for _ in 0..<p.maxNewTokens {
                 let logits = try forward(next, positions: positions, cache: cache, keyMask: keyMask)
                 let last = try logits.narrow(1, start: logits.size(1) - 1, length: 1).squeeze(1)
-                let chosen = try sample(last, p, gen).toArray(Int64.self)
+                let chosen = try sample(last, p, gens).toArray(Int64.self)
                 for r in 0..<b where finished[r] == nil {
                     let id = Int32(chosen[r])
                     outputs[r].append(id)
@@ -89,8 +94,8 @@ extension Llama {
         }
     }
 
-    /// One token per row from logits [B, V].
-    func sample(_ logits: Tensor, _ p: SamplingParameters, _ gen: Generator) throws -> Tensor {
+    /// One token per row from logits [B, V]: from one generator, or row i from `gens[i]`.
+    func sample(_ logits: Tensor, _ p: SamplingParameters, _ gens: [Generator]) throws -> Tensor {
         if p.temperature <= 0 { return try logits.argmax(-1) }
         var l = try logits.to(.float32) / p.temperature
         if p.topK > 0, p.topK < l.size(-1) {
@@ -106,6 +111,8 @@ extension Llama {
             let drop = try Tensor.zeros(l.shape, dtype: .bool).scatter(-1, order, dropSorted)
             l = try l.maskedFill(drop, -.infinity)
         }
-        return try l.softmax(-1).multinomial(1, generator: gen).squeeze(-1)
+        let probs = try l.softmax(-1)
+        guard gens.count > 1 else { return try probs.multinomial(1, generator: gens[0]).squeeze(-1) }
+        return try Tensor.cat(gens.indices.map { i in try probs.narrow(0, start: i, length: 1).multinomial(1, generator: gens[i]) }, dim: 0).squeeze(-1)
     }
 }

@@ -95,7 +95,15 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
             }
             condition.unlock()
             do {
-                let results = try llama.generate(prompts: batch.map(\.ids), batch[0].params) { [tokenizer] in try tokenizer.decode($0) }
+                // Each row samples from a generator seeded by its own request (seed and prompt),
+                // so a sampled answer does not depend on which requests happened to share the batch.
+                var params = batch[0].params
+                params.rowSeeds = batch.map { p in
+                    var h = p.params.seed ^ 0x9E37_79B9_7F4A_7C15
+                    for id in p.ids { h = (h ^ UInt64(UInt32(bitPattern: id))) &* 0x100_0000_01b3 }
+                    return h
+                }
+                let results = try llama.generate(prompts: batch.map(\.ids), params) { [tokenizer] in try tokenizer.decode($0) }
                 for (p, r) in zip(batch, results) { p.continuation.resume(returning: r) }
             } catch {
                 for p in batch { p.continuation.resume(throwing: error) }

@@ -17,7 +17,14 @@ final class LocalModelTests: XCTestCase {
         try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 1)), to: dir.appendingPathComponent("ck"), tokenizerModel: tok.modelData)
         let model = try LocalModel(checkpoint: dir.appendingPathComponent("ck"), maxBatch: 8)
         let prompts = ["What is 2 + 3?", "A much longer question about rectangles and fences and prices?", "Hi", "Count to five."]
-        let s = Sampling(temperature: 0, maxTokens: 12)
+        for s in [Sampling(temperature: 0, maxTokens: 12), Sampling(temperature: 1.0, topP: 0.95, maxTokens: 12, seed: 7)] {
+            try await checkBatchingChangesNothing(model, prompts, s)
+        }
+    }
+
+    /// The same completions whether the prompts run one at a time or batched together: greedy,
+    /// and sampled (each row draws from a generator seeded by its own request).
+    func checkBatchingChangesNothing(_ model: LocalModel, _ prompts: [String], _ s: Sampling) async throws {
         var alone: [Completion] = []
         for p in prompts { alone.append(try await model.complete([.user(p)], s)) }
         let together = try await withThrowingTaskGroup(of: (Int, Completion).self) { group in
@@ -27,7 +34,7 @@ final class LocalModelTests: XCTestCase {
             return out.map { $0! }
         }
         for (a, b) in zip(alone, together) {
-            XCTAssertEqual(a.choices, b.choices, "greedy output does not depend on batching")
+            XCTAssertEqual(a.choices, b.choices, "output does not depend on batching (temperature \(s.temperature))")
             XCTAssertEqual(a.usage, b.usage)
             XCTAssertLessThanOrEqual(a.usage!.completionTokens, 12)
             if a.usage!.completionTokens == 12 { XCTAssertEqual(a.choices[0].finishReason, "length") }
