@@ -4,7 +4,9 @@ import Teachers
 
 /// The grader as the pipelines' `Verify`.
 public enum Grading {
-    public static let verify: Verify = { response, gold in Grader().grade(pred: response, gold: gold).correct }
+    /// The default grader, shared (a Grader is an immutable value).
+    public static let grader = Grader()
+    public static let verify: Verify = { response, gold in grader.grade(pred: response, gold: gold).correct }
 }
 
 /// `bcsft eval`: a model (local checkpoint or any backend) on a problems file, n samples per

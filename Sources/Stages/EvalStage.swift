@@ -18,15 +18,9 @@ struct EvalStage: StageKind {
         _ = try inputs.url("problems")
         if try inputs.optionalURL("model") == nil { _ = try BackendSetting.read(s) }
         _ = try SamplingSetting.read(s)
-        _ = try budgets(s)
+        _ = try SamplingSetting.budgets(s)
         _ = try style(s, local: false)
         _ = try RetrievalSetting.method(s)
-    }
-
-    func budgets(_ s: StageSettings) throws -> [Int] {
-        let list: [Int] = s.contains("budgets") ? try s.value("budgets") : [try s.value("max_tokens", default: 4096)]
-        guard !list.isEmpty, list.allSatisfy({ $0 >= 1 }) else { throw s.error("budgets", "must be a non-empty list of positive token counts") }
-        return list
     }
 
     func style(_ s: StageSettings, local: Bool) throws -> SolvePipeline.PromptStyle {
@@ -56,7 +50,7 @@ struct EvalStage: StageKind {
         let model = try backend.make(cache: modelInput == nil ? BackendSetting.cache(context) : nil)
         var options = EvalPipeline.Options()
         options.samples = try s.value("samples", default: 1)
-        options.budgets = try budgets(s)
+        options.budgets = try SamplingSetting.budgets(s)
         options.arm = try s.optional("arm")
         options.style = try style(s, local: modelInput != nil)
         let (samples, failure) = try await EvalPipeline.run(

@@ -21,12 +21,13 @@ struct ExtractStage: StageKind {
     func run(_ context: StageContext) async throws {
         let s = context.settings
         let problems = try Problem.load(try context.inputs.url("problems"), limit: try s.optional("limit"))
-        let model = try BackendSetting.read(s).make(cache: BackendSetting.cache(context))
+        let backend = try BackendSetting.read(s)
+        let model = try backend.make(cache: BackendSetting.cache(context))
         var book = Handbook()
         let (records, summary, failure) = try await ExtractPipeline.run(
             problems: problems, strategist: model, sampling: try SamplingSetting.read(s),
             prompts: try PromptSet(overrides: try s.optional("prompts", as: String.self).map { URL(fileURLWithPath: $0) }),
-            handbook: &book, maxInFlight: try BackendSetting.read(s).concurrency,
+            handbook: &book, maxInFlight: backend.concurrency,
             progress: { done, total in context.progress(Double(done) / Double(total), "\(done)/\(total) problems") })
         if let failure { throw failure }
         try JSONLines.write(records, to: context.output.appendingPathComponent("records.jsonl"))

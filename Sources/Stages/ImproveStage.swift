@@ -15,8 +15,8 @@ struct ImproveStage: StageKind {
         _ = try inputs.url("problems")
         _ = try BackendSetting.read(s)
         _ = try SamplingSetting.read(s)
-        let budgets: [Int] = try s.value("budgets")
-        guard !budgets.isEmpty, budgets.allSatisfy({ $0 >= 1 }) else { throw s.error("budgets", "must be a non-empty list of positive token counts") }
+        guard s.contains("budgets") else { throw s.error("budgets", "is required: the second attempt's budgets") }
+        _ = try SamplingSetting.budgets(s)
     }
 
     func run(_ context: StageContext) async throws {
@@ -25,7 +25,7 @@ struct ImproveStage: StageKind {
         let backend = try BackendSetting.read(s)
         let (records, points, failure) = await ImprovePipeline.run(
             problems: problems, model: try backend.make(cache: BackendSetting.cache(context)), sampling: try SamplingSetting.read(s),
-            budgets: try s.value("budgets"),
+            budgets: try SamplingSetting.budgets(s),
             prompts: try PromptSet(overrides: try s.optional("prompts", as: String.self).map { URL(fileURLWithPath: $0) }),
             verify: Grading.verify, maxInFlight: backend.concurrency,
             progress: { done, total in context.progress(Double(done) / Double(total), "\(done)/\(total) problems") })

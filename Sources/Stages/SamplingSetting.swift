@@ -4,6 +4,13 @@ import Teachers
 
 /// The sampling keys stages share: temperature, top_p, max_tokens, seed.
 enum SamplingSetting {
+    /// `budgets`: a non-empty list of output-token budgets (default: one, `max_tokens`).
+    static func budgets(_ s: StageSettings) throws -> [Int] {
+        let list: [Int] = s.contains("budgets") ? try s.value("budgets") : [try s.value("max_tokens", default: 4096)]
+        guard !list.isEmpty, list.allSatisfy({ $0 >= 1 }) else { throw s.error("budgets", "must be a non-empty list of positive token counts") }
+        return list
+    }
+
     static let keys: Set<String> = ["temperature", "top_p", "max_tokens", "seed"]
 
     static func read(_ s: StageSettings, defaultMaxTokens: Int = 4096) throws -> Sampling {

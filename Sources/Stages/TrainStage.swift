@@ -48,22 +48,18 @@ struct TrainStage: StageKind {
         try Runtime.apply(Runtime.ThreadSettings.fromEnvironment())
         let trainer = try Trainer(cfg, resume: context.resuming)
         context.log("model: \(trainer.model.parameterCount) parameters, \(cfg.steps) steps")
-        // In chunks, so Ctrl-C stops between steps; the next run resumes from the last checkpoint.
-        var firstChunk = true
-        while trainer.step < cfg.steps {
-            try context.checkCancellation()
-            try trainer.run(stopAfter: 10) { event in
-                switch event {
-                case let .resumed(step, _) where firstChunk: context.log("resumed at step \(step)")
-                case let .step(m, total):
-                    var note = String(format: "step %d/%d  loss %.4f  %.0f tok/s", m.step, total, m.loss, m.tokensPerSecond)
-                    if let v = m.valLoss { note += String(format: "  val %.4f", v) }
-                    context.progress(Double(m.step) / Double(total), note)
-                case .resumed, .checkpoint: break
-                }
+        // Ctrl-C stops between steps; the next run resumes from the last checkpoint.
+        try trainer.run(progress: { event in
+            switch event {
+            case let .resumed(step, _): context.log("resumed at step \(step)")
+            case let .step(m, total):
+                var note = String(format: "step %d/%d  loss %.4f  %.0f tok/s", m.step, total, m.loss, m.tokensPerSecond)
+                if let v = m.valLoss { note += String(format: "  val %.4f", v) }
+                context.progress(Double(m.step) / Double(total), note)
+            case .checkpoint: break
             }
-            firstChunk = false
-        }
+        }, shouldStop: { context.isCancelled })
+        if trainer.step < cfg.steps { try context.checkCancellation() }
         context.log("done: \(cfg.steps) steps")
     }
 }

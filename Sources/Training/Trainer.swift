@@ -104,16 +104,17 @@ public final class Trainer {
             .sorted().last.map { dir.appendingPathComponent($0) }
     }
 
-    /// Trains until `config.steps` (or `stopAfter` steps in this call, for tests and
-    /// interruptible jobs). Each step's metrics go to metrics.jsonl as it finishes.
-    public func run(stopAfter: Int? = nil, progress: (Event) -> Void = { _ in }) throws {
+    /// Trains until `config.steps` (or `stopAfter` steps in this call, for tests), or until
+    /// `shouldStop` returns true between steps (Ctrl-C in a recipe; resume continues from the
+    /// last checkpoint). Each step's metrics go to metrics.jsonl as it finishes.
+    public func run(stopAfter: Int? = nil, progress: (Event) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws {
         let params = model.parameters.map(\.1)
         let metricsHandle = rank == 0 ? try openMetrics() : nil
         defer { try? metricsHandle?.close() }
         var lastCheckpoint = try Self.latestCheckpoint(in: checkpointsDir)?.path
         if step > 0, let from = lastCheckpoint { progress(.resumed(step: step, from: from)) }
         let end = min(config.steps, stopAfter.map { step + $0 } ?? config.steps)
-        while step < end {
+        while step < end, !shouldStop() {
             let started = DispatchTime.now().uptimeNanoseconds
             let stepNumber = step + 1
             let lr = config.learningRate(at: stepNumber)

@@ -74,6 +74,14 @@ struct SamplingOptions: ParsableArguments {
     }
 }
 
+/// A comma-separated list of budgets ("2048,4096") as positive integers.
+func parseBudgets(_ text: String) throws -> [Int] {
+    try text.split(separator: ",").map { s in
+        guard let b = Int(s.trimmingCharacters(in: .whitespaces)), b > 0 else { throw ValidationError("--budgets: '\(s)' is not a positive integer") }
+        return b
+    }
+}
+
 /// Handbook and retrieval settings for behavior-conditioned commands.
 struct RetrievalOptions: ParsableArguments {
     @Option(help: "Behavior handbook (JSONL) from bcsft extract; given, responses are behavior-conditioned.") var handbook: String?

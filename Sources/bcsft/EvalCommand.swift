@@ -26,10 +26,7 @@ struct EvalCommand: AsyncParsableCommand {
     var promptStyle: SolvePipeline.PromptStyle?
 
     func run() async throws {
-        let list = try (budgets ?? String(sampling.maxTokens)).split(separator: ",").map { s -> Int in
-            guard let b = Int(s.trimmingCharacters(in: .whitespaces)), b > 0 else { throw ValidationError("--budgets: '\(s)' is not a positive integer") }
-            return b
-        }
+        let list = try parseBudgets(budgets ?? String(sampling.maxTokens))
         let problems = try Problem.load(URL(fileURLWithPath: self.problems), limit: limit)
         let dir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -16,10 +16,7 @@ struct ImproveCommand: AsyncParsableCommand {
     @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
 
     func run() async throws {
-        let list = try budgets.split(separator: ",").map { s -> Int in
-            guard let b = Int(s.trimmingCharacters(in: .whitespaces)), b > 0 else { throw ValidationError("--budgets: '\(s)' is not a positive integer") }
-            return b
-        }
+        let list = try parseBudgets(budgets)
         let problems = try io.load()
         let model = try backend.make(output: io.outURL)
         let progress = ProgressSink("improve", total: problems.count)

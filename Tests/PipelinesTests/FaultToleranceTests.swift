@@ -57,13 +57,7 @@ final class FaultToleranceTests: XCTestCase {
                     "--max-in-flight", "2", "--temperature", "0"]
         var env = ProcessInfo.processInfo.environment
         env["BCSFT_TEST_KEY"] = secret
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bcsft)
-        p.arguments = args
-        p.environment = env
-        p.standardError = FileHandle.nullDevice
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        let p = try launch(bcsft, args, environment: env)
         // 24 requests of 0.3 s, 2 at a time, take 3.6 s; kill somewhere in the middle.
         Thread.sleep(forTimeInterval: Double.random(in: 1.0...2.5))
         kill(p.processIdentifier, SIGKILL)

@@ -48,12 +48,7 @@ final class RunCommandTests: XCTestCase {
         let exe = try bcsftExecutable()
         let recipe = try writeRecipe()
         let work = dir.appendingPathComponent("work")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = ["run", recipe.path, "--workdir", work.path]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try launch(exe, ["run", recipe.path, "--workdir", work.path])
         let started = work.appendingPathComponent("slow.partial/started")
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: started.path), p.isRunning, Date() < deadline { usleep(50_000) }
@@ -88,12 +83,7 @@ final class RunCommandTests: XCTestCase {
         let recipe = dir.appendingPathComponent("slow.yaml")
         try "stages:\n  slow:\n    kind: shell\n    settings:\n      command: \(command)\n".write(to: recipe, atomically: true, encoding: .utf8)
         let work = dir.appendingPathComponent("work")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try bcsftExecutable())
-        p.arguments = ["run", recipe.path, "--workdir", work.path]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try launch(try bcsftExecutable(), ["run", recipe.path, "--workdir", work.path])
         let pidFile = work.appendingPathComponent("slow.partial/pid")
         let deadline = Date().addingTimeInterval(60)
         while (try? String(contentsOf: pidFile, encoding: .utf8))?.hasSuffix("\n") != true, p.isRunning, Date() < deadline { usleep(50_000) }

@@ -98,12 +98,7 @@ final class RecipeRunTests: XCTestCase {
         var (status, out, err) = try runProcess(bcsft, ["run", recipe.path, "--workdir", straight.path])
         XCTAssertEqual(status, 0, err)
 
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bcsft)
-        p.arguments = ["run", recipe.path, "--workdir", killed.path]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try launch(bcsft, ["run", recipe.path, "--workdir", killed.path])
         // Kill -9 once the student has logged step 20 (and so checkpointed at 10 and 20).
         let partialMetrics = killed.appendingPathComponent("student.partial/metrics.jsonl")
         let deadline = Date().addingTimeInterval(120)

@@ -39,6 +39,20 @@ public func runProcess(_ path: String, _ args: [String], input: Data = Data(), e
     return (p.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
 }
 
+/// Starts a program in the background with its output discarded (for tests that kill it);
+/// the caller waits for it.
+public func launch(_ path: String, _ args: [String], environment: [String: String]? = nil, currentDirectory: URL? = nil) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    if let environment { p.environment = environment }
+    if let currentDirectory { p.currentDirectoryURL = currentDirectory }
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    return p
+}
+
 /// The bcsft executable SwiftPM built beside this test bundle.
 public func bcsftExecutable() throws -> String {
     let dir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()

@@ -168,12 +168,7 @@ final class TrainCLITests: XCTestCase {
         let (yamlB, outB) = try write("killed")
         XCTAssertEqual(try runProcess(exe, ["train", "--config", yamlA]).0, 0)
 
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = ["train", "--config", yamlB]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
+        let p = try launch(exe, ["train", "--config", yamlB])
         let marker = outB.appendingPathComponent("checkpoints/step-000006/trainer_state.json").path
         let deadline = Date().addingTimeInterval(120)
         while !FileManager.default.fileExists(atPath: marker), p.isRunning, Date() < deadline { usleep(20_000) }
