@@ -52,6 +52,9 @@ let package = Package(
             linkerSettings: [
                 .unsafeFlags(torchLinkFlags),
                 .linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"),
+                // oneDNN's sgemm for the linear layers (shim/torch/src/gemm.cpp) and the
+                // OpenMP runtime it shares with libtorch.
+                .linkedLibrary("dnnl"), .linkedLibrary("gomp"),
             ]
         ),
         // C API over libsentencepiece (shim/sentencepiece/include/cspm.h); only ever dlopen'ed.

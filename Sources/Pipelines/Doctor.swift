@@ -43,6 +43,7 @@ public enum Doctor {
             }
             return (.ok, blas)
         }
+        add("GEMM") { (.ok, "linear layers: \(Runtime.gemmInfo) (BCSFT_GEMM=onednn|aten)") }
         add("threads") {
             let blas = Runtime.blasThreads.map(String.init) ?? "n/a"
             return (.ok, "torch intra-op \(Runtime.threads), BLAS \(blas), cores \(ProcessInfo.processInfo.activeProcessorCount) (BCSFT_TORCH_THREADS, BCSFT_BLAS_THREADS)")

@@ -39,26 +39,54 @@ public enum Runtime {
 
     public static func setBLASThreads(_ n: Int) throws { try check(ct_set_blas_threads(Int32(n))) }
 
+    /// Which library computes linear layers on fp32 CPU tensors.
+    public enum GEMMBackend: String, Sendable, CaseIterable {
+        /// oneDNN's sgemm, JIT-compiled for the CPU's ISA (the default).
+        case onednn
+        /// at::linear, i.e. the system BLAS (OpenBLAS here).
+        case aten
+    }
+
+    public static var gemmBackend: GEMMBackend {
+        var b = CT_GEMM_ONEDNN
+        _ = ct_get_gemm_backend(&b)
+        return b == CT_GEMM_ATEN ? .aten : .onednn
+    }
+
+    public static func setGEMMBackend(_ b: GEMMBackend) throws {
+        try check(ct_set_gemm_backend(b == .aten ? CT_GEMM_ATEN : CT_GEMM_ONEDNN))
+    }
+
+    /// Threads of the oneDNN products (0: inherit torch's intra-op setting).
+    public static func setGEMMThreads(_ n: Int) throws { try check(ct_set_gemm_threads(Int32(n))) }
+
+    /// The backend in effect, oneDNN's version and ISA, and its thread count.
+    public static var gemmInfo: String { (try? shimString { ct_gemm_info($0, $1, $2) }) ?? "unknown" }
+
     /// Seeds every device's default generator.
     public static func manualSeed(_ seed: UInt64) throws { try check(ct_manual_seed(seed)) }
 
-    /// The thread settings bcsft uses unless told otherwise: torch intra-op threads 1 and
-    /// OpenBLAS on every core. Measured on 2 cores (README, "Threads and BLAS"): with torch
-    /// threads = cores, torch's OpenMP pool and OpenBLAS's pool oversubscribe the cores.
+    /// The settings bcsft uses unless told otherwise: torch intra-op threads 1, matrix products
+    /// (oneDNN's, and OpenBLAS's for what still goes through BLAS) on every core. Measured on 2
+    /// cores (README, "Threads and BLAS"): with torch threads = cores, torch's OpenMP pool and
+    /// OpenBLAS's pool oversubscribe the cores.
     public struct ThreadSettings: Sendable, Equatable {
         public var torchThreads: Int
+        /// Threads of the matrix products: OpenBLAS's pool and the oneDNN calls.
         public var blasThreads: Int
+        public var gemm: GEMMBackend
 
-        public init(torchThreads: Int, blasThreads: Int) {
+        public init(torchThreads: Int, blasThreads: Int, gemm: GEMMBackend = .onednn) {
             self.torchThreads = torchThreads
             self.blasThreads = blasThreads
+            self.gemm = gemm
         }
 
         public static var `default`: ThreadSettings {
             ThreadSettings(torchThreads: 1, blasThreads: ProcessInfo.processInfo.activeProcessorCount)
         }
 
-        /// The defaults, overridden by BCSFT_TORCH_THREADS and BCSFT_BLAS_THREADS.
+        /// The defaults, overridden by BCSFT_TORCH_THREADS, BCSFT_BLAS_THREADS and BCSFT_GEMM.
         public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ThreadSettings {
             var s = ThreadSettings.default
             for (key, path) in [("BCSFT_TORCH_THREADS", \ThreadSettings.torchThreads), ("BCSFT_BLAS_THREADS", \ThreadSettings.blasThreads)] {
@@ -68,13 +96,22 @@ public enum Runtime {
                 }
                 s[keyPath: path] = n
             }
+            if let raw = env["BCSFT_GEMM"] {
+                guard let b = GEMMBackend(rawValue: raw.lowercased()) else {
+                    let known = GEMMBackend.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw TorchError(kind: .invalidArgument, message: "environment variable BCSFT_GEMM='\(raw)' is not one of: \(known)")
+                }
+                s.gemm = b
+            }
             return s
         }
     }
 
-    /// Applies thread settings; BLAS threads are skipped (not an error) when BLAS is not OpenBLAS.
+    /// Applies the settings; BLAS threads are skipped (not an error) when BLAS is not OpenBLAS.
     public static func apply(_ s: ThreadSettings) throws {
         try setThreads(s.torchThreads)
         if blasThreads != nil { try setBLASThreads(s.blasThreads) }
+        try setGEMMBackend(s.gemm)
+        try setGEMMThreads(s.blasThreads)
     }
 }

@@ -69,6 +69,15 @@ ct_status ct_get_num_threads(int *out);
 /* OpenBLAS threads; CT_ERROR_INVALID_ARGUMENT when the BLAS in use is not OpenBLAS. */
 ct_status ct_set_blas_threads(int n);
 ct_status ct_get_blas_threads(int *out);
+/* Which library computes ct_linear on fp32 CPU tensors. CT_GEMM_ONEDNN (the default): oneDNN's
+ * sgemm, JIT-compiled for the CPU's ISA; CT_GEMM_ATEN: at::linear, i.e. the system BLAS. */
+typedef enum { CT_GEMM_ATEN = 0, CT_GEMM_ONEDNN = 1 } ct_gemm_backend;
+ct_status ct_set_gemm_backend(ct_gemm_backend backend);
+ct_status ct_get_gemm_backend(ct_gemm_backend *out);
+/* Threads of the oneDNN products (0: the calling thread's OpenMP setting, i.e. torch's). */
+ct_status ct_set_gemm_threads(int n);
+/* The backend in effect, oneDNN's version and ISA, and the thread count; buffer contract above. */
+ct_status ct_gemm_info(char *buf, size_t cap, size_t *needed);
 /* Seeds the default generators of every device type. */
 ct_status ct_manual_seed(uint64_t seed);
 
@@ -135,9 +144,12 @@ ct_status ct_binary_scalar(ct_binary_op op, const ct_tensor *a, double s, ct_ten
 /* Reduce over dims (ndims == 0: over all elements). */
 ct_status ct_reduce(ct_reduce_op op, const ct_tensor *a, const int64_t *dims, int ndims, bool keepdim,
                     ct_tensor **out);
+/* torch.matmul. fp32 CPU operands with the same batch shape (no broadcasting) go through
+ * oneDNN's sgemm (see ct_set_gemm_backend); transposed views are read in place. */
 ct_status ct_matmul(const ct_tensor *a, const ct_tensor *b, ct_tensor **out);
 /* x @ weight^T (+ bias): weight is [out, in] as in torch.nn.Linear and HF checkpoints; bias
- * may be NULL. One fused BLAS call, no transposed copy. */
+ * may be NULL. fp32 CPU tensors go through oneDNN's sgemm (forward and backward, see
+ * ct_set_gemm_backend); everything else through at::linear. No transposed copy either way. */
 ct_status ct_linear(const ct_tensor *x, const ct_tensor *weight, const ct_tensor *bias, ct_tensor **out);
 ct_status ct_softmax(const ct_tensor *a, int64_t dim, ct_tensor **out);
 ct_status ct_log_softmax(const ct_tensor *a, int64_t dim, ct_tensor **out);

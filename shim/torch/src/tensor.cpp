@@ -278,17 +278,6 @@ CT_API(ct_reduce, (ct_reduce_op op, const ct_tensor *a, const int64_t *d, int nd
   });
 }
 
-CT_API(ct_matmul, (const ct_tensor *a, const ct_tensor *b, ct_tensor **out)) {
-  return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::matmul(T(a), T(b))); });
-}
-CT_API(ct_linear, (const ct_tensor *x, const ct_tensor *weight, const ct_tensor *bias, ct_tensor **out)) {
-  return boundary(__func__, [&] {
-    CT_OUT(out);
-    c10::optional<at::Tensor> b;
-    if (bias) b = T(bias);
-    *out = wrap(at::linear(T(x), T(weight), b));
-  });
-}
 CT_API(ct_softmax, (const ct_tensor *a, int64_t dim, ct_tensor **out)) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::softmax(T(a), dim)); });
 }

@@ -1,0 +1,91 @@
+import Foundation
+import Torch
+import XCTest
+
+/// The oneDNN products (shim/torch/src/gemm.cpp) against ATen's: values and gradients, for the
+/// operand layouts the model produces (transposed views, narrowed cache views, 4-D batches).
+final class GEMMTests: XCTestCase {
+    override func tearDown() {
+        try? Runtime.setGEMMBackend(.onednn)
+    }
+
+    /// Runs `body` under each backend and returns (oneDNN's, ATen's) results.
+    private func both<R>(_ body: () throws -> R) throws -> (R, R) {
+        try Runtime.setGEMMBackend(.onednn)
+        let a = try body()
+        try Runtime.setGEMMBackend(.aten)
+        let b = try body()
+        try Runtime.setGEMMBackend(.onednn)
+        return (a, b)
+    }
+
+    private func assertClose(_ a: [Float], _ b: [Float], tol: Float = 1e-4, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+        let worst = zip(a, b).map { Swift.abs($0 - $1) / max(1, Swift.abs($1)) }.max() ?? 0
+        XCTAssertLessThan(worst, tol, "\(what): largest relative difference \(worst)", file: file, line: line)
+    }
+
+    func testBackendIsOneDNNByDefaultAndSwitchable() throws {
+        XCTAssertEqual(Runtime.gemmBackend, .onednn)
+        XCTAssertTrue(Runtime.gemmInfo.hasPrefix("oneDNN;"), Runtime.gemmInfo)
+        try Runtime.setGEMMBackend(.aten)
+        XCTAssertEqual(Runtime.gemmBackend, .aten)
+        XCTAssertTrue(Runtime.gemmInfo.hasPrefix("ATen"), Runtime.gemmInfo)
+        XCTAssertEqual(try Runtime.ThreadSettings.fromEnvironment(["BCSFT_GEMM": "ATen"]).gemm, .aten)
+        XCTAssertThrowsError(try Runtime.ThreadSettings.fromEnvironment(["BCSFT_GEMM": "mkl"])) { error in
+            XCTAssertTrue(error.localizedDescription.contains("BCSFT_GEMM='mkl'"), error.localizedDescription)
+            XCTAssertTrue(error.localizedDescription.contains("onednn, aten"), error.localizedDescription)
+        }
+    }
+
+    func testLinearValuesAndGradientsMatchATen() throws {
+        let g = try Generator(seed: 7)
+        let x0 = try Tensor.randn([3, 37, 48], generator: g)
+        let w0 = try Tensor.randn([29, 48], generator: g)
+        let b0 = try Tensor.randn([29], generator: g)
+        let up = try Tensor.randn([3, 37, 29], generator: g)
+        let (ours, ref) = try both { () -> [[Float]] in
+            let x = try x0.clone().requiresGrad(true), w = try w0.clone().requiresGrad(true)
+            let y = try x.linear(w, bias: b0)
+            try (y * up).sum().backward()
+            return [try y.toArray(), try XCTUnwrap(x.grad).toArray(), try XCTUnwrap(w.grad).toArray()]
+        }
+        for (i, what) in ["y", "dL/dx", "dL/dW"].enumerated() { assertClose(ours[i], ref[i], what) }
+        // Exactly x @ W^T + b on a hand example, and no autograd when nothing needs it.
+        let x = try Tensor([1, 2, 3, 4] as [Float], shape: [2, 2]), w = try Tensor([1, 0, 1, 1, 0, 2] as [Float], shape: [3, 2])
+        XCTAssertEqual(try x.linear(w, bias: Tensor([0, 10, 0] as [Float])).toArray(Float.self), [1, 13, 4, 3, 17, 8])
+        XCTAssertFalse(try x.linear(w).requiresGrad)
+    }
+
+    func testAttentionProductsOnViewsMatchATen() throws {
+        let g = try Generator(seed: 11)
+        // q [B, H, T, D] as the model makes it: a transposed view of [B, T, H, D].
+        let q0 = try Tensor.randn([2, 9, 3, 16], generator: g)
+        // A KV cache buffer of capacity 12 of which 9 positions are filled: a narrowed view.
+        let k0 = try Tensor.randn([2, 3, 12, 16], generator: g)
+        let v0 = try Tensor.randn([2, 3, 12, 16], generator: g)
+        let up = try Tensor.randn([2, 3, 9, 16], generator: g)
+        let (ours, ref) = try both { () -> [[Float]] in
+            let qb = try q0.clone().requiresGrad(true), kb = try k0.clone().requiresGrad(true), vb = try v0.clone().requiresGrad(true)
+            let q = try qb.transpose(1, 2)
+            let k = try kb.narrow(2, start: 0, length: 9), v = try vb.narrow(2, start: 0, length: 9)
+            let p = try (q.matmul(k.transpose(-2, -1)) * 0.25).softmax(-1)
+            let y = try p.matmul(v)
+            try (y * up).sum().backward()
+            return [try y.toArray(), try XCTUnwrap(qb.grad).toArray(), try XCTUnwrap(kb.grad).toArray(), try XCTUnwrap(vb.grad).toArray()]
+        }
+        for (i, what) in ["y", "dL/dq", "dL/dk", "dL/dv"].enumerated() { assertClose(ours[i], ref[i], what) }
+    }
+
+    func testBroadcastingAndOtherDTypesFallBackToATen() throws {
+        let g = try Generator(seed: 3)
+        let a = try Tensor.randn([2, 4, 5], generator: g), b = try Tensor.randn([5, 6], generator: g)
+        let (ours, ref) = try both { try a.matmul(b).toArray(Float.self) }
+        XCTAssertEqual(ours, ref)  // the same ATen call both times
+        let a64 = try a.to(.float64), b64 = try b.to(.float64)
+        XCTAssertEqual(try a64.matmul(b64).shape, [2, 4, 6])
+        // An inner-dimension mismatch is an error from the shim, not a crash.
+        XCTAssertThrowsError(try a.matmul(a))
+        XCTAssertThrowsError(try a.linear(Tensor.randn([3, 4], generator: g)))
+    }
+}
