@@ -25,6 +25,10 @@ let torchLinkFlags: [String] = libtorch.map { dir in
     return flags
 } ?? []
 
+// oneDNN's sgemm for the shim's products (shim/torch/src/gemm.cpp) where its headers are
+// installed (libdnnl-dev; scripts/setup installs it; the library itself ships with libtorch).
+let oneDNN = FileManager.default.fileExists(atPath: "/usr/include/oneapi/dnnl/dnnl.h")
+
 let package = Package(
     name: "bcsft",
     platforms: [.macOS(.v13)],
@@ -48,13 +52,13 @@ let package = Package(
             path: "shim/torch",
             sources: ["src"],
             publicHeadersPath: "include",
-            cxxSettings: [.unsafeFlags(torchIncludes + ["-O2", "-Wno-deprecated-declarations"])],
+            cxxSettings: [.unsafeFlags(torchIncludes + ["-O2", "-Wno-deprecated-declarations"] + (oneDNN ? ["-DCT_WITH_ONEDNN"] : []))],
             linkerSettings: [
                 .unsafeFlags(torchLinkFlags),
                 .linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"),
-                // oneDNN's sgemm for the linear layers (shim/torch/src/gemm.cpp) and the
-                // OpenMP runtime it shares with libtorch.
-                .linkedLibrary("dnnl"), .linkedLibrary("gomp"),
+                // the OpenMP runtime libtorch and oneDNN share (the shim sets its team size)
+                .linkedLibrary("gomp"),
+            ] + (oneDNN ? [.linkedLibrary("dnnl")] : []) + [
             ]
         ),
         // C API over libsentencepiece (shim/sentencepiece/include/cspm.h); only ever dlopen'ed.

@@ -146,7 +146,8 @@ public final class Llama {
             allowed = try allowed.logicalAnd(docs.unsqueeze(-1).eq(docs.unsqueeze(-2)).unsqueeze(1))
         }
         if let km = keyMask { allowed = try allowed.logicalAnd(km.unsqueeze(1).unsqueeze(1)) }
-        let blocked = try allowed.logicalNot()
+        // Additive: 0 where allowed, -inf where blocked; built once for every layer.
+        let mask = try Tensor.zeros(allowed.shape, dtype: x.dtype, device: x.device).maskedFill(allowed.logicalNot(), -.infinity)
         let scale = 1.0 / Double(hd).squareRoot()
 
         for (i, l) in layers.enumerated() {
@@ -170,13 +171,11 @@ public final class Llama {
                 k = try k.repeatInterleave(h / kvh, dim: 1)
                 v = try v.repeatInterleave(h / kvh, dim: 1)
             }
-            var scores = try q.matmul(k.transpose(-2, -1)) * scale
-            scores = try scores.maskedFill(blocked, -.infinity)
-            var attn = scores.dtype == .float32 ? try scores.softmax(-1) : try scores.to(.float32).softmax(-1).to(scores.dtype)
+            var y = try Tensor.attention(q: q, k: k, v: v, mask: mask, scale: scale)
             // Left-padding queries of a prefill have every key blocked and give NaN rows; zero them
             // (they are never read). Every other query sees at least itself.
-            if keyMask != nil, t > 1 { attn = try Tensor.where(attn.isFinite(), attn, Tensor.zeros([1], dtype: attn.dtype)) }
-            let y = try attn.matmul(v).transpose(1, 2).contiguous().view([b, t, h * hd])
+            if keyMask != nil, t > 1 { y = try Tensor.where(y.isFinite(), y, Tensor.zeros([1], dtype: y.dtype, device: y.device)) }
+            y = try y.transpose(1, 2).contiguous().view([b, t, h * hd])
             x = try x + y.linear(l.o)
             let m = try rmsNorm(x, l.postNorm)
             if let f {

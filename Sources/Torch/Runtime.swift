@@ -47,6 +47,12 @@ public enum Runtime {
         case aten
     }
 
+    /// Whether this build has oneDNN (libdnnl-dev was installed when the shim was compiled).
+    public static var hasOneDNN: Bool {
+        var v = false
+        return ct_has_onednn(&v) == CT_OK && v
+    }
+
     public static var gemmBackend: GEMMBackend {
         var b = CT_GEMM_ONEDNN
         _ = ct_get_gemm_backend(&b)
@@ -66,10 +72,11 @@ public enum Runtime {
     /// Seeds every device's default generator.
     public static func manualSeed(_ seed: UInt64) throws { try check(ct_manual_seed(seed)) }
 
-    /// The settings bcsft uses unless told otherwise: torch intra-op threads 1, matrix products
-    /// (oneDNN's, and OpenBLAS's for what still goes through BLAS) on every core. Measured on 2
-    /// cores (README, "Threads and BLAS"): with torch threads = cores, torch's OpenMP pool and
-    /// OpenBLAS's pool oversubscribe the cores.
+    /// The settings bcsft uses unless told otherwise. Matrix products on every core. Torch's
+    /// intra-op threads: every core when oneDNN computes the products (it shares torch's OpenMP
+    /// pool, and the memory-bound ops between products then run on every core too: 1.2-1.3x a
+    /// training step on 2 cores), 1 when OpenBLAS does (its own pool and torch's oversubscribe
+    /// the cores). Measured on 2 cores: README, "Threads and BLAS".
     public struct ThreadSettings: Sendable, Equatable {
         public var torchThreads: Int
         /// Threads of the matrix products: OpenBLAS's pool and the oneDNN calls.
@@ -82,26 +89,33 @@ public enum Runtime {
             self.gemm = gemm
         }
 
-        public static var `default`: ThreadSettings {
-            ThreadSettings(torchThreads: 1, blasThreads: ProcessInfo.processInfo.activeProcessorCount)
+        /// The defaults for a process that has `cores` cores to itself.
+        public static func defaults(cores: Int = ProcessInfo.processInfo.activeProcessorCount,
+                                    gemm: GEMMBackend = Runtime.hasOneDNN ? .onednn : .aten) -> ThreadSettings {
+            let n = max(1, cores)
+            return ThreadSettings(torchThreads: gemm == .onednn ? n : 1, blasThreads: n, gemm: gemm)
         }
 
-        /// The defaults, overridden by BCSFT_TORCH_THREADS, BCSFT_BLAS_THREADS and BCSFT_GEMM.
-        public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ThreadSettings {
-            var s = ThreadSettings.default
+        public static var `default`: ThreadSettings { defaults() }
+
+        /// The defaults, overridden by BCSFT_GEMM, BCSFT_TORCH_THREADS and BCSFT_BLAS_THREADS.
+        public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment,
+                                           cores: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> ThreadSettings {
+            var gemm: GEMMBackend = Runtime.hasOneDNN ? .onednn : .aten
+            if let raw = env["BCSFT_GEMM"] {
+                guard let b = GEMMBackend(rawValue: raw.lowercased()) else {
+                    let known = GEMMBackend.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw TorchError(kind: .invalidArgument, message: "environment variable BCSFT_GEMM='\(raw)' is not one of: \(known)")
+                }
+                gemm = b
+            }
+            var s = ThreadSettings.defaults(cores: cores, gemm: gemm)
             for (key, path) in [("BCSFT_TORCH_THREADS", \ThreadSettings.torchThreads), ("BCSFT_BLAS_THREADS", \ThreadSettings.blasThreads)] {
                 guard let raw = env[key] else { continue }
                 guard let n = Int(raw), n > 0 else {
                     throw TorchError(kind: .invalidArgument, message: "environment variable \(key)='\(raw)' is not a positive integer")
                 }
                 s[keyPath: path] = n
-            }
-            if let raw = env["BCSFT_GEMM"] {
-                guard let b = GEMMBackend(rawValue: raw.lowercased()) else {
-                    let known = GEMMBackend.allCases.map(\.rawValue).joined(separator: ", ")
-                    throw TorchError(kind: .invalidArgument, message: "environment variable BCSFT_GEMM='\(raw)' is not one of: \(known)")
-                }
-                s.gemm = b
             }
             return s
         }

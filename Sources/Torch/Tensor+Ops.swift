@@ -99,6 +99,13 @@ extension Tensor {
     // MARK: Linear algebra and activations
     public func matmul(_ o: Tensor) throws -> Tensor { try Tensor.make { ct_matmul(handle, o.handle, $0) } }
     /// self @ weight^T (+ bias), with weight laid out [out, in] as in HF checkpoints.
+    /// Scaled dot-product attention, softmax(q @ k^T * scale + mask) @ v, as one op with its own
+    /// backward: q [B, H, T, D], k [B, H, S, D], v [B, H, S, Dv]; `mask` additive (0 or -inf),
+    /// broadcastable to [B, H, T, S]. A query whose keys are all masked gives a NaN row.
+    public static func attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor?, scale: Double) throws -> Tensor {
+        try Tensor.make { ct_attention(q.handle, k.handle, v.handle, mask?.handle, scale, $0) }
+    }
+
     public func linear(_ weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
         try Tensor.make { ct_linear(handle, weight.handle, bias?.handle, $0) }
     }

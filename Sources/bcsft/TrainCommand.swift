@@ -32,8 +32,10 @@ struct TrainCommand: ParsableCommand {
         if nproc > 1, env["WORLD_SIZE"] == nil {
             // Launcher: this process is rank 0; ranks 1..<nproc are copies of it with torchrun's variables.
             let port = env["MASTER_PORT"].flatMap(Int.init) ?? Int.random(in: 20000..<60000)
-            let threads = env["BCSFT_BLAS_THREADS"] ?? String(max(1, ProcessInfo.processInfo.activeProcessorCount / nproc))
-            setenv("BCSFT_BLAS_THREADS", threads, 1)
+            // Each rank gets its share of the cores (unless the user set the threads).
+            let share = try Runtime.ThreadSettings.fromEnvironment(env, cores: ProcessInfo.processInfo.activeProcessorCount / nproc)
+            setenv("BCSFT_BLAS_THREADS", String(share.blasThreads), 1)
+            setenv("BCSFT_TORCH_THREADS", String(share.torchThreads), 1)
             var args = Array(CommandLine.arguments.dropFirst())
             if let i = args.firstIndex(of: "--nproc") { args.removeSubrange(i...min(i + 1, args.count - 1)) }
             for rank in 1..<nproc {

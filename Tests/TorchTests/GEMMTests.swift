@@ -77,6 +77,40 @@ final class GEMMTests: XCTestCase {
         for (i, what) in ["y", "dL/dq", "dL/dk", "dL/dv"].enumerated() { assertClose(ours[i], ref[i], what) }
     }
 
+    func testAttentionOpMatchesComposedATen() throws {
+        let g = try Generator(seed: 5)
+        let (b, h, t, s, d) = (2, 3, 7, 9, 8)
+        let q0 = try Tensor.randn([b, t, h, d], generator: g)  // transposed into [B, H, T, D] below
+        let k0 = try Tensor.randn([b, h, s, d], generator: g), v0 = try Tensor.randn([b, h, s, 5], generator: g)
+        // Causal over a cache of s - t earlier keys, per-batch key padding: [B, 1, T, S].
+        var allowed = [Bool](repeating: false, count: b * t * s)
+        for bi in 0..<b { for i in 0..<t { for j in 0..<s { allowed[(bi * t + i) * s + j] = j <= i + (s - t) && !(bi == 1 && j == 0) } } }
+        let mask = try Tensor.zeros([b, 1, t, s]).maskedFill(Tensor(allowed, shape: [b, 1, t, s]).logicalNot(), -.infinity)
+        let up = try Tensor.randn([b, h, t, 5], generator: g)
+        for m in [mask, nil] {
+            let (ours, ref) = try both { () -> [[Float]] in
+                let qb = try q0.clone().requiresGrad(true), k = try k0.clone().requiresGrad(true), v = try v0.clone().requiresGrad(true)
+                let y = try Tensor.attention(q: qb.transpose(1, 2), k: k, v: v, mask: m, scale: 0.3)
+                try (y * up).sum().backward()
+                return [try y.toArray(), try XCTUnwrap(qb.grad).toArray(), try XCTUnwrap(k.grad).toArray(), try XCTUnwrap(v.grad).toArray()]
+            }
+            for (i, what) in ["y", "dL/dq", "dL/dk", "dL/dv"].enumerated() { assertClose(ours[i], ref[i], "\(what), mask \(m != nil)") }
+        }
+        // By hand: one query, two keys with scores 0 and ln 3 after scaling: weights 1/4, 3/4.
+        let q = try Tensor([1] as [Float], shape: [1, 1, 1, 1]), k = try Tensor([0, Float(Foundation.log(3.0))], shape: [1, 1, 2, 1])
+        let v = try Tensor([4, 8] as [Float], shape: [1, 1, 2, 1])
+        XCTAssertEqual(try Tensor.attention(q: q, k: k, v: v, mask: nil, scale: 1).item(), 7, accuracy: 1e-5)
+        // A query with every key masked gives NaN (the model zeroes such rows itself).
+        let all = try Tensor.full([1, 1, 1, 2], value: -.infinity)
+        XCTAssertTrue(try Tensor.attention(q: q, k: k, v: v, mask: all, scale: 1).item().isNaN)
+        XCTAssertThrowsError(try Tensor.attention(q: q, k: k, v: v, mask: Tensor.zeros([1, 1, 2, 2]), scale: 1)) { error in
+            XCTAssertTrue(error.localizedDescription.contains("does not broadcast"), error.localizedDescription)
+        }
+        XCTAssertThrowsError(try Tensor.attention(q: q, k: k.transpose(2, 3), v: v, mask: nil, scale: 1)) { error in
+            XCTAssertTrue(error.localizedDescription.contains("disagree"), error.localizedDescription)
+        }
+    }
+
     func testBroadcastingAndOtherDTypesFallBackToATen() throws {
         let g = try Generator(seed: 3)
         let a = try Tensor.randn([2, 4, 5], generator: g), b = try Tensor.randn([5, 6], generator: g)

@@ -15,12 +15,17 @@ extra=()
 for l in torch_cuda c10_cuda; do [ -e "$libdir/lib$l.so" ] && extra+=(-l$l); done
 std=${CXX_STD:-c++17}
 pids=()
-for f in tensor runtime serialize; do
-  g++ -std=$std -O2 -fPIC -D_GLIBCXX_USE_CXX11_ABI=$abi "${inc[@]}" -c "$here/../src/$f.cpp" -o "$out/$f.o" &
+# oneDNN's sgemm for the products where its headers are installed (libdnnl-dev), else ATen only.
+dnnl=(); dnnl_lib=()
+if [ -e /usr/include/oneapi/dnnl/dnnl.h ]; then dnnl=(-DCT_WITH_ONEDNN); dnnl_lib=(-ldnnl); fi
+units=(tensor runtime serialize gemm attention)
+for f in "${units[@]}"; do
+  g++ -std=$std -O2 -fPIC -D_GLIBCXX_USE_CXX11_ABI=$abi "${dnnl[@]}" "${inc[@]}" -c "$here/../src/$f.cpp" -o "$out/$f.o" &
   pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
 gcc -O2 -I"$here/../include" -c "$here/check_device.c" -o "$out/check.o"
-g++ -o "$out/check_device" "$out"/check.o "$out"/tensor.o "$out"/runtime.o "$out"/serialize.o \
-  -L"$libdir" -Wl,-rpath,"$libdir" -Wl,--no-as-needed "${extra[@]}" -ltorch -ltorch_cpu -lc10 -lm
+objs=(); for f in "${units[@]}"; do objs+=("$out/$f.o"); done
+g++ -o "$out/check_device" "$out"/check.o "${objs[@]}" \
+  -L"$libdir" -Wl,-rpath,"$libdir" -Wl,--no-as-needed "${extra[@]}" -ltorch -ltorch_cpu -lc10 "${dnnl_lib[@]}" -lgomp -lm
 "$out/check_device" "$dev"

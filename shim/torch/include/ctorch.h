@@ -73,6 +73,9 @@ ct_status ct_get_blas_threads(int *out);
  * sgemm, JIT-compiled for the CPU's ISA; CT_GEMM_ATEN: at::linear, i.e. the system BLAS. */
 typedef enum { CT_GEMM_ATEN = 0, CT_GEMM_ONEDNN = 1 } ct_gemm_backend;
 ct_status ct_set_gemm_backend(ct_gemm_backend backend);
+/* Whether this build has oneDNN (compiled with CT_WITH_ONEDNN, i.e. libdnnl-dev was present);
+ * without it the backend is CT_GEMM_ATEN and asking for CT_GEMM_ONEDNN is an error. */
+ct_status ct_has_onednn(bool *out);
 ct_status ct_get_gemm_backend(ct_gemm_backend *out);
 /* Threads of the oneDNN products (0: the calling thread's OpenMP setting, i.e. torch's). */
 ct_status ct_set_gemm_threads(int n);
@@ -151,6 +154,13 @@ ct_status ct_matmul(const ct_tensor *a, const ct_tensor *b, ct_tensor **out);
  * may be NULL. fp32 CPU tensors go through oneDNN's sgemm (forward and backward, see
  * ct_set_gemm_backend); everything else through at::linear. No transposed copy either way. */
 ct_status ct_linear(const ct_tensor *x, const ct_tensor *weight, const ct_tensor *bias, ct_tensor **out);
+/* Scaled dot-product attention: softmax(q @ k^T * scale + mask) @ v for q [B, H, T, D],
+ * k [B, H, S, D], v [B, H, S, Dv]; mask (may be NULL) is additive (0 or -inf), 4-D and
+ * broadcastable to [B, H, T, S]. One op with its own backward (no gradient for the mask); fp32
+ * CPU tensors go through oneDNN's sgemm, others through composed ATen ops (softmax in float32
+ * for half types). A query row whose keys are all masked gives NaN, as softmax does. */
+ct_status ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, const ct_tensor *mask,
+                       double scale, ct_tensor **out);
 ct_status ct_softmax(const ct_tensor *a, int64_t dim, ct_tensor **out);
 ct_status ct_log_softmax(const ct_tensor *a, int64_t dim, ct_tensor **out);
 ct_status ct_cumsum(const ct_tensor *a, int64_t dim, ct_tensor **out);

@@ -14,9 +14,10 @@
 //
 // Everything else (CUDA tensors, other dtypes, broadcasting matmuls, CT_GEMM_ATEN) goes to
 // at::linear / at::matmul unchanged.
-#include <ATen/Parallel.h>
-#include <oneapi/dnnl/dnnl.h>
 #include <torch/csrc/autograd/custom_function.h>
+#ifdef CT_WITH_ONEDNN
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 #include <algorithm>
 #include <atomic>
@@ -33,24 +34,30 @@ extern "C" void omp_set_num_threads(int);
 
 namespace {
 
+#ifdef CT_WITH_ONEDNN
 std::atomic<int> g_backend{CT_GEMM_ONEDNN};
+#else
+std::atomic<int> g_backend{CT_GEMM_ATEN};  // built without oneDNN's headers: ATen only
+#endif
 std::atomic<int> g_threads{0};  // 0: the calling thread's OpenMP setting
 
 // C[M,N] = op(A) @ op(B), row-major, with the configured thread count. oneDNN's OpenMP runtime
 // takes its team size from the calling thread's setting, which torch's intra-op threads set
 // (1 by default): set it for the call and restore it.
-void sgemm(char ta, char tb, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-           int64_t ldb, float *C, int64_t ldc) {
+void sgemm(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+           const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
   int want = g_threads.load(std::memory_order_relaxed);
   int have = omp_get_max_threads();
   if (want > 0 && want != have) omp_set_num_threads(want);
-  dnnl_status_t st = dnnl_sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+#ifdef CT_WITH_ONEDNN
+  dnnl_status_t st = dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   if (want > 0 && want != have) omp_set_num_threads(have);
   if (st != dnnl_success) throw std::runtime_error("oneDNN sgemm failed with status " + std::to_string(static_cast<int>(st)));
+#else
+  throw std::logic_error("sgemm called in a build without oneDNN");
+#endif
 }
 
-bool onednn_on() { return g_backend.load(std::memory_order_relaxed) == CT_GEMM_ONEDNN; }
-bool cpu_float(const at::Tensor &t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.numel() > 0; }
 
 // One operand of a batched product: [batch, rows, cols] as sgemm sees it (op 'N' or 'T' with a
 // leading dimension), made contiguous only when its strides fit neither.
@@ -73,15 +80,35 @@ struct Operand {
   const float *at(int64_t b) const { return keep.data_ptr<float>() + b * batch_stride; }
 };
 
-// C[b] = A[b] @ B[b] for A [batch, M, K], B [batch, K, N]; C is a new contiguous [batch, M, N].
-at::Tensor batched_product(const at::Tensor &a3, const at::Tensor &b3) {
+
+}  // namespace
+
+namespace ct {
+
+bool onednn_on() { return g_backend.load(std::memory_order_relaxed) == CT_GEMM_ONEDNN; }
+bool cpu_float(const at::Tensor &t) { return t.device().is_cpu() && t.scalar_type() == at::kFloat && t.numel() > 0; }
+bool tracked(std::initializer_list<at::Tensor> ts) {
+  if (!at::GradMode::is_enabled()) return false;
+  for (const auto &t : ts)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+at::Tensor batched_product(const at::Tensor &a3, const at::Tensor &b3, float alpha, const at::Tensor &accumulate) {
   Operand A(a3), B(b3);
-  int64_t n = a3.size(0), M = a3.size(1), K = a3.size(2), N = b3.size(2);
-  auto C = at::empty({n, M, N}, a3.options().memory_format(at::MemoryFormat::Contiguous));
+  int64_t n = std::max(a3.size(0), b3.size(0)), M = a3.size(1), K = a3.size(2), N = b3.size(2);
+  at::Tensor C = accumulate.defined() ? accumulate : at::empty({n, M, N}, a3.options().memory_format(at::MemoryFormat::Contiguous));
+  require(C.is_contiguous() && C.dim() == 3 && C.size(0) == n && C.size(1) == M && C.size(2) == N,
+          "batched_product: accumulator has the wrong shape or layout");
   float *c = C.data_ptr<float>();
-  for (int64_t i = 0; i < n; ++i) sgemm(A.op, B.op, M, N, K, A.at(i), A.ld, B.at(i), B.ld, c + i * M * N, N);
+  float beta = accumulate.defined() ? 1.0f : 0.0f;
+  for (int64_t i = 0; i < n; ++i) sgemm(A.op, B.op, M, N, K, alpha, A.at(i), A.ld, B.at(i), B.ld, beta, c + i * M * N, N);
   return C;
 }
+
+}  // namespace ct
+
+namespace {
 
 // x [..., K] @ w[N, K]^T -> [..., N]
 at::Tensor forward_product(const at::Tensor &x, const at::Tensor &w) {
@@ -137,10 +164,6 @@ struct OneDNNMatmul : torch::autograd::Function<OneDNNMatmul> {
   }
 };
 
-bool tracked(const at::Tensor &a, const at::Tensor &b) {
-  return at::GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
-}
-
 }  // namespace
 
 extern "C" {
@@ -157,7 +180,7 @@ CT_API(ct_linear, (const ct_tensor *x, const ct_tensor *weight, const ct_tensor 
       *out = wrap(at::linear(xt, wt, b));
       return;
     }
-    at::Tensor y = tracked(xt, wt) ? OneDNNLinear::apply(xt, wt) : forward_product(xt, wt);
+    at::Tensor y = tracked({xt, wt}) ? OneDNNLinear::apply(xt, wt) : forward_product(xt, wt);
     if (b) y = y + *b;
     *out = wrap(std::move(y));
   });
@@ -174,18 +197,31 @@ CT_API(ct_matmul, (const ct_tensor *a, const ct_tensor *b, ct_tensor **out)) {
       *out = wrap(at::matmul(at_, bt));
       return;
     }
-    *out = wrap(tracked(at_, bt) ? OneDNNMatmul::apply(at_, bt) : matmul_product(at_, bt));
+    *out = wrap(tracked({at_, bt}) ? OneDNNMatmul::apply(at_, bt) : matmul_product(at_, bt));
   });
 }
 
 CT_API(ct_set_gemm_backend, (ct_gemm_backend backend)) {
   return boundary(__func__, [&] {
     require(backend == CT_GEMM_ATEN || backend == CT_GEMM_ONEDNN, "unknown gemm backend");
+#ifndef CT_WITH_ONEDNN
+    require(backend == CT_GEMM_ATEN, "this build of the shim has no oneDNN (install libdnnl-dev and rebuild)");
+#endif
     g_backend.store(backend);
   });
 }
 CT_API(ct_get_gemm_backend, (ct_gemm_backend * out)) {
   return boundary(__func__, [&] { CT_OUT(out); *out = static_cast<ct_gemm_backend>(g_backend.load()); });
+}
+CT_API(ct_has_onednn, (bool *out)) {
+  return boundary(__func__, [&] {
+    CT_OUT(out);
+#ifdef CT_WITH_ONEDNN
+    *out = true;
+#else
+    *out = false;
+#endif
+  });
 }
 CT_API(ct_set_gemm_threads, (int n)) {
   return boundary(__func__, [&] {
@@ -195,6 +231,7 @@ CT_API(ct_set_gemm_threads, (int n)) {
 }
 CT_API(ct_gemm_info, (char *buf, size_t cap, size_t *needed)) {
   return boundary(__func__, [&] {
+#ifdef CT_WITH_ONEDNN
     const dnnl_version_t *v = dnnl_version();
     std::string isa;
     switch (dnnl_get_effective_cpu_isa()) {
@@ -212,6 +249,9 @@ CT_API(ct_gemm_info, (char *buf, size_t cap, size_t *needed)) {
     std::string s = std::string(g_backend.load() == CT_GEMM_ONEDNN ? "oneDNN" : "ATen (BLAS)") + "; oneDNN " +
                     std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) +
                     " (" + isa + "), " + (t > 0 ? std::to_string(t) : std::string("inherited")) + " threads";
+#else
+    std::string s = "ATen (BLAS); this build has no oneDNN (install libdnnl-dev and rebuild)";
+#endif
     write_string(s, buf, cap, needed);
   });
 }

@@ -71,6 +71,18 @@ std::vector<int64_t> dims(const int64_t *shape, int ndim);
 // Writes s into buf the way the header's string functions promise.
 void write_string(const std::string &s, char *buf, size_t cap, size_t *needed);
 
+// Matrix products (gemm.cpp). Whether oneDNN serves fp32 CPU products, and whether a tensor
+// is one it can serve.
+bool onednn_on();
+bool cpu_float(const at::Tensor &t);
+// Whether autograd must record an op over these inputs.
+bool tracked(std::initializer_list<at::Tensor> ts);
+// C[b] = alpha * A[b] @ B[b] for A [batch, M, K], B [batch, K, N] (a batch of 1 broadcasts),
+// through oneDNN's sgemm; strided views are read in place. C is new and contiguous, or
+// `accumulate` (contiguous [batch, M, N]), to which the product is added in place.
+at::Tensor batched_product(const at::Tensor &a3, const at::Tensor &b3, float alpha = 1.0f,
+                           const at::Tensor &accumulate = at::Tensor());
+
 }  // namespace ct
 
 // Declares `ct_status name(args)` whose body runs inside the boundary.
