@@ -2,7 +2,8 @@
 """Threads x BLAS grid: one training step of the Llama student at the HF baseline's default
 shapes (vocab 2048, dim 256, 4 layers, 4 heads, ffn 688, 16 rows of 256 tokens) through bcsft
 and through HF transformers' LlamaForCausalLM on the same libtorch, for every combination of
-torch intra-op threads and OpenBLAS threads in {1, 2}. Each cell is the median of --repeats
+torch intra-op threads and matrix-product threads in {1, 2} (bcsft: BCSFT_BLAS_THREADS, the
+team of its oneDNN products; HF: OpenBLAS's threads). Each cell is the median of --repeats
 processes (each itself the median of its timed steps); both sides run in the same invocation.
 It is how the default thread settings were chosen (README, "Threads and BLAS").
 Usage: evaluation/bench_threads.py [--repeats 3] [--steps 3]

@@ -106,22 +106,13 @@ public final class Llama {
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.1.count } }
 
-    func rmsNorm(_ x: Tensor, _ w: Tensor) throws -> Tensor {
-        let xf = x.dtype == .float32 ? x : try x.to(.float32)
-        let n = try xf * (xf.square().mean([-1], keepDim: true) + config.rmsNormEps).rsqrt()
-        return try w * (x.dtype == .float32 ? n : n.to(x.dtype))
-    }
+    func rmsNorm(_ x: Tensor, _ w: Tensor) throws -> Tensor { try x.rmsNorm(w, eps: config.rmsNormEps) }
 
-    /// cos and sin [B, 1, T, headDim] for int64 positions [B, T].
+    /// cos and sin [B, 1, T, headDim / 2] of the rotary angles for int64 positions [B, T]: HF's
+    /// cos/sin are these twice over (cat(freqs, freqs)); `Tensor.rotary` takes the halves.
     func rotary(_ positions: Tensor, dtype: DType) throws -> (Tensor, Tensor) {
-        let freqs = try positions.to(.float32).unsqueeze(-1) * invFreq.unsqueeze(0).unsqueeze(0)
-        let emb = try Tensor.cat([freqs, freqs], dim: -1).unsqueeze(1)
-        return dtype == .float32 ? (try emb.cos(), try emb.sin()) : (try emb.cos().to(dtype), try emb.sin().to(dtype))
-    }
-
-    func rotateHalf(_ x: Tensor) throws -> Tensor {
-        let half = x.size(-1) / 2
-        return try Tensor.cat([x.narrow(-1, start: half, length: half).neg(), x.narrow(-1, start: 0, length: half)], dim: -1)
+        let freqs = try (positions.to(.float32).unsqueeze(-1) * invFreq.unsqueeze(0).unsqueeze(0)).unsqueeze(1)
+        return dtype == .float32 ? (try freqs.cos(), try freqs.sin()) : (try freqs.cos().to(dtype), try freqs.sin().to(dtype))
     }
 
     /// Logits [B, T, vocab] for int64 ids [B, T].
@@ -164,8 +155,8 @@ public final class Llama {
                 k = try n.linear(l.k).view([b, t, kvh, hd]).transpose(1, 2)
                 v = try n.linear(l.v).view([b, t, kvh, hd]).transpose(1, 2)
             }
-            q = try q * cos + rotateHalf(q) * sin
-            k = try k * cos + rotateHalf(k) * sin
+            q = try q.rotary(cos: cos, sin: sin)
+            k = try k.rotary(cos: cos, sin: sin)
             if let cache { (k, v) = try cache.append(layer: i, keys: k, values: v) }
             if kvh != h {
                 k = try k.repeatInterleave(h / kvh, dim: 1)

@@ -106,6 +106,19 @@ extension Tensor {
         try Tensor.make { ct_attention(q.handle, k.handle, v.handle, mask?.handle, scale, $0) }
     }
 
+    /// HF's LlamaRMSNorm over the last dimension, `weight * x / sqrt(mean(x^2) + eps)` (float32
+    /// inside for half types), as one op with a closed-form backward.
+    public func rmsNorm(_ weight: Tensor, eps: Double) throws -> Tensor {
+        try Tensor.make { ct_rms_norm(handle, weight.handle, eps, $0) }
+    }
+
+    /// Rotary embedding in HF's rotate-half layout for this [B, H, T, D] tensor, by the angles'
+    /// `cos` and `sin` [B or 1, 1, T, D/2]; one op with its own backward. Returns a contiguous
+    /// [B, H, T, D].
+    public func rotary(cos: Tensor, sin: Tensor) throws -> Tensor {
+        try Tensor.make { ct_rotary(handle, cos.handle, sin.handle, $0) }
+    }
+
     public func linear(_ weight: Tensor, bias: Tensor? = nil) throws -> Tensor {
         try Tensor.make { ct_linear(handle, weight.handle, bias?.handle, $0) }
     }

@@ -161,6 +161,14 @@ ct_status ct_linear(const ct_tensor *x, const ct_tensor *weight, const ct_tensor
  * for half types). A query row whose keys are all masked gives NaN, as softmax does. */
 ct_status ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, const ct_tensor *mask,
                        double scale, ct_tensor **out);
+/* RMSNorm over the last dimension, HF's LlamaRMSNorm: weight * (x / sqrt(mean(x^2) + eps)),
+ * in float32 for half types. One op with a closed-form backward (x and weight). */
+ct_status ct_rms_norm(const ct_tensor *x, const ct_tensor *weight, double eps, ct_tensor **out);
+/* Rotary embedding in HF's rotate-half layout for x [B, H, T, D] (any strides) with cos, sin
+ * [B or 1, 1, T, D/2] (the angles of the D/2 frequencies): y1 = x1 cos - x2 sin,
+ * y2 = x2 cos + x1 sin for the halves of the last dimension. out is a new contiguous
+ * [B, H, T, D]; one op with its own backward (for x only). */
+ct_status ct_rotary(const ct_tensor *x, const ct_tensor *cos, const ct_tensor *sin, ct_tensor **out);
 ct_status ct_softmax(const ct_tensor *a, int64_t dim, ct_tensor **out);
 ct_status ct_log_softmax(const ct_tensor *a, int64_t dim, ct_tensor **out);
 ct_status ct_cumsum(const ct_tensor *a, int64_t dim, ct_tensor **out);

@@ -1,0 +1,65 @@
+import Foundation
+import Torch
+import XCTest
+
+/// The shim's single-op RMSNorm and rotary embedding (shim/torch/src/norm_rotary.cpp) against
+/// the same formulas composed from elementary ops: values and gradients.
+final class FusedLayerTests: XCTestCase {
+    private func assertClose(_ a: [Float], _ b: [Float], tol: Float = 1e-5, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+        let worst = zip(a, b).map { Swift.abs($0 - $1) / max(1, Swift.abs($1)) }.max() ?? 0
+        XCTAssertLessThan(worst, tol, "\(what): largest relative difference \(worst)", file: file, line: line)
+    }
+
+    func testRMSNormMatchesTheComposedFormula() throws {
+        let g = try Generator(seed: 1)
+        let x0 = try Tensor.randn([3, 5, 16], generator: g) * 3, w0 = try Tensor.randn([16], generator: g)
+        let up = try Tensor.randn([3, 5, 16], generator: g)
+        func run(_ f: (Tensor, Tensor) throws -> Tensor) throws -> [[Float]] {
+            let x = try x0.clone().requiresGrad(true), w = try w0.clone().requiresGrad(true)
+            let y = try f(x, w)
+            try (y * up).sum().backward()
+            return [try y.toArray(), try XCTUnwrap(x.grad).toArray(), try XCTUnwrap(w.grad).toArray()]
+        }
+        let fused = try run { try $0.rmsNorm($1, eps: 1e-5) }
+        let composed = try run { x, w in try w * (x * (x.square().mean([-1], keepDim: true) + 1e-5).rsqrt()) }
+        for (i, what) in ["y", "dL/dx", "dL/dw"].enumerated() { assertClose(fused[i], composed[i], what) }
+        // By hand: x = (3, 4), mean(x^2) = 12.5, w = (1, 2): y = (3, 8) / sqrt(12.5).
+        let y = try Tensor([3, 4] as [Float]).rmsNorm(Tensor([1, 2] as [Float]), eps: 0).toArray(Float.self)
+        XCTAssertEqual(y[0], 3 / Float(12.5).squareRoot(), accuracy: 1e-6)
+        XCTAssertEqual(y[1], 8 / Float(12.5).squareRoot(), accuracy: 1e-6)
+        // bf16 input is normalised in float32 (HF's LlamaRMSNorm), so it stays close to fp32.
+        let half = try x0.to(.bfloat16).rmsNorm(w0.to(.bfloat16), eps: 1e-5)
+        XCTAssertEqual(half.dtype, .bfloat16)
+        assertClose(try half.toArray(Float.self), try x0.rmsNorm(w0, eps: 1e-5).toArray(Float.self), tol: 2e-2, "bf16")
+        XCTAssertThrowsError(try x0.rmsNorm(Tensor.ones([8]), eps: 1e-5)) { error in
+            XCTAssertTrue(error.localizedDescription.contains("last dimension"), error.localizedDescription)
+        }
+    }
+
+    func testRotaryMatchesHFRotateHalf() throws {
+        let g = try Generator(seed: 2)
+        let (b, h, t, d) = (2, 3, 5, 8)
+        let x0 = try Tensor.randn([b, t, h, d], generator: g)  // used as the [B, H, T, D] transposed view, like q
+        let angles = try Tensor.randn([b, 1, t, d / 2], generator: g)
+        let (c, s) = (try angles.cos(), try angles.sin())
+        let up = try Tensor.randn([b, h, t, d], generator: g)
+        func run(_ f: (Tensor) throws -> Tensor) throws -> [[Float]] {
+            let xb = try x0.clone().requiresGrad(true)
+            let y = try f(xb.transpose(1, 2))
+            try (y * up).sum().backward()
+            return [try y.contiguous().toArray(), try XCTUnwrap(xb.grad).toArray()]
+        }
+        let fused = try run { try $0.rotary(cos: c, sin: s) }
+        // HF: x * cat(c, c) + rotate_half(x) * cat(s, s), rotate_half(x) = cat(-x2, x1).
+        let composed = try run { x in
+            let (x1, x2) = (try x.narrow(-1, start: 0, length: d / 2), try x.narrow(-1, start: d / 2, length: d / 2))
+            let rot = try Tensor.cat([x2.neg(), x1], dim: -1)
+            return try x * Tensor.cat([c, c], dim: -1) + rot * Tensor.cat([s, s], dim: -1)
+        }
+        for (i, what) in ["y", "dL/dx"].enumerated() { assertClose(fused[i], composed[i], what) }
+        XCTAssertThrowsError(try x0.transpose(1, 2).rotary(cos: c.narrow(-1, start: 0, length: 2), sin: s)) { error in
+            XCTAssertTrue(error.localizedDescription.contains("cos and sin"), error.localizedDescription)
+        }
+    }
+}
