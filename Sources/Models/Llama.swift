@@ -94,9 +94,8 @@ public final class Llama {
                          down: w[p + "mlp.down_proj.weight"]!, inputNorm: w[p + "input_layernorm.weight"]!,
                          postNorm: w[p + "post_attention_layernorm.weight"]!)
         }
-        // inv_freq[i] = theta^(-2i/d), in float32 as HF computes it.
-        let hd = config.headDim
-        invFreq = try (Tensor.arange(0, Double(hd), step: 2, dtype: .float32) * (-Foundation.log(config.ropeTheta) / Double(hd))).exp()
+        // inv_freq[i] = theta^(-2i/d) (rope_scaling applied), in float32 as HF keeps it.
+        invFreq = try Tensor(config.inverseFrequencies.map { Float($0) })
     }
 
     /// Parameters as (HF name, tensor), in a fixed order (the tied head appears once).

@@ -1,9 +1,10 @@
 import Foundation
 
-/// A Llama-family configuration, read from and written to HF's `config.json` (the CodingKeys
-/// are HF's names). Keys this model does not use are ignored on load; keys that would change
-/// the computation and are not implemented (rope_scaling, attention bias) are errors.
-public struct LlamaConfig: Codable, Sendable, Equatable {
+/// A Llama-family configuration, read from HF's `config.json` (`decode`; the CodingKeys are
+/// HF's names) and written back by `hfJSON`. Keys this model does not use are ignored on load; keys that would change
+/// the computation and are not implemented (rope_scaling kinds other than linear and llama3,
+/// attention or MLP bias) are errors.
+public struct LlamaConfig: Decodable, Sendable, Equatable {
     public var vocabSize: Int
     public var hiddenSize: Int
     public var intermediateSize: Int
@@ -16,8 +17,16 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     public var tieWordEmbeddings: Bool
     public var bosTokenID: Int?
     public var eosTokenID: Int?
+    /// Not a CodingKey: read and written through HF's dictionary (`decode`, `hfJSON`).
+    public var ropeScaling: RopeScaling?
 
     public var headDim: Int { hiddenSize / numAttentionHeads }
+
+    /// The rotary inverse frequencies theta^(-2i/d), i < d/2, with `ropeScaling` applied.
+    public var inverseFrequencies: [Double] {
+        let plain = stride(from: 0, to: headDim, by: 2).map { 1 / Foundation.pow(ropeTheta, Double($0) / Double(headDim)) }
+        return ropeScaling?.apply(plain) ?? plain
+    }
 
     enum CodingKeys: String, CodingKey {
         case vocabSize = "vocab_size", hiddenSize = "hidden_size", intermediateSize = "intermediate_size"
@@ -29,7 +38,8 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
 
     public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
                 numKeyValueHeads: Int? = nil, rmsNormEps: Double = 1e-5, ropeTheta: Double = 10000,
-                maxPositionEmbeddings: Int = 4096, tieWordEmbeddings: Bool = false, bosTokenID: Int? = 1, eosTokenID: Int? = 2) {
+                maxPositionEmbeddings: Int = 4096, tieWordEmbeddings: Bool = false, bosTokenID: Int? = 1, eosTokenID: Int? = 2,
+                ropeScaling: RopeScaling? = nil) {
         self.vocabSize = vocabSize
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
@@ -42,6 +52,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         self.tieWordEmbeddings = tieWordEmbeddings
         self.bosTokenID = bosTokenID
         self.eosTokenID = eosTokenID
+        self.ropeScaling = ropeScaling
     }
 
     public init(from decoder: Decoder) throws {
@@ -78,18 +89,23 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         if let type = raw["model_type"] as? String, !["llama", "mistral"].contains(type) {
             throw ModelError.invalidConfig(path: path, field: "model_type", reason: "'\(type)' is not a Llama-family model")
         }
-        if let scaling = raw["rope_scaling"], !(scaling is NSNull) {
-            throw ModelError.unsupported("\(path): rope_scaling \(scaling) (plain rotary embeddings only for now)")
+        var scaling: RopeScaling?
+        if let value = raw["rope_scaling"], !(value is NSNull) {
+            guard let dict = value as? [String: Any] else {
+                throw ModelError.invalidConfig(path: path, field: "rope_scaling", reason: "not an object: \(value)")
+            }
+            scaling = try RopeScaling(hf: dict, path: path)
         }
         for key in ["attention_bias", "mlp_bias"] where (raw[key] as? Bool) == true {
             throw ModelError.unsupported("\(path): \(key) = true")
         }
-        let config: LlamaConfig
+        var config: LlamaConfig
         do { config = try JSONDecoder().decode(LlamaConfig.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
             throw ModelError.invalidConfig(path: path, field: key.stringValue, reason: "missing")
         } catch let DecodingError.typeMismatch(_, ctx) {
             throw ModelError.invalidConfig(path: path, field: ctx.codingPath.map(\.stringValue).joined(separator: "."), reason: "wrong type")
         }
+        config.ropeScaling = scaling
         try config.validate(path: path)
         return config
     }
@@ -116,7 +132,7 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
             "num_hidden_layers": numHiddenLayers, "num_attention_heads": numAttentionHeads,
             "num_key_value_heads": numKeyValueHeads, "rms_norm_eps": rmsNormEps, "rope_theta": ropeTheta,
             "max_position_embeddings": maxPositionEmbeddings, "tie_word_embeddings": tieWordEmbeddings,
-            "hidden_act": "silu", "attention_bias": false, "rope_scaling": NSNull(), "initializer_range": 0.02,
+            "hidden_act": "silu", "attention_bias": false, "rope_scaling": ropeScaling?.hf ?? NSNull(), "initializer_range": 0.02,
         ]
         if let b = bosTokenID { o["bos_token_id"] = b }
         if let e = eosTokenID { o["eos_token_id"] = e }

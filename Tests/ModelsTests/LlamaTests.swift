@@ -43,6 +43,36 @@ final class LlamaParityTests: XCTestCase {
         }
     }
 
+    /// Llama 3.1's `llama3` rope scaling and linear interpolation, against transformers 4.43.4
+    /// (fixtures by make_hf_rope_fixtures.py): frequencies, logits over 40 positions, greedy tokens.
+    func testRopeScalingMatchesTransformers() throws {
+        let data = try Data(contentsOf: HFFixture.dir.appendingPathComponent("expected_rope.json"))
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        for (name, kind) in [("hf-llama3rope", RopeScaling.Kind.llama3), ("hf-linearrope", .linear)] {
+            let e = try XCTUnwrap(root[name] as? [String: Any])
+            let model = try Checkpoint.load(HFFixture.dir.appendingPathComponent(name))
+            XCTAssertEqual(model.config.ropeScaling?.kind, kind)
+            let theirs = try XCTUnwrap(e["inv_freq"] as? [Double])
+            let ours = model.config.inverseFrequencies
+            XCTAssertEqual(ours.count, theirs.count)
+            for (a, b) in zip(ours, theirs) { XCTAssertEqual(a, b, accuracy: 1e-6 * max(1, abs(b)), name) }
+            // The scaling changed something: the plain frequencies differ from these.
+            var plain = model.config
+            plain.ropeScaling = nil
+            XCTAssertGreaterThan(zip(plain.inverseFrequencies, theirs).map { abs($0 - $1) }.max()!, 1e-3, name)
+            let logits = try withNoGrad { try model.forward(HFFixture.ids(e)) }
+            let diff = maxAbsDiff(try logits.toArray(Float.self), try XCTUnwrap(e["logits"] as? [Double]).map(Float.init))
+            XCTAssertLessThan(diff, 1e-4, "\(name): max |ours - transformers| = \(diff)")
+            let prompt = try XCTUnwrap(e["prompt"] as? [Int]).map(Int32.init)
+            let r = try model.generate(prompts: [prompt], SamplingParameters(maxNewTokens: 12))
+            XCTAssertEqual(r[0].ids, try XCTUnwrap(e["greedy"] as? [Int]).map(Int32.init), name)
+            // Written back into config.json as transformers reads it.
+            let json = try XCTUnwrap(JSONSerialization.jsonObject(with: model.config.hfJSON()) as? [String: Any])
+            let round = try LlamaConfig.decode(try JSONSerialization.data(withJSONObject: json), source: "round trip")
+            XCTAssertEqual(round.ropeScaling, model.config.ropeScaling)
+        }
+    }
+
     func testGreedyGenerationMatchesTransformersGenerate() throws {
         for name in ["hf-gqa", "hf-tied"] {
             let e = try HFFixture.expected(name)
@@ -200,7 +230,9 @@ final class LlamaTests: XCTestCase {
             }
         }
         try expect("field 'hidden_size': missing") { $0["hidden_size"] = nil }
-        try expect("rope_scaling") { $0["rope_scaling"] = ["type": "linear", "factor": 2.0] }
+        try expect("rope_scaling.rope_type 'yarn'") { $0["rope_scaling"] = ["rope_type": "yarn", "factor": 4.0] }
+        try expect("field 'rope_scaling.low_freq_factor': missing") { $0["rope_scaling"] = ["rope_type": "llama3", "factor": 8.0] }
+        try expect("field 'rope_scaling.factor': must be at least 1") { $0["rope_scaling"] = ["type": "linear", "factor": 0.5] }
         try expect("'gpt2' is not a Llama-family model") { $0["model_type"] = "gpt2" }
         try expect("model.layers.0.mlp.gate_proj.weight' has shape [64, 32], the config implies [48, 32]") { $0["intermediate_size"] = 48 }
         try expect("tensor 'model.layers.2.self_attn.q_proj.weight' is missing") { $0["num_hidden_layers"] = 3 }
