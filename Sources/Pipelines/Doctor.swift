@@ -44,6 +44,11 @@ public enum Doctor {
             return (.ok, blas)
         }
         add("GEMM") { (.ok, "linear layers: \(Runtime.gemmInfo) (BCSFT_GEMM=onednn|aten)") }
+        add("CPU cache") {
+            let limit = (try? Runtime.Settings.fromEnvironment().cpuCacheBytes) ?? Runtime.Settings.defaultCPUCacheBytes
+            return (.ok, limit == 0 ? "off: every tensor from malloc (BCSFT_CPU_CACHE_MB=0)"
+                               : "freed tensor memory kept for reuse, up to \(limit >> 20) MiB (BCSFT_CPU_CACHE_MB)")
+        }
         add("threads") {
             let blas = Runtime.blasThreads.map(String.init) ?? "n/a"
             return (.ok, "torch intra-op \(Runtime.threads), BLAS \(blas), cores \(ProcessInfo.processInfo.activeProcessorCount) (BCSFT_TORCH_THREADS, BCSFT_BLAS_THREADS)")

@@ -35,7 +35,7 @@ struct EvalStage: StageKind {
         let modelInput = try context.inputs.optionalURL("model")
         var backend: Backend
         if let modelInput {
-            try Runtime.apply(Runtime.ThreadSettings.fromEnvironment())
+            try Runtime.apply(Runtime.Settings.fromEnvironment())
             backend = Backend(kind: .local)
             backend.checkpoint = try StageFiles.checkpoint(in: modelInput)
             backend.maxInFlight = try s.value("batch", default: 32)

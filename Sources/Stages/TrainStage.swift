@@ -45,7 +45,7 @@ struct TrainStage: StageKind {
     func run(_ context: StageContext) async throws {
         let cfg = try config(context.settings, data: StageFiles.dataset(try context.inputs.url("data")),
                              from: try context.inputs.optionalURL("from").map { try StageFiles.checkpoint(in: $0) }, output: context.output)
-        try Runtime.apply(Runtime.ThreadSettings.fromEnvironment())
+        try Runtime.apply(Runtime.Settings.fromEnvironment())
         let trainer = try Trainer(cfg, resume: context.resuming)
         context.log("model: \(trainer.model.parameterCount) parameters, \(cfg.steps) steps")
         // Ctrl-C stops between steps; the next run resumes from the last checkpoint.

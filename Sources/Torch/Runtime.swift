@@ -72,35 +72,55 @@ public enum Runtime {
     /// Seeds every device's default generator.
     public static func manualSeed(_ seed: UInt64) throws { try check(ct_manual_seed(seed)) }
 
+    /// How many bytes of freed CPU tensor memory the caching allocator keeps for reuse (0: the
+    /// cache is off and c10's default allocator serves every tensor). Training allocates the
+    /// same large buffers every step; without the cache glibc returns them to the kernel and
+    /// each step page-faults them in again (README, "Benchmarks").
+    public static func setCPUCacheLimit(bytes: Int) throws { try check(ct_set_cpu_cache_limit(Int64(bytes))) }
+
+    /// Bytes the cache holds unused now, and allocations it served (hits) or passed to malloc.
+    public static var cpuCacheStats: (cachedBytes: Int, hits: Int, misses: Int) {
+        var c: Int64 = 0, h: Int64 = 0, m: Int64 = 0
+        _ = ct_cpu_cache_stats(&c, &h, &m)
+        return (Int(c), Int(h), Int(m))
+    }
+
     /// The settings bcsft uses unless told otherwise. Matrix products on every core. Torch's
     /// intra-op threads: every core when oneDNN computes the products (it shares torch's OpenMP
     /// pool, and the memory-bound ops between products then run on every core too: 1.2-1.3x a
     /// training step on 2 cores), 1 when OpenBLAS does (its own pool and torch's oversubscribe
-    /// the cores). Measured on 2 cores: README, "Threads and BLAS".
-    public struct ThreadSettings: Sendable, Equatable {
+    /// the cores). Measured on 2 cores: README, "Threads and BLAS". The CPU allocator's cache
+    /// holds up to 1 GiB of freed blocks.
+    public struct Settings: Sendable, Equatable {
         public var torchThreads: Int
         /// Threads of the matrix products: OpenBLAS's pool and the oneDNN calls.
         public var blasThreads: Int
         public var gemm: GEMMBackend
+        /// Freed CPU memory kept for reuse, in bytes (0: off).
+        public var cpuCacheBytes: Int
 
-        public init(torchThreads: Int, blasThreads: Int, gemm: GEMMBackend = .onednn) {
+        public static let defaultCPUCacheBytes = 1 << 30
+
+        public init(torchThreads: Int, blasThreads: Int, gemm: GEMMBackend = .onednn, cpuCacheBytes: Int = Settings.defaultCPUCacheBytes) {
             self.torchThreads = torchThreads
             self.blasThreads = blasThreads
             self.gemm = gemm
+            self.cpuCacheBytes = cpuCacheBytes
         }
 
         /// The defaults for a process that has `cores` cores to itself.
         public static func defaults(cores: Int = ProcessInfo.processInfo.activeProcessorCount,
-                                    gemm: GEMMBackend = Runtime.hasOneDNN ? .onednn : .aten) -> ThreadSettings {
+                                    gemm: GEMMBackend = Runtime.hasOneDNN ? .onednn : .aten) -> Settings {
             let n = max(1, cores)
-            return ThreadSettings(torchThreads: gemm == .onednn ? n : 1, blasThreads: n, gemm: gemm)
+            return Settings(torchThreads: gemm == .onednn ? n : 1, blasThreads: n, gemm: gemm)
         }
 
-        public static var `default`: ThreadSettings { defaults() }
+        public static var `default`: Settings { defaults() }
 
-        /// The defaults, overridden by BCSFT_GEMM, BCSFT_TORCH_THREADS and BCSFT_BLAS_THREADS.
+        /// The defaults, overridden by BCSFT_GEMM, BCSFT_TORCH_THREADS, BCSFT_BLAS_THREADS and
+        /// BCSFT_CPU_CACHE_MB.
         public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment,
-                                           cores: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> ThreadSettings {
+                                           cores: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> Settings {
             var gemm: GEMMBackend = Runtime.hasOneDNN ? .onednn : .aten
             if let raw = env["BCSFT_GEMM"] {
                 guard let b = GEMMBackend(rawValue: raw.lowercased()) else {
@@ -109,23 +129,30 @@ public enum Runtime {
                 }
                 gemm = b
             }
-            var s = ThreadSettings.defaults(cores: cores, gemm: gemm)
-            for (key, path) in [("BCSFT_TORCH_THREADS", \ThreadSettings.torchThreads), ("BCSFT_BLAS_THREADS", \ThreadSettings.blasThreads)] {
+            var s = Settings.defaults(cores: cores, gemm: gemm)
+            for (key, path) in [("BCSFT_TORCH_THREADS", \Settings.torchThreads), ("BCSFT_BLAS_THREADS", \Settings.blasThreads)] {
                 guard let raw = env[key] else { continue }
                 guard let n = Int(raw), n > 0 else {
                     throw TorchError(kind: .invalidArgument, message: "environment variable \(key)='\(raw)' is not a positive integer")
                 }
                 s[keyPath: path] = n
             }
+            if let raw = env["BCSFT_CPU_CACHE_MB"] {
+                guard let mb = Int(raw), mb >= 0, mb < 1 << 40 else {
+                    throw TorchError(kind: .invalidArgument, message: "environment variable BCSFT_CPU_CACHE_MB='\(raw)' is not a size in MiB (0 turns the cache off)")
+                }
+                s.cpuCacheBytes = mb << 20
+            }
             return s
         }
     }
 
     /// Applies the settings; BLAS threads are skipped (not an error) when BLAS is not OpenBLAS.
-    public static func apply(_ s: ThreadSettings) throws {
+    public static func apply(_ s: Settings) throws {
         try setThreads(s.torchThreads)
         if blasThreads != nil { try setBLASThreads(s.blasThreads) }
         try setGEMMBackend(s.gemm)
         try setGEMMThreads(s.blasThreads)
+        try setCPUCacheLimit(bytes: s.cpuCacheBytes)
     }
 }

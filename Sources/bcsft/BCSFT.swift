@@ -19,5 +19,5 @@ struct BCSFT: AsyncParsableCommand {
 
 /// Applies the thread settings before any tensor work; every command that computes calls it.
 func configureRuntime() throws {
-    try Runtime.apply(Runtime.ThreadSettings.fromEnvironment())
+    try Runtime.apply(Runtime.Settings.fromEnvironment())
 }

@@ -33,7 +33,7 @@ struct TrainCommand: ParsableCommand {
             // Launcher: this process is rank 0; ranks 1..<nproc are copies of it with torchrun's variables.
             let port = env["MASTER_PORT"].flatMap(Int.init) ?? Int.random(in: 20000..<60000)
             // Each rank gets its share of the cores (unless the user set the threads).
-            let share = try Runtime.ThreadSettings.fromEnvironment(env, cores: ProcessInfo.processInfo.activeProcessorCount / nproc)
+            let share = try Runtime.Settings.fromEnvironment(env, cores: ProcessInfo.processInfo.activeProcessorCount / nproc)
             setenv("BCSFT_BLAS_THREADS", String(share.blasThreads), 1)
             setenv("BCSFT_TORCH_THREADS", String(share.torchThreads), 1)
             var args = Array(CommandLine.arguments.dropFirst())

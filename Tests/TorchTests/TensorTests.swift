@@ -132,8 +132,8 @@ final class TensorTests: XCTestCase {
         try Runtime.setThreads(before)
         XCTAssertThrowsError(try Runtime.setThreads(0))
         XCTAssertFalse(Runtime.blas.isEmpty)
-        XCTAssertThrowsError(try Runtime.ThreadSettings.fromEnvironment(["BCSFT_TORCH_THREADS": "two"]))
-        XCTAssertEqual(try Runtime.ThreadSettings.fromEnvironment(["BCSFT_BLAS_THREADS": "3"]).blasThreads, 3)
+        XCTAssertThrowsError(try Runtime.Settings.fromEnvironment(["BCSFT_TORCH_THREADS": "two"]))
+        XCTAssertEqual(try Runtime.Settings.fromEnvironment(["BCSFT_BLAS_THREADS": "3"]).blasThreads, 3)
         if !Runtime.cudaAvailable {
             XCTAssertEqual(Runtime.cudaDeviceCount, 0)
             XCTAssertThrowsError(try Tensor.zeros([2], device: .cuda())) { error in

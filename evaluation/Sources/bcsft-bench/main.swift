@@ -57,6 +57,7 @@ func train() throws -> [String: Any] {
         return lo + Int((lcg >> 33) % UInt64(hi - lo + 1))
     }
     var times: [Double] = [], useful: [Int] = [], flops: [Double] = []
+    var phases: [[Double]] = [[], [], []]  // forward + loss, backward, optimizer step
     for step in 0..<(warmup + steps) {
         var positions: Tensor? = nil, docs: Tensor? = nil
         var tokens = batch * seq
@@ -92,10 +93,14 @@ func train() throws -> [String: Any] {
         let t0 = now()
         try opt.zeroGrad()
         let logits = try m.forward(ids, positions: positions, documentIDs: docs)
-        try crossEntropy(logits.view([-1, m.config.vocabSize]), targets).backward()
+        let loss = try crossEntropy(logits.view([-1, m.config.vocabSize]), targets)
+        let t1 = now()
+        try loss.backward()
+        let t2 = now()
         try opt.step()
         let dt = now() - t0
         if step >= warmup {
+            phases[0].append(t1 - t0); phases[1].append(t2 - t1); phases[2].append(now() - t2)
             times.append(dt)
             useful.append(tokens)
             flops.append(trainFLOPs(m, tokens: batch * seq, attendedSpan: span) / dt)
@@ -103,7 +108,8 @@ func train() throws -> [String: Any] {
     }
     let rates = zip(useful, times).map { Double($0) / $1 }
     return ["mode": packed ? "train-packed" : "train", "tokens_per_s": median(rates), "step_ms": 1000 * median(times),
-            "gflops": median(flops) / 1e9, "params": m.parameterCount]
+            "gflops": median(flops) / 1e9, "params": m.parameterCount,
+            "forward_ms": 1000 * median(phases[0]), "backward_ms": 1000 * median(phases[1]), "optimizer_ms": 1000 * median(phases[2])]
 }
 
 func generate() throws -> [String: Any] {
@@ -138,7 +144,7 @@ func matmul() throws -> [String: Any] {
 }
 
 do {
-    try Runtime.apply(Runtime.ThreadSettings.fromEnvironment())
+    try Runtime.apply(Runtime.Settings.fromEnvironment())
     let mode = CommandLine.arguments.dropFirst().first ?? "train"
     var result: [String: Any]
     switch mode {

@@ -81,6 +81,12 @@ ct_status ct_get_gemm_backend(ct_gemm_backend *out);
 ct_status ct_set_gemm_threads(int n);
 /* The backend in effect, oneDNN's version and ISA, and the thread count; buffer contract above. */
 ct_status ct_gemm_info(char *buf, size_t cap, size_t *needed);
+/* The caching CPU allocator (allocator.cpp): keeps freed blocks of 256 KiB and more for reuse,
+ * holding at most `bytes` unused; installs it as the CPU allocator for tensors made from now on.
+ * 0 frees what it holds and puts c10's default allocator back. */
+ct_status ct_set_cpu_cache_limit(int64_t bytes);
+/* Bytes held unused now, and the allocations served from the cache (hits) or from malloc. */
+ct_status ct_cpu_cache_stats(int64_t *cached_bytes, int64_t *hits, int64_t *misses);
 /* Seeds the default generators of every device type. */
 ct_status ct_manual_seed(uint64_t seed);
 

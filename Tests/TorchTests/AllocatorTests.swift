@@ -1,0 +1,67 @@
+import XCTest
+
+@testable import Torch
+
+/// The caching CPU allocator (shim/torch/src/allocator.cpp): freed blocks come back for tensors
+/// of the same size class, the cap bounds what it holds, 0 turns it off, and reused memory
+/// carries no stale values into results.
+final class AllocatorTests: XCTestCase {
+    override func tearDown() {
+        try? Runtime.setCPUCacheLimit(bytes: Runtime.Settings.defaultCPUCacheBytes)
+    }
+
+    func testFreedBlocksAreReusedAndCapped() throws {
+        try Runtime.setCPUCacheLimit(bytes: 0)  // start empty
+        try Runtime.setCPUCacheLimit(bytes: 64 << 20)
+        let before = Runtime.cpuCacheStats
+        do { _ = try Tensor.zeros([1024, 1024]) }  // 4 MiB, freed at once
+        let held = Runtime.cpuCacheStats
+        XCTAssertEqual(held.misses, before.misses + 1)
+        XCTAssertGreaterThanOrEqual(held.cachedBytes, 4 << 20)
+        do { _ = try Tensor.zeros([1024, 1000]) }  // smaller, same size class (4 MiB)
+        let again = Runtime.cpuCacheStats
+        XCTAssertEqual(again.hits, held.hits + 1)
+        XCTAssertEqual(again.misses, held.misses)
+
+        // A cap below the block's size: freed blocks go back to malloc.
+        try Runtime.setCPUCacheLimit(bytes: 0)
+        XCTAssertEqual(Runtime.cpuCacheStats.cachedBytes, 0)
+        try Runtime.setCPUCacheLimit(bytes: 1 << 20)
+        do { _ = try Tensor.zeros([1024, 1024]) }
+        XCTAssertEqual(Runtime.cpuCacheStats.cachedBytes, 0)
+
+        // Off: c10's allocator serves tensors, the cache counts nothing.
+        try Runtime.setCPUCacheLimit(bytes: 0)
+        let off = Runtime.cpuCacheStats
+        do { _ = try Tensor.zeros([1024, 1024]) }
+        XCTAssertEqual(Runtime.cpuCacheStats.hits + Runtime.cpuCacheStats.misses, off.hits + off.misses)
+        XCTAssertThrowsError(try Runtime.setCPUCacheLimit(bytes: -1))
+    }
+
+    func testReusedMemoryGivesTheSameResults() throws {
+        // The same computation with the cache off and on (warm, so its blocks are reused and
+        // hold the previous iteration's values): identical outputs.
+        func run() throws -> [Float] {
+            let x = try Tensor.arange(0, 512 * 600, dtype: .float32).view([512, 600]) * 0.001
+            let y = try (x.sin() * x.cos()).sum([1])
+            return try y.toArray(Float.self)
+        }
+        try Runtime.setCPUCacheLimit(bytes: 0)
+        let reference = try run()
+        try Runtime.setCPUCacheLimit(bytes: 64 << 20)
+        _ = try run()
+        let hits = Runtime.cpuCacheStats.hits
+        let cached = try run()
+        XCTAssertGreaterThan(Runtime.cpuCacheStats.hits, hits)
+        XCTAssertEqual(cached, reference)
+    }
+
+    func testEnvironmentSetsTheCap() throws {
+        XCTAssertEqual(try Runtime.Settings.fromEnvironment(["BCSFT_CPU_CACHE_MB": "0"]).cpuCacheBytes, 0)
+        XCTAssertEqual(try Runtime.Settings.fromEnvironment(["BCSFT_CPU_CACHE_MB": "256"]).cpuCacheBytes, 256 << 20)
+        XCTAssertEqual(try Runtime.Settings.fromEnvironment([:]).cpuCacheBytes, Runtime.Settings.defaultCPUCacheBytes)
+        XCTAssertThrowsError(try Runtime.Settings.fromEnvironment(["BCSFT_CPU_CACHE_MB": "-5"])) { error in
+            XCTAssertTrue(error.localizedDescription.contains("BCSFT_CPU_CACHE_MB"), error.localizedDescription)
+        }
+    }
+}
