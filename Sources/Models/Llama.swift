@@ -128,16 +128,19 @@ public final class Llama {
         var x = try embed.embedding(ids)
         let (cos, sin) = try rotary(pos, dtype: x.dtype)
 
-        // allowed[b, 1, i, j]: query i may attend to key j.
-        let causal = try Tensor.ones([t, past + t], dtype: .bool).tril(past)
-        var allowed = try causal.unsqueeze(0).unsqueeze(0)
+        // Causality is attention's `causal` flag (its kernel then skips the hidden keys' products);
+        // the additive mask, built once for every layer, only carries what else is hidden:
+        // other documents of a packed row ([B, 1, T, T]) and padding keys ([B, 1, 1, S]).
+        var allowed: Tensor? = nil
         if let docs = documentIDs {
             precondition(past == 0, "documentIDs are for training rows, not cached generation")
-            allowed = try allowed.logicalAnd(docs.unsqueeze(-1).eq(docs.unsqueeze(-2)).unsqueeze(1))
+            allowed = try docs.unsqueeze(-1).eq(docs.unsqueeze(-2)).unsqueeze(1)
         }
-        if let km = keyMask { allowed = try allowed.logicalAnd(km.unsqueeze(1).unsqueeze(1)) }
-        // Additive: 0 where allowed, -inf where blocked; built once for every layer.
-        let mask = try Tensor.zeros(allowed.shape, dtype: x.dtype, device: x.device).maskedFill(allowed.logicalNot(), -.infinity)
+        if let km = keyMask {
+            let keys = try km.unsqueeze(1).unsqueeze(1)
+            allowed = try allowed?.logicalAnd(keys) ?? keys
+        }
+        let mask = try allowed.map { try Tensor.zeros($0.shape, dtype: x.dtype, device: x.device).maskedFill($0.logicalNot(), -.infinity) }
         let scale = 1.0 / Double(hd).squareRoot()
 
         for (i, l) in layers.enumerated() {
@@ -161,11 +164,11 @@ public final class Llama {
                 k = try k.repeatInterleave(h / kvh, dim: 1)
                 v = try v.repeatInterleave(h / kvh, dim: 1)
             }
-            var y = try Tensor.attention(q: q, k: k, v: v, mask: mask, scale: scale)
+            var y = try Tensor.attention(q: q, k: k, v: v, mask: mask, scale: scale, causal: true)
             // Left-padding queries of a prefill have every key blocked and give NaN rows; zero them
             // (they are never read). Every other query sees at least itself.
             if keyMask != nil, t > 1 { y = try Tensor.where(y.isFinite(), y, Tensor.zeros([1], dtype: y.dtype, device: y.device)) }
-            y = try y.transpose(1, 2).contiguous().view([b, t, h * hd])
+            y = try y.transpose(1, 2).contiguous().view([b, t, h * hd])  // free: attention's output is laid out [B, T, H, D]
             x = try x + y.linear(l.o)
             let m = try rmsNorm(x, l.postNorm)
             if let f {

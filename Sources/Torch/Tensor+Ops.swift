@@ -102,8 +102,10 @@ extension Tensor {
     /// Scaled dot-product attention, softmax(q @ k^T * scale + mask) @ v, as one op with its own
     /// backward: q [B, H, T, D], k [B, H, S, D], v [B, H, S, Dv]; `mask` additive (0 or -inf),
     /// broadcastable to [B, H, T, S]. A query whose keys are all masked gives a NaN row.
-    public static func attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor?, scale: Double) throws -> Tensor {
-        try Tensor.make { ct_attention(q.handle, k.handle, v.handle, mask?.handle, scale, $0) }
+    /// With `causal`, key j is hidden from query i when j > i + S - T (on top of `mask`), and the
+    /// fp32 CPU path skips the products for those keys.
+    public static func attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor?, scale: Double, causal: Bool = false) throws -> Tensor {
+        try Tensor.make { ct_attention(q.handle, k.handle, v.handle, mask?.handle, scale, causal, $0) }
     }
 
     /// HF's LlamaRMSNorm over the last dimension, `weight * x / sqrt(mean(x^2) + eps)` (float32

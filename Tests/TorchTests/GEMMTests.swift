@@ -31,8 +31,8 @@ final class GEMMTests: XCTestCase {
         try Runtime.setGEMMBackend(.aten)
         XCTAssertEqual(Runtime.gemmBackend, .aten)
         XCTAssertTrue(Runtime.gemmInfo.hasPrefix("ATen"), Runtime.gemmInfo)
-        XCTAssertEqual(try Runtime.ThreadSettings.fromEnvironment(["BCSFT_GEMM": "ATen"]).gemm, .aten)
-        XCTAssertThrowsError(try Runtime.ThreadSettings.fromEnvironment(["BCSFT_GEMM": "mkl"])) { error in
+        XCTAssertEqual(try Runtime.Settings.fromEnvironment(["BCSFT_GEMM": "ATen"]).gemm, .aten)
+        XCTAssertThrowsError(try Runtime.Settings.fromEnvironment(["BCSFT_GEMM": "mkl"])) { error in
             XCTAssertTrue(error.localizedDescription.contains("BCSFT_GEMM='mkl'"), error.localizedDescription)
             XCTAssertTrue(error.localizedDescription.contains("onednn, aten"), error.localizedDescription)
         }
@@ -109,6 +109,52 @@ final class GEMMTests: XCTestCase {
         XCTAssertThrowsError(try Tensor.attention(q: q, k: k.transpose(2, 3), v: v, mask: nil, scale: 1)) { error in
             XCTAssertTrue(error.localizedDescription.contains("disagree"), error.localizedDescription)
         }
+    }
+
+    /// The causal kernel (query blocks of 64 that only compute the keys they may see) against
+    /// softmax attention composed from elementary ops with the causal mask spelled out: several
+    /// blocks and a partial one, a cache offset (S > T), document and padding masks on top, and
+    /// q and v as the transposed views the model passes. Under both backends (the ATen one
+    /// applies `causal` as a mask).
+    func testCausalAttentionMatchesExplicitMask() throws {
+        let g = try Generator(seed: 8)
+        for (t, s) in [(150, 150), (70, 100)] {
+            let (b, h, d) = (2, 3, 8)
+            let q0 = try Tensor.randn([b, t, h, d], generator: g), k0 = try Tensor.randn([b, h, s, d], generator: g)
+            let v0 = try Tensor.randn([b, s, h, 5], generator: g)
+            let up = try Tensor.randn([b, h, t, 5], generator: g)
+            // Documents: batch 1's keys split at 40 (a packed row); padding: batch 0's last 3 keys.
+            var docs = [Bool](repeating: true, count: b * t * s), pad = [Bool](repeating: true, count: b * s)
+            for i in 0..<t { for j in 0..<s where (i + s - t < 40) != (j < 40) { docs[(t + i) * s + j] = false } }
+            for j in (s - 3)..<s { pad[j] = false }
+            let allowed = try Tensor(docs, shape: [b, 1, t, s]).logicalAnd(Tensor(pad, shape: [b, 1, 1, s]))
+            let extra = try Tensor.zeros([b, 1, t, s]).maskedFill(allowed.logicalNot(), -.infinity)
+            let causal = try Tensor.ones([t, s], dtype: .bool).tril(s - t)
+            let full = try Tensor.zeros([b, 1, t, s]).maskedFill(allowed.logicalAnd(causal).logicalNot(), -.infinity)
+            for m in [extra, nil] {
+                func run(_ f: (Tensor, Tensor, Tensor) throws -> Tensor) throws -> [[Float]] {
+                    let qb = try q0.clone().requiresGrad(true), k = try k0.clone().requiresGrad(true), vb = try v0.clone().requiresGrad(true)
+                    let y = try f(qb.transpose(1, 2), k, vb.transpose(1, 2))
+                    try (y * up).sum().backward()
+                    return [try y.contiguous().toArray(), try XCTUnwrap(qb.grad).toArray(), try XCTUnwrap(k.grad).toArray(), try XCTUnwrap(vb.grad).toArray()]
+                }
+                let reference = try run { q, k, v in
+                    var scores = try q.matmul(k.transpose(-2, -1)) * 0.3
+                    scores = try scores + (m == nil ? Tensor.zeros([1, 1, t, s]).maskedFill(causal.logicalNot(), -.infinity) : full)
+                    return try scores.softmax(-1).matmul(v)
+                }
+                let (ours, aten) = try both { try run { q, k, v in try Tensor.attention(q: q, k: k, v: v, mask: m, scale: 0.3, causal: true) } }
+                for (i, what) in ["y", "dL/dq", "dL/dk", "dL/dv"].enumerated() {
+                    assertClose(ours[i], reference[i], "\(what), T \(t), S \(s), mask \(m != nil)")
+                    assertClose(aten[i], reference[i], "ATen \(what), T \(t), S \(s), mask \(m != nil)")
+                }
+            }
+        }
+        // Without `causal` every key is visible: the last key changes the first query's output.
+        let q = try Tensor.ones([1, 1, 2, 1]), k = try Tensor.ones([1, 1, 2, 1])
+        let v = try Tensor([1, 3] as [Float], shape: [1, 1, 2, 1])
+        XCTAssertEqual(try Tensor.attention(q: q, k: k, v: v, mask: nil, scale: 1, causal: true).toArray(Float.self), [1, 2])
+        XCTAssertEqual(try Tensor.attention(q: q, k: k, v: v, mask: nil, scale: 1).toArray(Float.self), [2, 2])
     }
 
     func testBroadcastingAndOtherDTypesFallBackToATen() throws {

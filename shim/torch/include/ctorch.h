@@ -162,11 +162,14 @@ ct_status ct_matmul(const ct_tensor *a, const ct_tensor *b, ct_tensor **out);
 ct_status ct_linear(const ct_tensor *x, const ct_tensor *weight, const ct_tensor *bias, ct_tensor **out);
 /* Scaled dot-product attention: softmax(q @ k^T * scale + mask) @ v for q [B, H, T, D],
  * k [B, H, S, D], v [B, H, S, Dv]; mask (may be NULL) is additive (0 or -inf), 4-D and
- * broadcastable to [B, H, T, S]. One op with its own backward (no gradient for the mask); fp32
- * CPU tensors go through oneDNN's sgemm, others through composed ATen ops (softmax in float32
- * for half types). A query row whose keys are all masked gives NaN, as softmax does. */
+ * broadcastable to [B, H, T, S]. With `causal`, key j is also hidden from query i when
+ * j > i + S - T (the last T of S positions; S = T in training), and fp32 CPU tensors skip the
+ * products those keys would need. One op with its own backward (no gradient for the mask); fp32
+ * CPU tensors go through oneDNN's sgemm with the softmax fused in, others through composed ATen
+ * ops (softmax in float32 for half types). A query row whose keys are all masked gives NaN, as
+ * softmax does. The fp32 CPU result is a [B, H, T, Dv] view of [B, T, H, Dv] memory. */
 ct_status ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, const ct_tensor *mask,
-                       double scale, ct_tensor **out);
+                       double scale, bool causal, ct_tensor **out);
 /* RMSNorm over the last dimension, HF's LlamaRMSNorm: weight * (x / sqrt(mean(x^2) + eps)),
  * in float32 for half types. One op with a closed-form backward (x and weight). */
 ct_status ct_rms_norm(const ct_tensor *x, const ct_tensor *weight, double eps, ct_tensor **out);

@@ -94,6 +94,16 @@ bool tracked(std::initializer_list<at::Tensor> ts) {
   return false;
 }
 
+void sgemm_serial(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                  const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
+#ifdef CT_WITH_ONEDNN
+  dnnl_status_t st = dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  if (st != dnnl_success) throw std::runtime_error("oneDNN sgemm failed with status " + std::to_string(static_cast<int>(st)));
+#else
+  throw std::logic_error("sgemm called in a build without oneDNN");
+#endif
+}
+
 at::Tensor batched_product(const at::Tensor &a3, const at::Tensor &b3, float alpha, const at::Tensor &accumulate) {
   Operand A(a3), B(b3);
   int64_t n = std::max(a3.size(0), b3.size(0)), M = a3.size(1), K = a3.size(2), N = b3.size(2);
