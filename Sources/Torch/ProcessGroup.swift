@@ -1,7 +1,8 @@
 import CTorch
 import Foundation
 
-/// A c10d process group (Gloo) for data-parallel training: rank 0 hosts a TCP store at
+/// A c10d process group for data-parallel training, "gloo" (CPU tensors) or "nccl" (CUDA
+/// tensors, one GPU per rank, in a shim built against a CUDA libtorch): rank 0 hosts a TCP store at
 /// masterAddress:masterPort and every rank connects to it. torchrun's environment variables
 /// (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) describe the same thing.
 public final class ProcessGroup: @unchecked Sendable {

@@ -38,6 +38,9 @@ final class ProcessGroupTests: XCTestCase {
         XCTAssertThrowsError(try ProcessGroup(backend: "nccl", masterAddress: "127.0.0.1", masterPort: 29999, rank: 0, worldSize: 1)) {
             XCTAssertTrue($0.localizedDescription.contains("not available"), $0.localizedDescription)
         }
+        XCTAssertThrowsError(try ProcessGroup(backend: "mpi", masterAddress: "127.0.0.1", masterPort: 29999, rank: 0, worldSize: 1)) {
+            XCTAssertTrue($0.localizedDescription.contains("unknown backend 'mpi'"), $0.localizedDescription)
+        }
         XCTAssertThrowsError(try ProcessGroup(masterAddress: "127.0.0.1", masterPort: 29999, rank: 2, worldSize: 2))
         XCTAssertThrowsError(try ProcessGroup.fromEnvironment(["WORLD_SIZE": "2", "RANK": "0"])) {
             XCTAssertTrue($0.localizedDescription.contains("MASTER_PORT"), $0.localizedDescription)

@@ -329,7 +329,9 @@ void ct_named_tensors_free(ct_named_tensors *list);
 typedef struct ct_process_group ct_process_group; /* a c10d process group over a TCP store */
 
 /* Joins a group of world_size processes: rank 0 hosts a TCP store on master_addr:master_port,
- * the others connect to it (waiting up to timeout_s). backend: "gloo" (CPU tensors). Caller
+ * the others connect to it (waiting up to timeout_s). backend: "gloo" (CPU tensors; where the
+ * libtorch ships Gloo's headers) or "nccl" (CUDA tensors, one GPU per rank; only in a shim built
+ * against a CUDA libtorch, with CT_WITH_NCCL). Caller
  * frees *out with ct_process_group_free. Fails with the store's message on a wrong address,
  * a busy port or a timeout. */
 ct_status ct_process_group_new(const char *backend, const char *master_addr, int master_port, int rank, int world_size,

@@ -5,6 +5,7 @@
 // blocks of 256 KiB and more in free lists by size class (at most 1/8 waste) for reuse, up to
 // a cap on the bytes it holds unused; smaller blocks go to c10's default allocator.
 #include <c10/core/CPUAllocator.h>
+#include <torch/version.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -15,6 +16,14 @@
 #include "internal.h"
 
 using namespace ct;
+
+// torch 2.3 made Allocator::allocate non-const and added the pure virtual copy_data.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define CT_ALLOCATE_CONST
+#define CT_ALLOCATOR_COPY_DATA 1
+#else
+#define CT_ALLOCATE_CONST const
+#endif
 
 namespace {
 
@@ -36,7 +45,7 @@ struct CachingAllocator final : c10::Allocator {
   std::atomic<size_t> limit{0};
   mutable std::atomic<int64_t> hits{0}, misses{0};
 
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) CT_ALLOCATE_CONST override {
     if (n < kMinCached) return c10::GetDefaultCPUAllocator()->allocate(n);
     size_t cls = size_class(n);
     char *base = nullptr;
@@ -62,6 +71,9 @@ struct CachingAllocator final : c10::Allocator {
   }
 
   c10::DeleterFnPtr raw_deleter() const override { return nullptr; }  // small blocks are c10's
+#ifdef CT_ALLOCATOR_COPY_DATA
+  void copy_data(void *dest, const void *src, std::size_t count) const override { default_copy_data(dest, src, count); }
+#endif
 
   static void release(void *data);
 };

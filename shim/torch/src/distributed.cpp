@@ -1,20 +1,41 @@
-// c10d collectives: a TCP store and a Gloo process group behind a C handle.
-// The c10d headers guard Gloo behind USE_C10D_GLOO, which libtorch defines for its own build.
+// c10d collectives: a TCP store and a Gloo or NCCL process group behind a C handle.
+//
+// Gloo (CPU tensors) is in every libtorch; NCCL (CUDA tensors) only in CUDA builds, where the
+// build defines CT_WITH_NCCL (shim/torch/check/build_and_run.sh does when libtorch_cuda is
+// present). The c10d headers guard each backend behind USE_C10D_*, which libtorch defines for
+// its own build. Since torch 2.0 the backends derive from c10d::Backend rather than
+// c10d::ProcessGroup; `Group` is whichever this libtorch has (both have the calls used here).
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/version.h>
+#if __has_include(<gloo/config.h>)
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO
 #endif
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#define CT_HAVE_GLOO 1
+#endif
+#ifdef CT_WITH_NCCL
+#ifndef USE_C10D_NCCL
+#define USE_C10D_NCCL
+#endif
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <chrono>
 
 #include "internal.h"
 
+#if TORCH_VERSION_MAJOR >= 2
+using Group = c10d::Backend;
+#else
+using Group = c10d::ProcessGroup;
+#endif
+
 using namespace ct;
 
 struct ct_process_group {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> pg;
+  c10::intrusive_ptr<Group> pg;
 };
 
 extern "C" {
@@ -28,20 +49,41 @@ CT_API(ct_process_group_new, (const char *backend, const char *master_addr, int 
     require(master_port > 0 && master_port < 65536, "master_port must be a TCP port");
     require(timeout_s > 0, "timeout must be positive");
     std::string b(backend);
-    if (b != "gloo")
-      throw InvalidArgument("backend '" + b + "' is not available in this build (gloo is; NCCL needs a CUDA libtorch build of the shim)");
     auto timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
-    c10d::TCPStoreOptions opts;
-    opts.port = static_cast<std::uint16_t>(master_port);
-    opts.isServer = rank == 0;
-    opts.numWorkers = static_cast<std::size_t>(world_size);
-    opts.waitWorkers = true;
-    opts.timeout = timeout;
-    auto store = c10::make_intrusive<c10d::TCPStore>(std::string(master_addr), opts);
-    auto options = c10d::ProcessGroupGloo::Options::create();
-    options->timeout = timeout;
-    options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, options);
+    auto make_store = [&] {
+      c10d::TCPStoreOptions opts;
+      opts.port = static_cast<std::uint16_t>(master_port);
+      opts.isServer = rank == 0;
+      opts.numWorkers = static_cast<std::size_t>(world_size);
+      opts.waitWorkers = true;
+      opts.timeout = timeout;
+      return c10::make_intrusive<c10d::TCPStore>(std::string(master_addr), opts);
+    };
+    c10::intrusive_ptr<c10d::Store> store;
+    c10::intrusive_ptr<Group> pg;
+    if (b == "gloo") {
+#ifdef CT_HAVE_GLOO
+      store = make_store();
+      auto options = c10d::ProcessGroupGloo::Options::create();
+      options->timeout = timeout;
+      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world_size, options);
+#else
+      throw InvalidArgument("backend 'gloo' is not available: this libtorch ships no Gloo headers");
+#endif
+    } else if (b == "nccl") {
+#ifdef CT_WITH_NCCL
+      // One GPU per rank, and the tensors on it: NCCL refuses two ranks on one GPU.
+      store = make_store();
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = timeout;
+      pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world_size, options);
+#else
+      throw InvalidArgument("backend 'nccl' is not available in this build (it needs the shim built against a CUDA libtorch; gloo is)");
+#endif
+    } else {
+      throw InvalidArgument("unknown backend '" + b + "' (gloo for CPU tensors, nccl for CUDA tensors)");
+    }
     *out = new ct_process_group{store, pg};
   });
 }
