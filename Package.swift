@@ -25,6 +25,15 @@ let torchLinkFlags: [String] = libtorch.map { dir in
     return flags
 } ?? []
 
+// NCCL process groups (shim/torch/src/distributed.cpp) with a CUDA libtorch: its c10d headers
+// need CUDA's runtime headers (the toolkit's) and nccl.h (pip's nvidia-nccl package or the system's).
+let ncclFlags: [String] = libtorch.map { dir in
+    guard FileManager.default.fileExists(atPath: "\(dir)/lib/libtorch_cuda.so") else { return [] }
+    let candidates = ["/usr/local/cuda/include", "\(dir)/../nvidia/nccl/include", "/usr/include"]
+    let found = ["cuda_runtime_api.h", "nccl.h"].compactMap { h in candidates.first { FileManager.default.fileExists(atPath: "\($0)/\(h)") } }
+    return ["-DCT_WITH_NCCL"] + found.map { "-I\($0)" }
+} ?? []
+
 // oneDNN's sgemm for the shim's products (shim/torch/src/gemm.cpp) where its headers are
 // installed (libdnnl-dev; scripts/setup installs it; the library itself ships with libtorch).
 let oneDNN = FileManager.default.fileExists(atPath: "/usr/include/oneapi/dnnl/dnnl.h")
@@ -52,7 +61,7 @@ let package = Package(
             path: "shim/torch",
             sources: ["src"],
             publicHeadersPath: "include",
-            cxxSettings: [.unsafeFlags(torchIncludes + ["-O2", "-Wno-deprecated-declarations"] + (oneDNN ? ["-DCT_WITH_ONEDNN"] : []))],
+            cxxSettings: [.unsafeFlags(torchIncludes + ["-O2", "-Wno-deprecated-declarations"] + (oneDNN ? ["-DCT_WITH_ONEDNN"] : []) + ncclFlags)],
             linkerSettings: [
                 .unsafeFlags(torchLinkFlags),
                 .linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"),
