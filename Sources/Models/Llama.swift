@@ -174,9 +174,9 @@ public final class Llama {
             if let f {
                 let gu = try m.linear(f.gateUp)
                 let width = config.intermediateSize
-                x = try x + (gu.narrow(-1, start: 0, length: width).silu() * gu.narrow(-1, start: width, length: width)).linear(l.down)
+                x = try x + Tensor.swiglu(gate: gu.narrow(-1, start: 0, length: width), up: gu.narrow(-1, start: width, length: width)).linear(l.down)
             } else {
-                x = try x + (m.linear(l.gate).silu() * m.linear(l.up)).linear(l.down)
+                x = try x + Tensor.swiglu(gate: m.linear(l.gate), up: m.linear(l.up)).linear(l.down)
             }
         }
         cache?.length = past + t

@@ -114,6 +114,11 @@ extension Tensor {
         try Tensor.make { ct_rms_norm(handle, weight.handle, eps, $0) }
     }
 
+    /// SwiGLU's product `silu(gate) * up` (the same shapes), one op with a closed-form backward.
+    public static func swiglu(gate: Tensor, up: Tensor) throws -> Tensor {
+        try Tensor.make { ct_swiglu(gate.handle, up.handle, $0) }
+    }
+
     /// Rotary embedding in HF's rotate-half layout for this [B, H, T, D] tensor, by the angles'
     /// `cos` and `sin` [B or 1, 1, T, D/2]; one op with its own backward. Returns a contiguous
     /// [B, H, T, D].

@@ -2,8 +2,9 @@ import Foundation
 import Torch
 import XCTest
 
-/// The shim's single-op RMSNorm and rotary embedding (shim/torch/src/norm_rotary.cpp) against
-/// the same formulas composed from elementary ops: values and gradients.
+/// The shim's single-op RMSNorm, rotary embedding (shim/torch/src/norm_rotary.cpp), SwiGLU
+/// (swiglu.cpp) and cross-entropy (cross_entropy.cpp) against the same formulas composed from
+/// elementary ops or computed by ATen in float64: values and gradients.
 final class FusedLayerTests: XCTestCase {
     private func assertClose(_ a: [Float], _ b: [Float], tol: Float = 1e-5, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertEqual(a.count, b.count, what, file: file, line: line)
@@ -60,6 +61,57 @@ final class FusedLayerTests: XCTestCase {
         for (i, what) in ["y", "dL/dx"].enumerated() { assertClose(fused[i], composed[i], what) }
         XCTAssertThrowsError(try x0.transpose(1, 2).rotary(cos: c.narrow(-1, start: 0, length: 2), sin: s)) { error in
             XCTAssertTrue(error.localizedDescription.contains("cos and sin"), error.localizedDescription)
+        }
+    }
+
+    func testSwiGLUMatchesSiluTimesUp() throws {
+        let g = try Generator(seed: 3)
+        // The halves of a fused [.., 2F] projection, as the model passes them (strided rows).
+        let gu0 = try Tensor.randn([2, 5, 2 * 24], generator: g) * 4
+        let up = try Tensor.randn([2, 5, 24], generator: g)
+        func run(_ f: (Tensor, Tensor) throws -> Tensor) throws -> [[Float]] {
+            let gu = try gu0.clone().requiresGrad(true)
+            let y = try f(gu.narrow(-1, start: 0, length: 24), gu.narrow(-1, start: 24, length: 24))
+            try (y * up).sum().backward()
+            return [try y.toArray(), try XCTUnwrap(gu.grad).toArray()]
+        }
+        let fused = try run { try Tensor.swiglu(gate: $0, up: $1) }
+        let composed = try run { try $0.silu() * $1 }
+        for (i, what) in ["y", "dL/d(gate, up)"].enumerated() { assertClose(fused[i], composed[i], what) }
+        // By hand: silu(0) = 0, silu(2) = 2 sigmoid(2).
+        let y = try Tensor.swiglu(gate: Tensor([0, 2] as [Float]), up: Tensor([5, 3] as [Float])).toArray(Float.self)
+        XCTAssertEqual(y[0], 0, accuracy: 1e-7)
+        XCTAssertEqual(y[1], 6 / (1 + Float(Foundation.exp(-2.0))), accuracy: 1e-6)
+        // Other dtypes take ATen's ops.
+        XCTAssertEqual(try Tensor.swiglu(gate: gu0.narrow(-1, start: 0, length: 24).to(.bfloat16), up: up.to(.bfloat16)).dtype, .bfloat16)
+        XCTAssertThrowsError(try Tensor.swiglu(gate: up, up: Tensor.ones([2, 5, 23]))) { error in
+            XCTAssertTrue(error.localizedDescription.contains("same shape"), error.localizedDescription)
+        }
+    }
+
+    func testCrossEntropyMatchesATenInFloat64() throws {
+        let g = try Generator(seed: 4)
+        let logits0 = try Tensor.randn([37, 301], generator: g) * 5
+        let targets = try Tensor([3, -100, 300, 0, 7, -100] + (0..<31).map { Int64($0 * 9) } as [Int64])
+        for reduction in [Reduction.mean, .sum, .none] {
+            // float32 takes the fused op, float64 ATen's cross_entropy_loss.
+            func run(_ dtype: DType) throws -> [[Float]] {
+                let x = try (dtype == .float32 ? logits0.clone() : logits0.to(dtype)).requiresGrad(true)  // a fresh leaf
+                let loss = try crossEntropy(x, targets, reduction: reduction)
+                try (reduction == .none ? loss * Tensor.arange(0, 37, dtype: dtype) : loss).sum().backward()
+                return [try loss.to(.float32).toArray(), try XCTUnwrap(x.grad).to(.float32).toArray()]
+            }
+            let fused = try run(.float32), reference = try run(.float64)
+            for (i, what) in ["loss", "dL/dlogits"].enumerated() { assertClose(fused[i], reference[i], "\(what), \(reduction)") }
+        }
+        // Ignored rows get no gradient; a target outside [0, C) is an error naming its row.
+        let x = try logits0.clone().requiresGrad(true)
+        try crossEntropy(x, targets).backward()
+        let grad = try XCTUnwrap(x.grad).toArray(Float.self)
+        XCTAssertEqual(Array(grad[301..<602]), [Float](repeating: 0, count: 301))
+        let bad = try Tensor([3, 301] + [Int64](repeating: 0, count: 35) as [Int64])
+        XCTAssertThrowsError(try crossEntropy(logits0, bad)) { error in
+            XCTAssertTrue(error.localizedDescription.contains("target 301 at row 1"), error.localizedDescription)
         }
     }
 }

@@ -170,6 +170,9 @@ ct_status ct_linear(const ct_tensor *x, const ct_tensor *weight, const ct_tensor
  * softmax does. The fp32 CPU result is a [B, H, T, Dv] view of [B, T, H, Dv] memory. */
 ct_status ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, const ct_tensor *mask,
                        double scale, bool causal, ct_tensor **out);
+/* SwiGLU's product silu(gate) * up (same shapes), one op with a closed-form backward; fp32 CPU
+ * tensors in one pass each way, others through ATen's silu and product. */
+ct_status ct_swiglu(const ct_tensor *gate, const ct_tensor *up, ct_tensor **out);
 /* RMSNorm over the last dimension, HF's LlamaRMSNorm: weight * (x / sqrt(mean(x^2) + eps)),
  * in float32 for half types. One op with a closed-form backward (x and weight). */
 ct_status ct_rms_norm(const ct_tensor *x, const ct_tensor *weight, double eps, ct_tensor **out);
@@ -200,7 +203,8 @@ ct_status ct_embedding(const ct_tensor *weight, const ct_tensor *indices, ct_ten
 typedef enum { CT_REDUCTION_NONE = 0, CT_REDUCTION_MEAN = 1, CT_REDUCTION_SUM = 2 } ct_reduction;
 
 /* Cross-entropy of logits [N, C] against int64 targets [N]; targets equal to ignore_index
- * contribute nothing (and are not counted by MEAN). */
+ * contribute nothing (and are not counted by MEAN). fp32 CPU logits: one op with a one-pass
+ * backward (cross_entropy.cpp); a target outside [0, C) is an error naming its row. */
 ct_status ct_cross_entropy(const ct_tensor *logits, const ct_tensor *targets, int64_t ignore_index,
                            ct_reduction reduction, ct_tensor **out);
 /* a where mask is false, value where it is true (mask broadcasts). */

@@ -141,8 +141,16 @@ struct OneDNNLinear : torch::autograd::Function<OneDNNLinear> {
     auto gy = grads[0].reshape({1, -1, w.size(0)});  // [1, M, N]
     at::Tensor gx, gw;
     if (ctx->needs_input_grad(0)) gx = batched_product(gy, w.unsqueeze(0)).view(x.sizes());  // gy @ w
-    if (ctx->needs_input_grad(1))                                                            // gy^T @ x
-      gw = batched_product(gy.transpose(1, 2), x.reshape({1, -1, w.size(1)})).view(w.sizes());
+    if (ctx->needs_input_grad(1)) {
+      auto x3 = x.reshape({1, -1, w.size(1)});
+      if (w.size(0) >= 4 * w.size(1)) {
+        // A tall weight (the LM head, [vocab, dim]): oneDNN runs gy^T @ x at [2048 x 256, inner
+        // 4096] at ~150 GFLOP/s against ~220 for x^T @ gy = gw^T; the transposing copy is cheap.
+        gw = batched_product(x3.transpose(1, 2), gy).view({w.size(1), w.size(0)}).t().contiguous();
+      } else {
+        gw = batched_product(gy.transpose(1, 2), x3).view(w.sizes());  // gy^T @ x
+      }
+    }
     return {gx, gw};
   }
 };

@@ -87,6 +87,23 @@ void sgemm_serial(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha
 at::Tensor batched_product(const at::Tensor &a3, const at::Tensor &b3, float alpha = 1.0f,
                            const at::Tensor &accumulate = at::Tensor());
 
+// A float tensor as [rows, n] with contiguous rows at a fixed stride: a view where the layout
+// allows (the halves of a fused projection are), else a contiguous copy. For the row kernels.
+struct RowView {
+  at::Tensor keep;
+  float *data;
+  int64_t rows, n, ld;
+  explicit RowView(const at::Tensor &t) {
+    n = t.size(-1);
+    keep = t.reshape({-1, n});
+    if (keep.stride(1) != 1 || (keep.size(0) > 1 && keep.stride(0) < n)) keep = keep.contiguous();
+    data = keep.data_ptr<float>();
+    rows = keep.size(0);
+    ld = rows > 1 ? keep.stride(0) : n;
+  }
+  float *row(int64_t i) const { return data + i * ld; }
+};
+
 }  // namespace ct
 
 // Declares `ct_status name(args)` whose body runs inside the boundary.

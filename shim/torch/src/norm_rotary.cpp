@@ -4,11 +4,16 @@
 // (RMSNorm: square, mean, add, rsqrt, two products; rotary: two narrows, a negation, a cat, two
 // products, a sum) and replays each backward, so a [tokens, dim] activation crosses memory a
 // dozen times per layer. Here the forward makes the few passes the formula needs and backward
-// uses the closed forms below. Both work on any device and dtype (ATen ops throughout); half
-// types compute RMSNorm in float32 like HF's LlamaRMSNorm.
+// uses the closed forms below. fp32 CPU tensors go row by row through the row kernels on the
+// OpenMP team (one pass each way; RMSNorm's weight gradient is summed over fixed chunks of
+// rows, in a fixed order, so the result does not depend on the thread count); other devices and
+// dtypes use ATen ops with the same formulas, half types computing RMSNorm in float32 like HF's
+// LlamaRMSNorm.
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "internal.h"
+#include "parallel.h"
+#include "row_kernels.h"
 
 using namespace ct;
 
@@ -18,8 +23,44 @@ bool is_half(const at::Tensor &t) { return t.scalar_type() == at::kHalf || t.sca
 
 // y = w * (x * rstd), rstd = 1 / sqrt(mean(x^2) + eps) over the last dimension; HF's order of
 // operations (normalise in float32, cast back, then scale by the weight).
+bool fast(const at::Tensor &x, const at::Tensor &w) { return cpu_float(x) && cpu_float(w); }
+
+int64_t grain(int64_t n) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(n, 1)); }
+
+// fp32 CPU: y and rstd [rows].
+std::pair<at::Tensor, at::Tensor> rms_rows(const at::Tensor &x, const at::Tensor &w, double eps) {
+  RowView X(x);
+  auto wc = w.contiguous();
+  auto y = at::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::Contiguous));
+  auto rstd = at::empty({X.rows}, x.options());
+  const float *wp = wc.data_ptr<float>();
+  float *yp = y.data_ptr<float>(), *rp = rstd.data_ptr<float>();
+  parallel_for(X.rows, grain(X.n), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) rp[i] = rows::rms_norm(X.row(i), wp, yp + i * X.n, X.n, static_cast<float>(eps));
+  });
+  return {y, rstd};
+}
+
+std::pair<at::Tensor, at::Tensor> rms_rows_backward(const at::Tensor &x, const at::Tensor &w, const at::Tensor &rstd,
+                                                    const at::Tensor &g, bool want_dx, bool want_dw) {
+  RowView X(x), G(g);
+  auto wc = w.contiguous();
+  const int64_t chunks = std::min<int64_t>(16, X.rows), per = (X.rows + chunks - 1) / chunks;
+  at::Tensor dx = want_dx ? at::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::Contiguous)) : at::Tensor();
+  at::Tensor partial = want_dw ? at::zeros({chunks, X.n}, x.options()) : at::Tensor();
+  const float *wp = wc.data_ptr<float>(), *rp = rstd.data_ptr<float>();
+  float *dxp = want_dx ? dx.data_ptr<float>() : nullptr, *pp = want_dw ? partial.data_ptr<float>() : nullptr;
+  parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
+    for (int64_t c = cb; c < ce; ++c)
+      for (int64_t i = c * per; i < std::min(X.rows, (c + 1) * per); ++i)
+        rows::rms_norm_backward(X.row(i), wp, G.row(i), rp[i], dxp ? dxp + i * X.n : nullptr, pp ? pp + c * X.n : nullptr, X.n);
+  });
+  return {dx, want_dw ? partial.sum(0) : at::Tensor()};
+}
+
 struct RMSNorm : torch::autograd::Function<RMSNorm> {
   static std::pair<at::Tensor, at::Tensor> run(const at::Tensor &x, const at::Tensor &w, double eps) {
+    if (fast(x, w)) return rms_rows(x, w, eps);
     auto xf = is_half(x) ? x.to(at::kFloat) : x;
     auto rstd = at::rsqrt(xf.square().mean(-1, true).add_(eps));
     auto n = xf * rstd;
@@ -40,6 +81,10 @@ struct RMSNorm : torch::autograd::Function<RMSNorm> {
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
     const auto &x = saved[0], &w = saved[1], &rstd = saved[2];
+    if (fast(x, w)) {
+      auto [dx, dw] = rms_rows_backward(x, w, rstd, grads[0], ctx->needs_input_grad(0), ctx->needs_input_grad(1));
+      return {dx, dw, at::Tensor()};
+    }
     auto g = is_half(x) ? grads[0].to(at::kFloat) : grads[0];
     auto xhat = (is_half(x) ? x.to(at::kFloat) : x) * rstd;
     at::Tensor dx, dw;
@@ -61,6 +106,11 @@ struct RMSNorm : torch::autograd::Function<RMSNorm> {
 // so the attention that reads it next needs no copy. Its backward is the inverse rotation.
 struct Rotary : torch::autograd::Function<Rotary> {
   static at::Tensor rotate(const at::Tensor &x, const at::Tensor &c, const at::Tensor &s, bool inverse) {
+    if (cpu_float(x) && cpu_float(c) && cpu_float(s)) {
+      auto y = at::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::Contiguous));
+      rotate_rows(x, c, s, inverse, y);
+      return y;
+    }
     int64_t h = x.size(-1) / 2;
     auto x1 = x.narrow(-1, 0, h), x2 = x.narrow(-1, h, h);
     auto y = at::empty(x.sizes(), x.options().memory_format(at::MemoryFormat::Contiguous));
@@ -71,16 +121,46 @@ struct Rotary : torch::autograd::Function<Rotary> {
     return y;
   }
 
+  // fp32 CPU: y [B, H, T, D] (any layout with a contiguous last dimension) from x's rows.
+  static void rotate_rows(const at::Tensor &x0, const at::Tensor &c0, const at::Tensor &s0, bool inverse, at::Tensor &y) {
+    auto x = x0.stride(3) == 1 ? x0 : x0.contiguous();
+    auto c = c0.contiguous(), s = s0.contiguous();
+    int64_t B = x.size(0), H = x.size(1), T = x.size(2), h = x.size(3) / 2;
+    const float *xp = x.data_ptr<float>(), *cp = c.data_ptr<float>(), *sp = s.data_ptr<float>();
+    float *yp = y.data_ptr<float>();
+    bool per_batch = c.size(0) > 1;
+    parallel_for(B * H * T, grain(2 * h), [&](int64_t b0, int64_t e0) {
+      for (int64_t r = b0; r < e0; ++r) {
+        int64_t b = r / (H * T), hh = (r / T) % H, t = r % T;
+        int64_t angle = ((per_batch ? b : 0) * T + t) * h;
+        rows::rotary(xp + b * x.stride(0) + hh * x.stride(1) + t * x.stride(2), cp + angle, sp + angle,
+                     yp + b * y.stride(0) + hh * y.stride(1) + t * y.stride(2), h, inverse ? -1.0f : 1.0f);
+      }
+    });
+  }
+
   static at::Tensor forward(torch::autograd::AutogradContext *ctx, const at::Tensor &x, const at::Tensor &c,
                             const at::Tensor &s) {
     ctx->save_for_backward({c, s});
+    // The gradient goes back in x's layout where x is the model's transposed view of a
+    // [B, T, H, D] projection, so the projection's backward reads it without a copy.
+    ctx->saved_data["bthd"] = x.transpose(1, 2).is_contiguous();
     return rotate(x, c, s, false);
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext *ctx,
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
-    return {rotate(grads[0], saved[0], saved[1], true), at::Tensor(), at::Tensor()};
+    const auto &g = grads[0], &c = saved[0], &s = saved[1];
+    if (cpu_float(g) && cpu_float(c) && cpu_float(s)) {
+      auto opts = g.options().memory_format(at::MemoryFormat::Contiguous);
+      auto dx = ctx->saved_data["bthd"].toBool()
+                    ? at::empty({g.size(0), g.size(2), g.size(1), g.size(3)}, opts).transpose(1, 2)
+                    : at::empty(g.sizes(), opts);
+      rotate_rows(g, c, s, true, dx);
+      return {dx, at::Tensor(), at::Tensor()};
+    }
+    return {rotate(g, c, s, true), at::Tensor(), at::Tensor()};
   }
 };
 

@@ -78,6 +78,80 @@ CT_INLINE void add_row_body(float *x, const float *m, int64_t ms, int64_t n) {
   }
 }
 
+CT_INLINE float sigmoid_approx(float x) { return 1.0f / (1.0f + exp_approx(-x)); }
+
+// h = silu(g) * u.
+CT_INLINE void swiglu_body(const float *g, const float *u, float *h, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) h[j] = g[j] * sigmoid_approx(g[j]) * u[j];
+}
+
+// With s = sigmoid(g): du = dh * g * s, dg = dh * u * s * (1 + g * (1 - s)).
+CT_INLINE void swiglu_backward_body(const float *g, const float *u, const float *dh, float *dg, float *du, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    float s = sigmoid_approx(g[j]);
+    du[j] = dh[j] * g[j] * s;
+    dg[j] = dh[j] * u[j] * s * (1.0f + g[j] * (1.0f - s));
+  }
+}
+
+// log(sum_j exp(x[j])) over a row, stably.
+CT_INLINE float logsumexp_body(const float *x, int64_t n) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j) m = std::fmax(m, x[j]);
+  if (!(m > -std::numeric_limits<float>::infinity())) return m;  // all -inf (or NaN)
+  float s = 0;
+  {
+#pragma clang fp reassociate(on)
+    for (int64_t j = 0; j < n; ++j) s += exp_approx(x[j] - m);
+  }
+  return m + std::log(s);
+}
+
+// Cross-entropy's gradient for one row: d[j] = scale * exp(x[j] - lse) (the target's -scale is
+// added by the caller).
+CT_INLINE void softmax_scaled_body(const float *x, float lse, float scale, float *d, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) d[j] = scale * exp_approx(x[j] - lse);
+}
+
+// RMSNorm forward for one row: y = (x * rstd) * w, rstd = 1 / sqrt(mean(x^2) + eps); returns rstd.
+CT_INLINE float rms_norm_body(const float *x, const float *w, float *y, int64_t n, float eps) {
+  float ss = 0;
+  {
+#pragma clang fp reassociate(on)
+    for (int64_t j = 0; j < n; ++j) ss += x[j] * x[j];
+  }
+  float rstd = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
+  for (int64_t j = 0; j < n; ++j) y[j] = (x[j] * rstd) * w[j];
+  return rstd;
+}
+
+// RMSNorm backward for one row: with xhat = x * rstd and gh = g * w,
+// dx = rstd * (gh - xhat * mean(gh * xhat)); dw_acc += g * xhat.
+CT_INLINE void rms_norm_backward_body(const float *x, const float *w, const float *g, float rstd, float *dx,
+                                      float *dw_acc, int64_t n) {
+  float dot = 0;
+  {
+#pragma clang fp reassociate(on)
+    for (int64_t j = 0; j < n; ++j) dot += g[j] * w[j] * x[j];
+  }
+  dot *= rstd / static_cast<float>(n);
+  for (int64_t j = 0; j < n; ++j) {
+    float xh = x[j] * rstd;
+    if (dx) dx[j] = rstd * (g[j] * w[j] - xh * dot);
+    if (dw_acc) dw_acc[j] += g[j] * xh;
+  }
+}
+
+// Rotate-half rotation of one row of D = 2h by angles c, s [h]: y1 = x1 c - sign x2 s,
+// y2 = x2 c + sign x1 s (sign -1: the inverse rotation, for backward).
+CT_INLINE void rotary_body(const float *x, const float *c, const float *s, float *y, int64_t h, float sign) {
+  for (int64_t j = 0; j < h; ++j) {
+    float x1 = x[j], x2 = x[j + h];
+    y[j] = x1 * c[j] - sign * x2 * s[j];
+    y[j + h] = x2 * c[j] + sign * x1 * s[j];
+  }
+}
+
 #define CT_DISPATCH(name, params, args)                                                   \
   __attribute__((target("avx2,fma"))) inline void name##_avx2 params { name##_body args; } \
   inline void name##_base params { name##_body args; }                                   \
@@ -89,5 +163,30 @@ CT_INLINE void add_row_body(float *x, const float *m, int64_t ms, int64_t n) {
 CT_DISPATCH(softmax, (float *x, int64_t n), (x, n))
 CT_DISPATCH(softmax_backward, (const float *p, float *g, int64_t n, float scale), (p, g, n, scale))
 CT_DISPATCH(add_row, (float *x, const float *m, int64_t ms, int64_t n), (x, m, ms, n))
+CT_DISPATCH(swiglu, (const float *g, const float *u, float *h, int64_t n), (g, u, h, n))
+CT_DISPATCH(swiglu_backward, (const float *g, const float *u, const float *dh, float *dg, float *du, int64_t n),
+            (g, u, dh, dg, du, n))
+CT_DISPATCH(softmax_scaled, (const float *x, float lse, float scale, float *d, int64_t n), (x, lse, scale, d, n))
+
+CT_DISPATCH(rms_norm_backward, (const float *x, const float *w, const float *g, float rstd, float *dx, float *dw_acc, int64_t n),
+            (x, w, g, rstd, dx, dw_acc, n))
+CT_DISPATCH(rotary, (const float *x, const float *c, const float *s, float *y, int64_t h, float sign), (x, c, s, y, h, sign))
+
+__attribute__((target("avx2,fma"))) inline float rms_norm_avx2(const float *x, const float *w, float *y, int64_t n, float eps) {
+  return rms_norm_body(x, w, y, n, eps);
+}
+inline float rms_norm_base(const float *x, const float *w, float *y, int64_t n, float eps) { return rms_norm_body(x, w, y, n, eps); }
+inline float rms_norm(const float *x, const float *w, float *y, int64_t n, float eps) {
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return avx2 ? rms_norm_avx2(x, w, y, n, eps) : rms_norm_base(x, w, y, n, eps);
+}
+
+// (The dispatcher macro above returns void; logsumexp returns a value.)
+__attribute__((target("avx2,fma"))) inline float logsumexp_avx2(const float *x, int64_t n) { return logsumexp_body(x, n); }
+inline float logsumexp_base(const float *x, int64_t n) { return logsumexp_body(x, n); }
+inline float logsumexp(const float *x, int64_t n) {
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return avx2 ? logsumexp_avx2(x, n) : logsumexp_base(x, n);
+}
 
 }  // namespace ct::rows

@@ -319,15 +319,6 @@ CT_API(ct_multinomial, (const ct_tensor *probs, int64_t n, bool replacement, ct_
 CT_API(ct_embedding, (const ct_tensor *weight, const ct_tensor *indices, ct_tensor **out)) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::embedding(T(weight), T(indices))); });
 }
-CT_API(ct_cross_entropy, (const ct_tensor *logits, const ct_tensor *targets, int64_t ignore_index,
-                          ct_reduction reduction, ct_tensor **out)) {
-  return boundary(__func__, [&] {
-    CT_OUT(out);
-    require(reduction >= CT_REDUCTION_NONE && reduction <= CT_REDUCTION_SUM, "unknown reduction");
-    // at::Reduction: None=0, Mean=1, Sum=2, the same numbering as ct_reduction.
-    *out = wrap(at::cross_entropy_loss(T(logits), T(targets), {}, static_cast<int64_t>(reduction), ignore_index));
-  });
-}
 CT_API(ct_masked_fill, (const ct_tensor *a, const ct_tensor *mask, double value, ct_tensor **out)) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::masked_fill(T(a), T(mask), value)); });
 }
