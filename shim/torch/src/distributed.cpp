@@ -36,6 +36,7 @@ using namespace ct;
 struct ct_process_group {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<Group> pg;
+  bool nccl = false;
 };
 
 extern "C" {
@@ -84,11 +85,24 @@ CT_API(ct_process_group_new, (const char *backend, const char *master_addr, int 
     } else {
       throw InvalidArgument("unknown backend '" + b + "' (gloo for CPU tensors, nccl for CUDA tensors)");
     }
-    *out = new ct_process_group{store, pg};
+    *out = new ct_process_group{store, pg, b == "nccl"};
   });
 }
 
-void ct_process_group_free(ct_process_group *pg) { delete pg; }
+void ct_process_group_free(ct_process_group *pg) {
+  if (!pg) return;
+#ifdef CT_WITH_NCCL
+  // NCCL's communicators are torn down explicitly (what destroy_process_group() does in
+  // Python); without it torch 2.x warns at exit that resources may leak.
+  if (pg->nccl) {
+    try {
+      static_cast<c10d::ProcessGroupNCCL *>(pg->pg.get())->shutdown();
+    } catch (...) {
+    }
+  }
+#endif
+  delete pg;
+}
 
 CT_API(ct_all_reduce_sum, (ct_process_group * pg, ct_tensor *const *tensors, int n)) {
   return boundary(__func__, [&] {
