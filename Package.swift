@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "TeachersTests", dependencies: ["Teachers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WorldTests", dependencies: ["World", "Teachers", "Behaviors"]),
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "Evaluation", "Models", "Torch", "TestSupport"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Models", "Torch", "TestSupport"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Recipes", "Models", "Torch", "TestSupport"]),
         .testTarget(name: "BehaviorsTests", dependencies: ["Behaviors", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Tokenizers", "Torch", "TestSupport"]),

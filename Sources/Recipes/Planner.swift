@@ -74,7 +74,7 @@ struct Planner {
                 inputPrints[inputName] = parts.count == 1 ? parts[0] : "[" + parts.joined(separator: ",") + "]"
             }
             let fingerprint = StageFingerprint(
-                kind: kind.name, version: kind.version,
+                kind: kind.name, version: try kind.cacheVersion(settings, inputs: inputs),
                 settings: stage.settings.mapValues(\.canonical), inputs: inputPrints,
                 dependencies: Dictionary(uniqueKeysWithValues: stage.dependencies.map { ($0, keys[$0]!) }))
             let key = fingerprint.key

@@ -31,6 +31,11 @@ public protocol StageKind: Sendable {
     var settingKeys: Set<String> { get }
     /// The input names the kind reads; nil accepts any name.
     var inputNames: Set<String>? { get }
+    /// The version that goes into this stage's cache key, given its settings and inputs: `version`
+    /// unless the kind's outputs also depend on something else about the code for some settings
+    /// (a stage that runs the student model depends on its kernels' rounding; one that asks a
+    /// real teacher does not, and should not be asked again when those kernels change).
+    func cacheVersion(_ settings: StageSettings, inputs: StageInputs) throws -> String
     /// Further checks before anything runs: required keys, types, ranges. Throw the errors of
     /// `settings` and `inputs`, which name the key and its file:line.
     func validate(_ settings: StageSettings, inputs: StageInputs) throws
@@ -41,5 +46,6 @@ public protocol StageKind: Sendable {
 
 extension StageKind {
     public var inputNames: Set<String>? { nil }
+    public func cacheVersion(_ settings: StageSettings, inputs: StageInputs) throws -> String { version }
     public func validate(_ settings: StageSettings, inputs: StageInputs) throws {}
 }

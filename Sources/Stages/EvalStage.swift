@@ -14,6 +14,11 @@ struct EvalStage: StageKind {
     let settingKeys: Set<String> = SamplingSetting.keys.union(["backend", "limit", "samples", "budgets", "arm", "prompt", "retrieval", "k", "batch"])
     let inputNames: Set<String>? = ["problems", "model", "handbook"]
 
+    func cacheVersion(_ settings: StageSettings, inputs: StageInputs) throws -> String {
+        // In process only with a `model` input (a local backend takes its checkpoint from it).
+        try inputs.optionalURL("model") != nil ? StudentNumerics.version(version) : version
+    }
+
     func validate(_ s: StageSettings, inputs: StageInputs) throws {
         _ = try inputs.url("problems")
         if try inputs.optionalURL("model") == nil { _ = try BackendSetting.read(s) }

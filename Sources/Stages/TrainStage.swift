@@ -10,12 +10,12 @@ import Training
 /// (checkpoints/step-*, metrics.jsonl, config.resolved.json).
 struct TrainStage: StageKind {
     let name = "train"
-    // 2: the shim's fused attention, SwiGLU, RMSNorm, rotary and cross-entropy kernels round
-    // differently from ATen's ops, so the same settings train different weights.
-    let version = "2"
+    let version = "1"
     let settingKeys: Set<String> = ["model", "steps", "batch_size", "grad_accum", "lr", "min_lr", "warmup_steps", "schedule", "weight_decay",
                                     "beta1", "beta2", "eps", "grad_clip", "seed", "eval_every", "eval_batches", "save_every", "keep_last", "log_every"]
     let inputNames: Set<String>? = ["data", "from"]
+
+    func cacheVersion(_ settings: StageSettings, inputs: StageInputs) throws -> String { StudentNumerics.version(version) }
 
     func validate(_ s: StageSettings, inputs: StageInputs) throws {
         _ = try inputs.url("data")
