@@ -100,7 +100,7 @@ std::pair<at::Tensor, at::Tensor> fused_forward(const at::Tensor &q, const at::T
           for (int64_t r = r0; r < r1; ++r) std::fill(Y + r * ldy, Y + r * ldy + sh.Dv, kNaN);
           continue;
         }
-        sgemm_serial('N', 'T', r1 - r0, kend, sh.D, fscale, q_ + r0 * Q.ld, Q.ld, k_, K.ld, 0.0f, P + r0 * sh.S, sh.S);
+        sgemm_here('N', 'T', r1 - r0, kend, sh.D, fscale, q_ + r0 * Q.ld, Q.ld, k_, K.ld, 0.0f, P + r0 * sh.S, sh.S);
         for (int64_t r = r0; r < r1; ++r) {
           float *row = P + r * sh.S;
           int64_t n = sh.row_keys(r, kend);
@@ -109,7 +109,7 @@ std::pair<at::Tensor, at::Tensor> fused_forward(const at::Tensor &q, const at::T
           else rows::softmax(row, n);
           std::fill(row + n, row + kend, 0.0f);
         }
-        sgemm_serial('N', 'N', r1 - r0, sh.Dv, kend, 1.0f, P + r0 * sh.S, sh.S, v_, V.ld, 0.0f, Y + r0 * ldy, ldy);
+        sgemm_here('N', 'N', r1 - r0, sh.Dv, kend, 1.0f, P + r0 * sh.S, sh.S, v_, V.ld, 0.0f, Y + r0 * ldy, ldy);
       }
     }
   });
@@ -139,16 +139,16 @@ std::array<at::Tensor, 3> fused_backward(const at::Tensor &q, const at::Tensor &
           continue;
         }
         const float *Pb = P + r0 * sh.S, *dyb = dy_ + r0 * DY.ld;
-        sgemm_serial('N', 'T', m, kend, sh.Dv, 1.0f, dyb, DY.ld, v_, V.ld, 0.0f, ds.data(), sh.S);  // dp
+        sgemm_here('N', 'T', m, kend, sh.Dv, 1.0f, dyb, DY.ld, v_, V.ld, 0.0f, ds.data(), sh.S);  // dp
         for (int64_t r = r0; r < r1; ++r) {
           float *g = ds.data() + (r - r0) * sh.S;
           int64_t n = sh.row_keys(r, kend);
           rows::softmax_backward(P + r * sh.S, g, n, fscale);  // scale folded in: ds = scale * dscores
           std::fill(g + n, g + kend, 0.0f);
         }
-        sgemm_serial('T', 'N', kend, sh.Dv, m, 1.0f, Pb, sh.S, dyb, DY.ld, 1.0f, dv_, DV.ld);              // dv += p^T dy
-        sgemm_serial('N', 'N', m, sh.D, kend, 1.0f, ds.data(), sh.S, k_, K.ld, 0.0f, dq_ + r0 * DQ.ld, DQ.ld);  // dq = ds k
-        sgemm_serial('T', 'N', kend, sh.D, m, 1.0f, ds.data(), sh.S, q_ + r0 * Q.ld, Q.ld, 1.0f, dk_, DK.ld);  // dk += ds^T q
+        sgemm_here('T', 'N', kend, sh.Dv, m, 1.0f, Pb, sh.S, dyb, DY.ld, 1.0f, dv_, DV.ld);              // dv += p^T dy
+        sgemm_here('N', 'N', m, sh.D, kend, 1.0f, ds.data(), sh.S, k_, K.ld, 0.0f, dq_ + r0 * DQ.ld, DQ.ld);  // dq = ds k
+        sgemm_here('T', 'N', kend, sh.D, m, 1.0f, ds.data(), sh.S, q_ + r0 * Q.ld, Q.ld, 1.0f, dk_, DK.ld);  // dk += ds^T q
       }
     }
   });

@@ -18,8 +18,6 @@ using namespace ct;
 
 namespace {
 
-int64_t grain(int64_t c) { return std::max<int64_t>(1, 65536 / std::max<int64_t>(c, 1)); }
-
 struct Forward {
   at::Tensor loss;  // per row, 0 where ignored
   at::Tensor lse;   // per row
@@ -35,7 +33,7 @@ Forward forward_rows(const at::Tensor &x, const at::Tensor &t, int64_t ignore) {
   auto loss = at::empty({n}, x.options()), lse = at::empty({n}, x.options());
   float *lp = loss.data_ptr<float>(), *sp = lse.data_ptr<float>();
   std::atomic<int64_t> bad{-1}, count{0};
-  parallel_for(n, grain(c), [&](int64_t b, int64_t e) {
+  parallel_for(n, rows_per_thread(c, 65536), [&](int64_t b, int64_t e) {
     int64_t mine = 0;
     for (int64_t i = b; i < e; ++i) {
       const float *row = xp + i * ld;
@@ -92,7 +90,7 @@ struct CrossEntropy : torch::autograd::Function<CrossEntropy> {
     float mean = reduction == CT_REDUCTION_MEAN ? 1.0f / static_cast<float>(count) : 1.0f;
     auto dx = at::empty({n, c}, x.options().memory_format(at::MemoryFormat::Contiguous));
     float *dp = dx.data_ptr<float>();
-    parallel_for(n, grain(c), [&](int64_t b, int64_t e) {
+    parallel_for(n, rows_per_thread(c, 65536), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         float *d = dp + i * c;
         if (tp[i] == ignore) {

@@ -24,13 +24,9 @@
 #include <string>
 
 #include "internal.h"
+#include "parallel.h"  // the OpenMP calls (libgomp, which libtorch and oneDNN share)
 
 using namespace ct;
-
-// The two OpenMP calls used here, from libgomp (which libtorch and oneDNN share). Declared
-// rather than included: the Swift toolchain's clang ships no omp.h.
-extern "C" int omp_get_max_threads(void);
-extern "C" void omp_set_num_threads(int);
 
 namespace {
 
@@ -43,19 +39,17 @@ std::atomic<int> g_threads{0};  // 0: the calling thread's OpenMP setting
 
 // C[M,N] = op(A) @ op(B), row-major, with the configured thread count. oneDNN's OpenMP runtime
 // takes its team size from the calling thread's setting, which torch's intra-op threads set
-// (1 by default): set it for the call and restore it.
+// (1 by default): set it for the call and restore it, also when the call throws.
 void sgemm(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
            const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
-  int want = g_threads.load(std::memory_order_relaxed);
-  int have = omp_get_max_threads();
-  if (want > 0 && want != have) omp_set_num_threads(want);
-#ifdef CT_WITH_ONEDNN
-  dnnl_status_t st = dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  if (want > 0 && want != have) omp_set_num_threads(have);
-  if (st != dnnl_success) throw std::runtime_error("oneDNN sgemm failed with status " + std::to_string(static_cast<int>(st)));
-#else
-  throw std::logic_error("sgemm called in a build without oneDNN");
-#endif
+  int want = g_threads.load(std::memory_order_relaxed), have = omp_get_max_threads();
+  struct Restore {
+    int have;
+    bool set;
+    ~Restore() { if (set) omp_set_num_threads(have); }
+  } restore{have, want > 0 && want != have};
+  if (restore.set) omp_set_num_threads(want);
+  sgemm_here(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 
@@ -94,7 +88,7 @@ bool tracked(std::initializer_list<at::Tensor> ts) {
   return false;
 }
 
-void sgemm_serial(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+void sgemm_here(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                   const float *B, int64_t ldb, float beta, float *C, int64_t ldc) {
 #ifdef CT_WITH_ONEDNN
   dnnl_status_t st = dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

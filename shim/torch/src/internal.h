@@ -77,9 +77,10 @@ bool onednn_on();
 bool cpu_float(const at::Tensor &t);
 // Whether autograd must record an op over these inputs.
 bool tracked(std::initializer_list<at::Tensor> ts);
-// One row-major sgemm on the calling thread alone, as oneDNN runs inside a parallel region:
-// C[M,N] = alpha * op(A) @ op(B) + beta * C, op 'N' or 'T' (a stored-transposed operand).
-void sgemm_serial(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+// One row-major oneDNN sgemm under the calling thread's OpenMP setting (inside a parallel
+// region: on that thread alone). C[M,N] = alpha * op(A) @ op(B) + beta * C, op 'N' or 'T' (a
+// stored-transposed operand).
+void sgemm_here(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
                   const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
 // C[b] = alpha * A[b] @ B[b] for A [batch, M, K], B [batch, K, N] (a batch of 1 broadcasts),
 // through oneDNN's sgemm; strided views are read in place. C is new and contiguous, or

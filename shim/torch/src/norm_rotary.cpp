@@ -25,8 +25,6 @@ bool is_half(const at::Tensor &t) { return t.scalar_type() == at::kHalf || t.sca
 // operations (normalise in float32, cast back, then scale by the weight).
 bool fast(const at::Tensor &x, const at::Tensor &w) { return cpu_float(x) && cpu_float(w); }
 
-int64_t grain(int64_t n) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(n, 1)); }
-
 // fp32 CPU: y and rstd [rows].
 std::pair<at::Tensor, at::Tensor> rms_rows(const at::Tensor &x, const at::Tensor &w, double eps) {
   RowView X(x);
@@ -35,7 +33,7 @@ std::pair<at::Tensor, at::Tensor> rms_rows(const at::Tensor &x, const at::Tensor
   auto rstd = at::empty({X.rows}, x.options());
   const float *wp = wc.data_ptr<float>();
   float *yp = y.data_ptr<float>(), *rp = rstd.data_ptr<float>();
-  parallel_for(X.rows, grain(X.n), [&](int64_t b, int64_t e) {
+  parallel_for(X.rows, rows_per_thread(X.n), [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) rp[i] = rows::rms_norm(X.row(i), wp, yp + i * X.n, X.n, static_cast<float>(eps));
   });
   return {y, rstd};
@@ -129,7 +127,7 @@ struct Rotary : torch::autograd::Function<Rotary> {
     const float *xp = x.data_ptr<float>(), *cp = c.data_ptr<float>(), *sp = s.data_ptr<float>();
     float *yp = y.data_ptr<float>();
     bool per_batch = c.size(0) > 1;
-    parallel_for(B * H * T, grain(2 * h), [&](int64_t b0, int64_t e0) {
+    parallel_for(B * H * T, rows_per_thread(2 * h), [&](int64_t b0, int64_t e0) {
       for (int64_t r = b0; r < e0; ++r) {
         int64_t b = r / (H * T), hh = (r / T) % H, t = r % T;
         int64_t angle = ((per_batch ? b : 0) * T + t) * h;

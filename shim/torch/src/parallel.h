@@ -11,15 +11,24 @@
 #include <exception>
 #include <mutex>
 
+// libgomp's entry points, declared rather than included: the Swift toolchain's clang ships no
+// omp.h.
 extern "C" {
 void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
 int omp_get_thread_num(void);
 int omp_get_num_threads(void);
 int omp_get_max_threads(void);
+void omp_set_num_threads(int);
 int omp_in_parallel(void);
 }
 
 namespace ct {
+
+// The grain for loops over rows of `row_len` floats: enough rows that a thread's share is at
+// least `floats` elements, so short jobs stay on one thread.
+inline int64_t rows_per_thread(int64_t row_len, int64_t floats = 32768) {
+  return std::max<int64_t>(1, floats / std::max<int64_t>(row_len, 1));
+}
 
 // Calls f(begin, end) on contiguous chunks of [0, n), one chunk a thread, at most one thread
 // per `grain` items. An exception thrown in a chunk is rethrown on the caller's thread.

@@ -152,41 +152,29 @@ CT_INLINE void rotary_body(const float *x, const float *c, const float *s, float
   }
 }
 
-#define CT_DISPATCH(name, params, args)                                                   \
-  __attribute__((target("avx2,fma"))) inline void name##_avx2 params { name##_body args; } \
-  inline void name##_base params { name##_body args; }                                   \
-  inline void name params {                                                               \
+// One dispatcher per kernel: `ret name(params)` runs name##_body compiled for AVX2+FMA when the
+// CPU has them, else for the baseline ISA (`return` of a void call is fine for void kernels).
+#define CT_DISPATCH(ret, name, params, args)                                                  \
+  __attribute__((target("avx2,fma"))) inline ret name##_avx2 params { return name##_body args; } \
+  inline ret name##_base params { return name##_body args; }                                  \
+  inline ret name params {                                                                    \
     static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); \
-    if (avx2) name##_avx2 args; else name##_base args;                                    \
+    return avx2 ? name##_avx2 args : name##_base args;                                        \
   }
 
-CT_DISPATCH(softmax, (float *x, int64_t n), (x, n))
-CT_DISPATCH(softmax_backward, (const float *p, float *g, int64_t n, float scale), (p, g, n, scale))
-CT_DISPATCH(add_row, (float *x, const float *m, int64_t ms, int64_t n), (x, m, ms, n))
-CT_DISPATCH(swiglu, (const float *g, const float *u, float *h, int64_t n), (g, u, h, n))
-CT_DISPATCH(swiglu_backward, (const float *g, const float *u, const float *dh, float *dg, float *du, int64_t n),
+CT_DISPATCH(void, softmax, (float *x, int64_t n), (x, n))
+CT_DISPATCH(void, softmax_backward, (const float *p, float *g, int64_t n, float scale), (p, g, n, scale))
+CT_DISPATCH(void, add_row, (float *x, const float *m, int64_t ms, int64_t n), (x, m, ms, n))
+CT_DISPATCH(void, swiglu, (const float *g, const float *u, float *h, int64_t n), (g, u, h, n))
+CT_DISPATCH(void, swiglu_backward, (const float *g, const float *u, const float *dh, float *dg, float *du, int64_t n),
             (g, u, dh, dg, du, n))
-CT_DISPATCH(softmax_scaled, (const float *x, float lse, float scale, float *d, int64_t n), (x, lse, scale, d, n))
-
-CT_DISPATCH(rms_norm_backward, (const float *x, const float *w, const float *g, float rstd, float *dx, float *dw_acc, int64_t n),
+CT_DISPATCH(float, logsumexp, (const float *x, int64_t n), (x, n))
+CT_DISPATCH(void, softmax_scaled, (const float *x, float lse, float scale, float *d, int64_t n), (x, lse, scale, d, n))
+CT_DISPATCH(float, rms_norm, (const float *x, const float *w, float *y, int64_t n, float eps), (x, w, y, n, eps))
+CT_DISPATCH(void, rms_norm_backward,
+            (const float *x, const float *w, const float *g, float rstd, float *dx, float *dw_acc, int64_t n),
             (x, w, g, rstd, dx, dw_acc, n))
-CT_DISPATCH(rotary, (const float *x, const float *c, const float *s, float *y, int64_t h, float sign), (x, c, s, y, h, sign))
-
-__attribute__((target("avx2,fma"))) inline float rms_norm_avx2(const float *x, const float *w, float *y, int64_t n, float eps) {
-  return rms_norm_body(x, w, y, n, eps);
-}
-inline float rms_norm_base(const float *x, const float *w, float *y, int64_t n, float eps) { return rms_norm_body(x, w, y, n, eps); }
-inline float rms_norm(const float *x, const float *w, float *y, int64_t n, float eps) {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return avx2 ? rms_norm_avx2(x, w, y, n, eps) : rms_norm_base(x, w, y, n, eps);
-}
-
-// (The dispatcher macro above returns void; logsumexp returns a value.)
-__attribute__((target("avx2,fma"))) inline float logsumexp_avx2(const float *x, int64_t n) { return logsumexp_body(x, n); }
-inline float logsumexp_base(const float *x, int64_t n) { return logsumexp_body(x, n); }
-inline float logsumexp(const float *x, int64_t n) {
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return avx2 ? logsumexp_avx2(x, n) : logsumexp_base(x, n);
-}
+CT_DISPATCH(void, rotary, (const float *x, const float *c, const float *s, float *y, int64_t h, float sign),
+            (x, c, s, y, h, sign))
 
 }  // namespace ct::rows

@@ -15,13 +15,11 @@ using namespace ct;
 
 namespace {
 
-int64_t grain(int64_t f) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(f, 1)); }
-
 at::Tensor forward_rows(const at::Tensor &g, const at::Tensor &u) {
   RowView G(g), U(u);
   auto h = at::empty(g.sizes(), g.options().memory_format(at::MemoryFormat::Contiguous));
   float *hp = h.data_ptr<float>();
-  parallel_for(G.rows, grain(G.n), [&](int64_t b, int64_t e) {
+  parallel_for(G.rows, rows_per_thread(G.n), [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) rows::swiglu(G.row(i), U.row(i), hp + i * G.n, G.n);
   });
   return h;
@@ -41,7 +39,7 @@ struct SwiGLU : torch::autograd::Function<SwiGLU> {
     auto opts = g.options().memory_format(at::MemoryFormat::Contiguous);
     auto dg = at::empty(g.sizes(), opts), du = at::empty(u.sizes(), opts);
     float *dgp = dg.data_ptr<float>(), *dup = du.data_ptr<float>();
-    parallel_for(G.rows, grain(G.n), [&](int64_t b, int64_t e) {
+    parallel_for(G.rows, rows_per_thread(G.n), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i)
         rows::swiglu_backward(G.row(i), U.row(i), DH.row(i), dgp + i * G.n, dup + i * G.n, G.n);
     });
