@@ -6,11 +6,12 @@ import Torch
 /// generation_config.json and, when given, tokenizer.model. What `LlamaForCausalLM
 /// .from_pretrained` loads, and what it saves.
 public enum Checkpoint {
-    /// Loads a Llama from a folder (single or sharded safetensors), converting to `dtype`.
-    public static func load(_ dir: URL, dtype: DType = .float32) throws -> Llama {
+    /// Loads a Llama from a folder (single or sharded safetensors), converting to `dtype`, onto
+    /// `device`. Files are read on the CPU; a saved folder is the same whichever device wrote it.
+    public static func load(_ dir: URL, dtype: DType = .float32, device: Device = .cpu) throws -> Llama {
         let config = try LlamaConfig.load(dir.appendingPathComponent("config.json"))
         let weights = try SafeTensors.loadFolder(dir)
-        return try Llama(config: config, weights: weights, source: dir.path, dtype: dtype)
+        return try Llama(config: config, weights: weights, source: dir.path, dtype: dtype, device: device)
     }
 
     /// Writes a folder atomically: everything goes to a temporary sibling that replaces

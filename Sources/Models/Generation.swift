@@ -53,9 +53,9 @@ extension Llama {
         if let rs = p.rowSeeds, rs.count != b { throw ModelError.unsupported("rowSeeds has \(rs.count) seeds for \(b) prompts") }
         let gens = try (p.rowSeeds ?? [p.seed]).map { try Generator(seed: $0) }
         let cache = KVCache(layers: config.numHiddenLayers, capacity: width + p.maxNewTokens)
-        var keyMask = try Tensor(mask, shape: [b, width])
-        var next = try Tensor(ids, shape: [b, width])
-        var positions = try Tensor(pos, shape: [b, width])
+        var keyMask = try Tensor(mask, shape: [b, width], device: device)
+        var next = try Tensor(ids, shape: [b, width], device: device)
+        var positions = try Tensor(pos, shape: [b, width], device: device)
         var outputs = [[Int32]](repeating: [], count: b)
         var finished = [GenerationResult.FinishReason?](repeating: nil, count: b)
         var texts = [String?](repeating: nil, count: b)
@@ -79,9 +79,9 @@ extension Llama {
                     }
                 }
                 if finished.allSatisfy({ $0 != nil }) { break }
-                next = try Tensor(chosen, shape: [b, 1])
+                next = try Tensor(chosen, shape: [b, 1], device: device)
                 positions = try positions.narrow(1, start: positions.size(1) - 1, length: 1) + 1
-                keyMask = try Tensor.cat([keyMask, Tensor.ones([b, 1], dtype: .bool)], dim: 1)
+                keyMask = try Tensor.cat([keyMask, Tensor.ones([b, 1], dtype: .bool, device: device)], dim: 1)
             }
         } }
         return try (0..<b).map { r in
@@ -95,6 +95,8 @@ extension Llama {
     }
 
     /// One token per row from logits [B, V]: from one generator, or row i from `gens[i]`.
+    /// The draw itself runs on the CPU generators wherever the logits are, so a seed picks the
+    /// same tokens on every device (given the same probabilities).
     func sample(_ logits: Tensor, _ p: SamplingParameters, _ gens: [Generator]) throws -> Tensor {
         if p.temperature <= 0 { return try logits.argmax(-1) }
         var l = try logits.to(.float32) / p.temperature
@@ -108,10 +110,10 @@ extension Llama {
             // Drop a token when the mass before it already reaches topP (the first always stays).
             let before = try cum - sorted.softmax(-1)
             let dropSorted = try before.ge(p.topP)
-            let drop = try Tensor.zeros(l.shape, dtype: .bool).scatter(-1, order, dropSorted)
+            let drop = try Tensor.zeros(l.shape, dtype: .bool, device: l.device).scatter(-1, order, dropSorted)
             l = try l.maskedFill(drop, -.infinity)
         }
-        let probs = try l.softmax(-1)
+        let probs = try l.softmax(-1).to(.cpu)
         guard gens.count > 1 else { return try probs.multinomial(1, generator: gens[0]).squeeze(-1) }
         return try Tensor.cat(gens.indices.map { i in try probs.narrow(0, start: i, length: 1).multinomial(1, generator: gens[i]) }, dim: 0).squeeze(-1)
     }

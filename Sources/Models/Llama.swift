@@ -12,6 +12,8 @@ public final class Llama {
     public let config: LlamaConfig
     /// Every weight by its HF name (`model.layers.0.self_attn.q_proj.weight`, ...).
     public let weights: [String: Tensor]
+    /// Where the weights live; inputs are moved here and generation runs here.
+    public let device: Device
     let layers: [Layer]
     let embed, norm, head: Tensor
     let invFreq: Tensor
@@ -56,29 +58,35 @@ public final class Llama {
         return s
     }
 
-    /// A freshly initialised model (HF's scheme: normal(0, 0.02) weights, unit norms).
-    public convenience init(config: LlamaConfig, generator: Generator, dtype: DType = .float32) throws {
+    /// A freshly initialised model (HF's scheme: normal(0, 0.02) weights, unit norms). The
+    /// weights are drawn on the CPU generator and then moved, so a seed gives the same model on
+    /// every device.
+    public convenience init(config: LlamaConfig, generator: Generator, dtype: DType = .float32, device: Device = .cpu) throws {
         try config.validate()
         var w: [String: Tensor] = [:]
         for (name, shape) in Self.parameterShapes(config) {
             w[name] = name.hasSuffix("norm.weight") ? try Tensor.ones(shape, dtype: dtype)
                 : try (Tensor.randn(shape, generator: generator) * 0.02).to(dtype)
         }
-        try self.init(config: config, weights: w, source: "initialisation")
+        try self.init(config: config, weights: w, source: "initialisation", device: device)
     }
 
     /// A model over given weights; every expected tensor must be present with its shape.
-    /// Weights become leaf tensors that require gradients.
-    public init(config: LlamaConfig, weights: [String: Tensor], source: String = "weights", dtype: DType? = nil) throws {
+    /// Weights become leaf tensors that require gradients, on `device` (default: where the
+    /// given weights are).
+    public init(config: LlamaConfig, weights: [String: Tensor], source: String = "weights", dtype: DType? = nil,
+                device: Device? = nil) throws {
         try config.validate(path: source)
         self.config = config
+        let device = device ?? weights["model.embed_tokens.weight"]?.device ?? .cpu
+        self.device = device
         var w: [String: Tensor] = [:]
         let expected = Self.parameterShapes(config)
         for (name, shape) in expected {
             guard let t = weights[name] else { throw ModelError.missingTensor(name, in: source) }
             guard t.shape == shape else { throw ModelError.shapeMismatch(tensor: name, expected: shape, found: t.shape, in: source) }
             let cast = try dtype.map { t.dtype == $0 ? t : try t.to($0) } ?? t
-            w[name] = try cast.detach().requiresGrad(true)
+            w[name] = try cast.to(device).detach().requiresGrad(true)
         }
         // HF checkpoints of tied models sometimes also carry lm_head.weight; rotary buffers are recomputed.
         let extra = Set(weights.keys).subtracting(w.keys).filter { $0 != "lm_head.weight" && !$0.hasSuffix("rotary_emb.inv_freq") }
@@ -95,7 +103,7 @@ public final class Llama {
                          postNorm: w[p + "post_attention_layernorm.weight"]!)
         }
         // inv_freq[i] = theta^(-2i/d) (rope_scaling applied), in float32 as HF keeps it.
-        invFreq = try Tensor(config.inverseFrequencies.map { Float($0) })
+        invFreq = try Tensor(config.inverseFrequencies.map { Float($0) }, device: device)
     }
 
     /// Parameters as (HF name, tensor), in a fixed order (the tied head appears once).
@@ -114,7 +122,7 @@ public final class Llama {
         return dtype == .float32 ? (try freqs.cos(), try freqs.sin()) : (try freqs.cos().to(dtype), try freqs.sin().to(dtype))
     }
 
-    /// Logits [B, T, vocab] for int64 ids [B, T].
+    /// Logits [B, T, vocab] for int64 ids [B, T] (on the model's device, as every input).
     /// - positions: int64 [B, T]; default 0..<T (offset by the cache's length).
     /// - documentIDs: int64 [B, T] for packed rows: attention stays within a document.
     /// - cache: keys and values of earlier tokens, extended in place (generation).
@@ -124,7 +132,7 @@ public final class Llama {
         let (b, t) = (ids.size(0), ids.size(1))
         let past = cache?.length ?? 0
         let (h, kvh, hd) = (config.numAttentionHeads, config.numKeyValueHeads, config.headDim)
-        let pos = try positions ?? Tensor.arange(Double(past), Double(past + t)).unsqueeze(0).expand([b, t])
+        let pos = try positions ?? Tensor.arange(Double(past), Double(past + t), device: device).unsqueeze(0).expand([b, t])
         var x = try embed.embedding(ids)
         let (cos, sin) = try rotary(pos, dtype: x.dtype)
 

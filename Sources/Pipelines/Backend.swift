@@ -1,5 +1,6 @@
 import Foundation
 import Teachers
+import Torch
 import World
 
 /// Which model answers, as the CLI options and recipe settings describe it: an
@@ -15,6 +16,8 @@ public struct Backend: Sendable {
     public var maxInFlight = 8
     public var timeout: TimeInterval = 600
     public var checkpoint: URL?
+    /// Where a local checkpoint runs: cpu, cuda or cuda:N.
+    public var device = "cpu"
     public var worldSeed: UInt64 = 0
     public var embeddingModel: String?
 
@@ -43,7 +46,9 @@ public struct Backend: Sendable {
         case .openai:
             base = try OpenAIClient(clientConfiguration(model: model!))
         case .local:
-            base = try LocalModel(checkpoint: checkpoint!, maxBatch: maxInFlight)
+            let d: Device
+            do { d = try Device.resolve(device) } catch let e as TorchError { throw PipelineError.invalid("backend device: \(e.message)") }
+            base = try LocalModel(checkpoint: checkpoint!, maxBatch: maxInFlight, device: d)
         case .scripted:
             base = ScriptedModel(seed: worldSeed)
         }

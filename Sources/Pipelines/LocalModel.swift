@@ -29,8 +29,8 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
     private var queue: [Pending] = []
     private var workerStarted = false
 
-    public init(checkpoint dir: URL, template: ChatTemplate = .default, maxBatch: Int = 16) throws {
-        llama = try Checkpoint.load(dir)
+    public init(checkpoint dir: URL, template: ChatTemplate = .default, maxBatch: Int = 16, device: Device = .cpu) throws {
+        llama = try Checkpoint.load(dir, device: device)
         let tokURL = dir.appendingPathComponent("tokenizer.model")
         guard FileManager.default.fileExists(atPath: tokURL.path) else {
             throw PipelineError.invalid("\(tokURL.path): not found; a local backend needs the checkpoint's tokenizer.model")

@@ -14,10 +14,11 @@ import Recipes
 ///   timeout: 600
 ///   embedding_model: bge-m3       # openai, for embedding retrieval
 ///   world_seed: 0                 # scripted
+///   device: cuda                  # local: cpu (default), cuda or cuda:N
 /// ```
 /// A local backend takes its checkpoint from the stage's `model` input.
 enum BackendSetting {
-    static let keys: Set<String> = ["kind", "base_url", "model", "api_key_env", "max_in_flight", "timeout", "embedding_model", "world_seed"]
+    static let keys: Set<String> = ["kind", "base_url", "model", "api_key_env", "max_in_flight", "timeout", "embedding_model", "world_seed", "device"]
 
     static func read(_ settings: StageSettings, checkpoint: URL? = nil) throws -> Backend {
         guard let raw = settings["backend"] else { return Backend(kind: checkpoint == nil ? .scripted : .local).with(checkpoint: checkpoint) }
@@ -56,6 +57,7 @@ enum BackendSetting {
             guard let v = UInt64(s) else { throw settings.error("backend", "world_seed must be a non-negative integer") }
             b.worldSeed = v
         }
+        if let d = try text("device") { b.device = d }
         b.checkpoint = checkpoint
         if let p = b.problem(option: { "backend." + $0.replacingOccurrences(of: "-", with: "_") }) {
             throw settings.error("backend", p + (b.kind == .local ? " (give the stage a `model` input)" : ""))

@@ -57,17 +57,6 @@ public enum DType: Sendable, CaseIterable, CustomStringConvertible {
     }
 }
 
-/// A device name as torch parses it: "cpu", "cuda", "cuda:1".
-public struct Device: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
-    public let name: String
-    public init(_ name: String) { self.name = name }
-    public init(stringLiteral value: String) { self.name = value }
-    public static let cpu = Device("cpu")
-    public static func cuda(_ index: Int = 0) -> Device { Device("cuda:\(index)") }
-    public var isCUDA: Bool { name.hasPrefix("cuda") }
-    public var description: String { name }
-}
-
 /// Element types that can be copied between Swift arrays and tensors.
 public protocol TensorElement: Sendable {
     static var dtype: DType { get }

@@ -20,7 +20,8 @@ public final class ProcessGroup: @unchecked Sendable {
     }
 
     /// From torchrun-style environment variables; nil when WORLD_SIZE is unset or 1.
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws -> ProcessGroup? {
+    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment,
+                                       backend: String = "gloo") throws -> ProcessGroup? {
         guard let ws = env["WORLD_SIZE"], let world = Int(ws), world > 1 else { return nil }
         func need(_ key: String) throws -> String {
             guard let v = env[key], !v.isEmpty else {
@@ -31,7 +32,7 @@ public final class ProcessGroup: @unchecked Sendable {
         guard let rank = Int(try need("RANK")), let port = Int(try need("MASTER_PORT")) else {
             throw TorchError(kind: .invalidArgument, message: "RANK and MASTER_PORT must be integers")
         }
-        return try ProcessGroup(masterAddress: env["MASTER_ADDR"] ?? "127.0.0.1", masterPort: port, rank: rank, worldSize: world)
+        return try ProcessGroup(backend: backend, masterAddress: env["MASTER_ADDR"] ?? "127.0.0.1", masterPort: port, rank: rank, worldSize: world)
     }
 
     deinit { ct_process_group_free(handle) }

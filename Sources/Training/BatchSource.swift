@@ -40,8 +40,8 @@ struct BatchSource {
     }
 
     /// Tensors for rows: ids, targets (-100 where no loss), positions restarting per document,
-    /// and document ids (padding is its own document). Also the number of loss tokens.
-    func batch(_ rowIndices: [Int]) throws -> (ids: Tensor, targets: Tensor, positions: Tensor, documents: Tensor, lossTokens: Int) {
+    /// and document ids (padding is its own document), on `device`. Also the number of loss tokens.
+    func batch(_ rowIndices: [Int], device: Device = .cpu) throws -> (ids: Tensor, targets: Tensor, positions: Tensor, documents: Tensor, lossTokens: Int) {
         let n = data.manifest.seqLen
         var ids = [Int64](), targets = [Int64](), positions = [Int64](), docs = [Int64]()
         ids.reserveCapacity(rowIndices.count * n)
@@ -66,7 +66,7 @@ struct BatchSource {
             docs += d
         }
         let shape = [rowIndices.count, n]
-        return (try Tensor(ids, shape: shape), try Tensor(targets, shape: shape), try Tensor(positions, shape: shape),
-                try Tensor(docs, shape: shape), lossTokens)
+        return (try Tensor(ids, shape: shape, device: device), try Tensor(targets, shape: shape, device: device),
+                try Tensor(positions, shape: shape, device: device), try Tensor(docs, shape: shape, device: device), lossTokens)
     }
 }

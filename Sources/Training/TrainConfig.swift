@@ -15,6 +15,7 @@ import Yams
 /// batch_size: 8                # rows per micro-batch
 /// grad_accum: 1
 /// lr: 3.0e-4
+/// device: cpu                  # or cuda, cuda:N (a CUDA libtorch; data-parallel ranks use NCCL)
 /// ```
 public struct TrainConfig: Codable, Sendable, Equatable {
     public struct ModelSpec: Codable, Sendable, Equatable {
@@ -55,12 +56,14 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var saveEvery = 0
     public var keepLast = 2
     public var logEvery = 1
+    /// cpu, cuda or cuda:N. With "cuda" each data-parallel rank takes the GPU of its local rank.
+    public var device = "cpu"
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case data, output, model, steps, schedule, eps, seed
         case batchSize = "batch_size", gradAccum = "grad_accum", lr, minLR = "min_lr", warmupSteps = "warmup_steps"
         case weightDecay = "weight_decay", beta1, beta2, gradClip = "grad_clip", evalEvery = "eval_every"
-        case evalBatches = "eval_batches", saveEvery = "save_every", keepLast = "keep_last", logEvery = "log_every"
+        case evalBatches = "eval_batches", saveEvery = "save_every", keepLast = "keep_last", logEvery = "log_every", device
     }
 
     public init(data: String, output: String, steps: Int) {
@@ -93,6 +96,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         saveEvery = try opt(.saveEvery, 0)
         keepLast = try opt(.keepLast, 2)
         logEvery = try opt(.logEvery, 1)
+        device = try opt(.device, "cpu")
     }
 
     /// Reads YAML, applies `key=value` overrides (dotted keys reach into `model`), rejects
@@ -159,6 +163,10 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if !["cosine", "linear", "constant"].contains(schedule) { throw bad("schedule", "'\(schedule)' is not cosine, linear or constant") }
         if gradClip < 0 { throw bad("grad_clip", "must be >= 0 (0 disables clipping)") }
         if keepLast < 1 { throw bad("keep_last", "must be at least 1") }
+        let d = device.lowercased()
+        if !(d == "cpu" || d == "cuda" || (d.hasPrefix("cuda:") && Int(d.dropFirst(5)).map { $0 >= 0 } == true)) {
+            throw bad("device", "'\(device)' is not cpu, cuda or cuda:N")
+        }
         if (model.from == nil) == (model.config == nil) { throw bad("model", "give exactly one of model.from (a checkpoint) and model.config (from scratch)") }
     }
 

@@ -28,6 +28,8 @@ public final class Trainer {
 
     public let config: TrainConfig
     public let model: Llama
+    /// Where the model, its gradients, the optimizer's moments and every batch live.
+    public let device: Device
     public private(set) var step = 0
     let data: PackedDataset
     let optimizer: AdamW
@@ -43,9 +45,12 @@ public final class Trainer {
     var checkpointsDir: URL { output.appendingPathComponent("checkpoints") }
     var metricsURL: URL { output.appendingPathComponent("metrics.jsonl") }
 
-    public init(_ config: TrainConfig, resume: Bool = false, group: ProcessGroup? = nil) throws {
+    /// - localRank: this rank's index among the ranks on its machine (torchrun's LOCAL_RANK);
+    ///   with `device: cuda` it picks the GPU. Default: the group's rank.
+    public init(_ config: TrainConfig, resume: Bool = false, group: ProcessGroup? = nil, localRank: Int? = nil) throws {
         self.config = config
         self.group = group
+        device = try Self.device(for: config, localRank: localRank ?? group?.rank ?? 0)
         output = URL(fileURLWithPath: config.output)
         data = try PackedDataset(directory: URL(fileURLWithPath: config.data), tokenizerSHA256: nil)
         tokenizerModel = try? Data(contentsOf: data.tokenizerURL)
@@ -55,11 +60,11 @@ public final class Trainer {
 
         let latest = resume ? try Self.latestCheckpoint(in: checkpoints) : nil
         if let latest {
-            model = try Checkpoint.load(latest)
+            model = try Checkpoint.load(latest, device: device)
         } else if let from = config.model.from {
-            model = try Checkpoint.load(URL(fileURLWithPath: from))
+            model = try Checkpoint.load(URL(fileURLWithPath: from), device: device)
         } else {
-            model = try Llama(config: try Self.scratchConfig(config, data.manifest), generator: Generator(seed: config.model.seed))
+            model = try Llama(config: try Self.scratchConfig(config, data.manifest), generator: Generator(seed: config.model.seed), device: device)
         }
         guard model.config.vocabSize >= data.manifest.vocabularySize else {
             throw TrainingError.invalidConfig(source: "model", key: "vocab_size",
@@ -80,6 +85,14 @@ public final class Trainer {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try enc.encode(config).write(to: output.appendingPathComponent("config.resolved.json"), options: .atomic)
+        }
+    }
+
+    /// The device a rank trains on: `config.device`, with "cuda" meaning the local rank's GPU.
+    /// A device this process cannot use is a config error naming the key.
+    public static func device(for config: TrainConfig, localRank: Int = 0, source: String = "train config") throws -> Device {
+        do { return try Device.resolve(config.device, defaultIndex: localRank) } catch let e as TorchError {
+            throw TrainingError.invalidConfig(source: source, key: "device", reason: e.message)
         }
     }
 
@@ -126,7 +139,7 @@ public final class Trainer {
             var micro: [(ids: Tensor, targets: Tensor, positions: Tensor, documents: Tensor, lossTokens: Int)] = []
             for a in 0..<config.gradAccum {
                 let rows = (0..<config.batchSize).map { source.row(at: cursor0 + a * global + rank * config.batchSize + $0) }
-                micro.append(try source.batch(rows))
+                micro.append(try source.batch(rows, device: device))
             }
             var total = micro.reduce(0) { $0 + $1.lossTokens }
             if let group { total = Int(try allReduced(Double(total), group)) }
@@ -172,7 +185,7 @@ public final class Trainer {
 
     /// A scalar summed over all ranks (in float64, so token counts stay exact).
     func allReduced(_ x: Double, _ group: ProcessGroup) throws -> Double {
-        let t = try Tensor([x])
+        let t = try Tensor([x], device: device)  // NCCL reduces CUDA tensors only
         try group.allReduceSum([t])
         return try t.item()
     }
@@ -185,7 +198,7 @@ public final class Trainer {
             var sum = 0.0, tokens = 0
             let n = min(config.evalBatches * config.batchSize, val.rows)
             for start in stride(from: 0, to: n, by: config.batchSize) {
-                let b = try val.batch(Array(start..<min(n, start + config.batchSize)))
+                let b = try val.batch(Array(start..<min(n, start + config.batchSize)), device: device)
                 let logits = try model.forward(b.ids, positions: b.positions, documentIDs: b.documents)
                 sum += try crossEntropy(logits.view([-1, model.config.vocabSize]), b.targets.view([-1]), reduction: .sum).item()
                 tokens += b.lossTokens

@@ -20,6 +20,7 @@ struct BackendOptions: ParsableArguments {
     var maxInFlight = 8
     @Option(help: "Seconds before a request is abandoned and retried (openai).") var timeout: Double = 600
     @Option(help: "Checkpoint folder (local).") var checkpoint: String?
+    @Option(help: "Where a local checkpoint runs: cpu, cuda or cuda:N (local).") var device = "cpu"
     @Option(name: .customLong("world-seed"), help: "Seed of the scripted world's teacher (scripted).") var worldSeed: UInt64 = 0
     @Option(help: "Response cache (SQLite). Default: the output file with .cache.sqlite appended.") var cache: String?
     @Flag(name: .customLong("no-cache"), help: "Send every request, keep nothing.") var noCache = false
@@ -32,6 +33,7 @@ struct BackendOptions: ParsableArguments {
         b.maxInFlight = maxInFlight
         b.timeout = timeout
         b.checkpoint = checkpoint.map { URL(fileURLWithPath: $0) }
+        b.device = device
         b.worldSeed = worldSeed
         return b
     }

@@ -23,6 +23,7 @@ struct SampleCommand: ParsableCommand {
     @Option var seed: UInt64 = 0
     @Option(name: .customLong("stop"), help: "Stop string (repeatable).") var stop: [String] = []
     @Flag(help: "Print {\"ids\": [...], \"text\": ...} instead of the text.") var json = false
+    @Option(help: "cpu, cuda or cuda:N.") var device = "cpu"
 
     func validate() throws {
         guard (prompt == nil) != (promptIDs == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-ids") }
@@ -32,7 +33,9 @@ struct SampleCommand: ParsableCommand {
     func run() throws {
         try configureRuntime()
         let dir = URL(fileURLWithPath: model)
-        let llama = try Checkpoint.load(dir)
+        let dev: Device
+        do { dev = try Device.resolve(device) } catch let e as TorchError { throw ValidationError("--device \(e.message)") }
+        let llama = try Checkpoint.load(dir, device: dev)
         let tokURL = dir.appendingPathComponent("tokenizer.model")
         let tok = FileManager.default.fileExists(atPath: tokURL.path) ? try SentencePieceTokenizer(contentsOf: tokURL) : nil
         var ids: [Int32]

@@ -9,9 +9,11 @@ struct TrainCommand: ParsableCommand {
         abstract: "Fine-tune (or train from scratch) a Llama-family student on a packed dataset.",
         discussion: """
         Kill it at any point; `--resume` continues from the last checkpoint with the same losses.
-        Data parallel: `--nproc N` runs N processes on this machine (Gloo over loopback); on a
-        cluster, start one process per rank with torchrun's RANK, WORLD_SIZE, MASTER_ADDR and
-        MASTER_PORT set. Each rank takes batch_size rows per micro-batch; only rank 0 writes.
+        Data parallel: `--nproc N` runs N processes on this machine; on a cluster, start one
+        process per rank with torchrun's RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT (and
+        LOCAL_RANK) set. Ranks talk over Gloo with `device: cpu` and NCCL with `device: cuda`
+        (one GPU per rank, by local rank). Each rank takes batch_size rows per micro-batch; only
+        rank 0 writes.
         """
     )
 
@@ -27,6 +29,13 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let env = ProcessInfo.processInfo.environment
+        let text: String
+        do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
+            throw ValidationError("\(config): cannot read (\(error.localizedDescription))")
+        }
+        let cfg = try TrainConfig.load(yaml: text, source: config, overrides: overrides)
+        // Checked before any rank starts, so a bad device is one clear error, not one per rank.
+        let backend = try Trainer.device(for: cfg, source: config).isCUDA ? "nccl" : "gloo"
         var children: [Process] = []
         var group: ProcessGroup?
         if nproc > 1, env["WORLD_SIZE"] == nil {
@@ -44,6 +53,7 @@ struct TrainCommand: ParsableCommand {
                 p.arguments = args
                 var childEnv = ProcessInfo.processInfo.environment
                 childEnv["RANK"] = String(rank)
+                childEnv["LOCAL_RANK"] = String(rank)
                 childEnv["WORLD_SIZE"] = String(nproc)
                 childEnv["MASTER_ADDR"] = "127.0.0.1"
                 childEnv["MASTER_PORT"] = String(port)
@@ -53,23 +63,18 @@ struct TrainCommand: ParsableCommand {
                 children.append(p)
             }
             try configureRuntime()
-            group = try ProcessGroup(masterAddress: "127.0.0.1", masterPort: port, rank: 0, worldSize: nproc)
+            group = try ProcessGroup(backend: backend, masterAddress: "127.0.0.1", masterPort: port, rank: 0, worldSize: nproc)
         } else {
             try configureRuntime()
-            group = try ProcessGroup.fromEnvironment()
+            group = try ProcessGroup.fromEnvironment(backend: backend)
         }
         defer { for c in children where c.isRunning { c.terminate() } }
 
-        let text: String
-        do { text = try String(contentsOfFile: config, encoding: .utf8) } catch {
-            throw ValidationError("\(config): cannot read (\(error.localizedDescription))")
-        }
-        let cfg = try TrainConfig.load(yaml: text, source: config, overrides: overrides)
-        let trainer = try Trainer(cfg, resume: resume, group: group)
+        let trainer = try Trainer(cfg, resume: resume, group: group, localRank: env["LOCAL_RANK"].flatMap(Int.init))
         let lead = (group?.rank ?? 0) == 0
         let world = group?.worldSize ?? 1
         if lead {
-            print("model: \(trainer.model.parameterCount) parameters; \(cfg.steps) steps of \(cfg.gradAccum) x \(cfg.batchSize) rows x \(world) process(es)")
+            print("model: \(trainer.model.parameterCount) parameters on \(trainer.device); \(cfg.steps) steps of \(cfg.gradAccum) x \(cfg.batchSize) rows x \(world) process(es)")
         }
         let bar = ProgressBar(label: "train", total: cfg.steps)
         try trainer.run { event in

@@ -1,0 +1,47 @@
+import Foundation
+
+/// A device name as torch parses it: "cpu", "cuda", "cuda:1".
+public struct Device: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let name: String
+    public init(_ name: String) { self.name = name }
+    public init(stringLiteral value: String) { self.name = value }
+    public static let cpu = Device("cpu")
+    public static func cuda(_ index: Int = 0) -> Device { Device("cuda:\(index)") }
+    public var isCUDA: Bool { name.hasPrefix("cuda") }
+    public var description: String { name }
+
+    /// The CUDA index of "cuda:N" (nil for "cuda" alone and for the CPU).
+    public var index: Int? {
+        guard let colon = name.firstIndex(of: ":") else { return nil }
+        return Int(name[name.index(after: colon)...])
+    }
+
+    /// Parses what a user wrote ("cpu", "cuda", "cuda:N") and checks this process can use it,
+    /// so a bad setting fails at start-up with a reason instead of deep inside the first step.
+    /// "cuda" alone becomes cuda:`defaultIndex` (a data-parallel rank passes its local rank).
+    public static func resolve(_ spec: String, defaultIndex: Int = 0) throws -> Device {
+        let s = spec.trimmingCharacters(in: .whitespaces).lowercased()
+        if s == "cpu" { return .cpu }
+        guard s == "cuda" || s.hasPrefix("cuda:") else {
+            throw TorchError(kind: .invalidArgument, message: "'\(spec)' is not a device (cpu, cuda or cuda:N)")
+        }
+        let index: Int
+        if s == "cuda" {
+            index = defaultIndex
+        } else {
+            guard let n = Int(s.dropFirst(5)), n >= 0 else {
+                throw TorchError(kind: .invalidArgument, message: "'\(spec)': the CUDA index must be a non-negative integer")
+            }
+            index = n
+        }
+        guard Runtime.cudaAvailable else {
+            throw TorchError(kind: .invalidArgument, message: "'\(spec)': this libtorch has no usable CUDA (\(Runtime.torchVersion), "
+                             + "built for the CPU or no GPU visible); build bcsft against a CUDA libtorch with LIBTORCH=DIR (README, 'GPU')")
+        }
+        let count = Runtime.cudaDeviceCount
+        guard index < count else {
+            throw TorchError(kind: .invalidArgument, message: "'\(spec)': cuda:\(index) does not exist (\(count) CUDA device(s) visible)")
+        }
+        return .cuda(index)
+    }
+}
