@@ -10,33 +10,37 @@ import PackageDescription
 let env = ProcessInfo.processInfo.environment
 let libtorch = env["LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
 
-// Include and link flags for the torch shim. With LIBTORCH set, its folders come first and
-// an rpath makes the binaries find its libraries without LD_LIBRARY_PATH.
+// Include and link flags for the torch shim. With LIBTORCH set, its headers come first, its
+// libraries are linked by full path (SwiftPM puts pkg-config's -L/usr/lib/... ahead of any
+// target's flags, so -ltorch would find a system libtorch before LIBTORCH's), and an rpath
+// makes the binaries find them without LD_LIBRARY_PATH.
 let torchIncludes: [String] = libtorch.map {
     ["-I\($0)/include", "-I\($0)/include/torch/csrc/api/include"]
 } ?? ["-I/usr/include/torch/csrc/api/include"]
 // A CUDA libtorch keeps its kernels in libtorch_cuda, which nothing references by symbol:
 // --no-as-needed keeps it linked so the CUDA backend registers itself at load time.
 let torchLinkFlags: [String] = libtorch.map { dir in
-    var flags = ["-L\(dir)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib"]
-    if FileManager.default.fileExists(atPath: "\(dir)/lib/libtorch_cuda.so") {
-        flags += ["-Xlinker", "--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Xlinker", "--as-needed"]
-    }
-    return flags
+    var libs = ["torch", "torch_cpu", "c10"]
+    if FileManager.default.fileExists(atPath: "\(dir)/lib/libtorch_cuda.so") { libs += ["torch_cuda", "c10_cuda"] }
+    return ["-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib", "-Xlinker", "--no-as-needed"]
+        + libs.flatMap { ["-Xlinker", "\(dir)/lib/lib\($0).so"] } + ["-Xlinker", "--as-needed"]
 } ?? []
+let torchLibraries: [LinkerSetting] = libtorch == nil ? [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")] : []
 
 // NCCL process groups (shim/torch/src/distributed.cpp) with a CUDA libtorch: its c10d headers
 // need CUDA's runtime headers (the toolkit's) and nccl.h (pip's nvidia-nccl package or the system's).
+// Without both, the shim builds without NCCL (single-GPU training needs none; `nccl` is then refused).
 let ncclFlags: [String] = libtorch.map { dir in
     guard FileManager.default.fileExists(atPath: "\(dir)/lib/libtorch_cuda.so") else { return [] }
-    let candidates = ["/usr/local/cuda/include", "\(dir)/../nvidia/nccl/include", "/usr/include"]
+    let candidates = ["/usr/local/cuda/include", "\(dir)/../nvidia/nccl/include", "\(dir)/../nvidia/cu13/include", "/usr/include"]
     let found = ["cuda_runtime_api.h", "nccl.h"].compactMap { h in candidates.first { FileManager.default.fileExists(atPath: "\($0)/\(h)") } }
-    return ["-DCT_WITH_NCCL"] + found.map { "-I\($0)" }
+    return found.count == 2 ? ["-DCT_WITH_NCCL"] + Set(found).sorted().map { "-I\($0)" } : []
 } ?? []
 
 // oneDNN's sgemm for the shim's products (shim/torch/src/gemm.cpp) where its headers are
-// installed (libdnnl-dev; scripts/setup installs it; the library itself ships with libtorch).
-let oneDNN = FileManager.default.fileExists(atPath: "/usr/include/oneapi/dnnl/dnnl.h")
+// installed (libdnnl-dev; scripts/setup installs it). BCSFT_ONEDNN=0 leaves it out, for a binary
+// that must run where libdnnl is not installed (a pip libtorch keeps its oneDNN private).
+let oneDNN = env["BCSFT_ONEDNN"] != "0" && FileManager.default.fileExists(atPath: "/usr/include/oneapi/dnnl/dnnl.h")
 
 let package = Package(
     name: "bcsft",
@@ -64,11 +68,10 @@ let package = Package(
             cxxSettings: [.unsafeFlags(torchIncludes + ["-O2", "-Wno-deprecated-declarations"] + (oneDNN ? ["-DCT_WITH_ONEDNN"] : []) + ncclFlags)],
             linkerSettings: [
                 .unsafeFlags(torchLinkFlags),
-                .linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"),
+            ] + torchLibraries + [
                 // the OpenMP runtime libtorch and oneDNN share (the shim sets its team size)
                 .linkedLibrary("gomp"),
-            ] + (oneDNN ? [.linkedLibrary("dnnl")] : []) + [
-            ]
+            ] + (oneDNN ? [.linkedLibrary("dnnl")] : [])
         ),
         // C API over libsentencepiece (shim/sentencepiece/include/cspm.h); only ever dlopen'ed.
         .target(

@@ -1,0 +1,34 @@
+"""Summarises run.sh's runs as JSON: GPU vs CPU losses, the killed-and-resumed GPU run vs the
+straight one, the cross-device resume, and the greedy samples."""
+import json, sys
+
+out, killed_at = sys.argv[1], int(sys.argv[2])
+def metrics(name):
+    return [json.loads(l) for l in open(f"{out}/metrics-{name}.jsonl") if l.strip()]
+def losses(name):
+    return [m["loss"] for m in metrics(name)]
+
+cpu, cuda, long_, killed, cross = (losses(n) for n in ("cpu", "cuda", "long", "killed", "cross"))
+diffs = [abs(a - b) for a, b in zip(cpu, cuda)]
+samples = {d: json.load(open(f"{out}/sample-{d}.json")) for d in ("cpu", "gpu")}
+doctor = open(f"{out}/doctor.txt").read()
+summary = {
+    "doctor_cuda_line": next((l.strip() for l in doctor.splitlines() if "CUDA" in l), None),
+    "gpu_device": next((l.split(" on ")[1].split(";")[0] for l in open(f"{out}/train-cuda.log") if l.startswith("model:")), None),
+    "steps": {"cpu": len(cpu), "cuda": len(cuda)},
+    "loss_first_last": {"cpu": [cpu[0], cpu[-1]], "cuda": [cuda[0], cuda[-1]]},
+    "cuda_vs_cpu_max_abs_loss_diff": max(diffs),
+    "cuda_vs_cpu_max_abs_loss_diff_first_10": max(diffs[:10]),
+    "cuda_tokens_per_s_median": sorted(m["tokens_per_s"] for m in metrics("cuda"))[len(cuda) // 2],
+    "cpu_tokens_per_s_median": sorted(m["tokens_per_s"] for m in metrics("cpu"))[len(cpu) // 2],
+    "resume": {
+        "killed_after_steps": killed_at,
+        "steps": [len(long_), len(killed)],
+        "identical": long_ == killed,
+        "max_abs_diff": max(abs(a - b) for a, b in zip(long_, killed)),
+    },
+    "cross_device_resume": {"steps": len(cross), "last_5": cross[-5:], "finite": all(x == x and abs(x) < 1e30 for x in cross)},
+    "greedy_sample_ids_equal": samples["cpu"]["ids"] == samples["gpu"]["ids"],
+    "sample_text": {d: samples[d].get("text") for d in samples},
+}
+print(json.dumps(summary, indent=2))

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# On a GPU machine with PyTorch but no Swift: checks `bcsft train` and `bcsft sample` on cuda:0
+# against the CPU, with the binary `bundle` built. Writes summary.json, the logs and the runs'
+# metrics to $OUT (default: ./result beside this script).
+#   bash out/device-check/run.sh
+# GPU=cpu runs the same script with the CPU in the GPU's place (a rehearsal on a machine
+# without one: everything but the device itself is exercised).
+set -euo pipefail
+trap 'echo "failed; the logs end:" >&2; tail -n 15 "$out"/*.log >&2' ERR
+here=$(cd "$(dirname "$0")" && pwd)
+out=${OUT:-$here/result}
+mkdir -p "$out"
+torch=$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+have=$(python3 -c 'import torch; print(torch.__version__)')
+want=$(cat "$here/torch_version")
+[ "$have" = "$want" ] || { echo "this machine has torch $have; the bundle was built against $want (TORCH_VERSION=... scripts/device-check/bundle)" >&2; exit 3; }
+work=$(mktemp -d)
+python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$here/bcsft.xz" "$work/bcsft"
+chmod +x "$work/bcsft"
+# The bundle's libraries stand in only for those this system lacks.
+mkdir -p "$work/lib"
+for f in "$here"/lib/*; do
+  ldconfig -p | grep -q " $(basename "$f") " || ln -s "$f" "$work/lib/"
+done
+export LD_LIBRARY_PATH=$torch/lib:$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+b=$work/bcsft
+gpu=${GPU:-cuda}
+# doctor's SentencePiece row fails where no SentencePiece is installed; nothing here needs it.
+"$b" doctor > "$out/doctor.txt" 2>&1 || true
+
+# name device [more bcsft train arguments]
+train() { "$b" train --config "$here/train.yaml" --set data="$here/ds" --set output="$work/$1" --set device="$2" "${@:3}"; }
+
+echo "cpu run"; train cpu cpu > "$out/train-cpu.log" 2>&1
+echo "$gpu run"; train cuda "$gpu" > "$out/train-cuda.log" 2>&1
+# Exact resume on the GPU: a long run straight, and the same run killed with SIGKILL and resumed.
+long=(--set steps=300 --set save_every=25 --set eval_every=0)
+echo "$gpu long run"; train long "$gpu" "${long[@]}" > "$out/train-long.log" 2>&1
+train killed "$gpu" "${long[@]}" > "$out/train-killed-1.log" 2>&1 &
+pid=$!
+while kill -0 "$pid" 2>/dev/null && [ "$(cat "$work/killed/metrics.jsonl" 2>/dev/null | wc -l)" -lt 110 ]; do sleep 0.02; done
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+killed_at=$(wc -l < "$work/killed/metrics.jsonl")
+echo "killed at $killed_at steps; resuming"
+train killed "$gpu" "${long[@]}" --resume > "$out/train-killed-2.log" 2>&1
+# A checkpoint written on the GPU, resumed on the CPU for 5 more steps.
+cp -r "$work/cuda" "$work/cross"
+train cross cpu --resume --set steps=45 > "$out/train-cross.log" 2>&1
+# Greedy samples of the GPU's final checkpoint on each device.
+sample() { "$b" sample --model "$work/cuda/checkpoints/step-000040" --prompt "What is 12 + 30? Show the sum." --template bcsft \
+  --max-new-tokens 24 --device "$1" --json; }
+sample cpu > "$out/sample-cpu.json"
+sample "$gpu" > "$out/sample-gpu.json"
+for r in cpu cuda long killed cross; do cp "$work/$r/metrics.jsonl" "$out/metrics-$r.jsonl"; done
+python3 "$here/compare.py" "$out" "$killed_at" | tee "$out/summary.json"
