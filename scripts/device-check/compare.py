@@ -1,6 +1,6 @@
 """Summarises run.sh's runs as JSON: GPU vs CPU losses, the killed-and-resumed GPU run vs the
 straight one, the cross-device resume, and the greedy samples."""
-import json, sys
+import json, os, sys
 
 out, killed_at = sys.argv[1], int(sys.argv[2])
 def metrics(name):
@@ -31,4 +31,9 @@ summary = {
     "greedy_sample_ids_equal": samples["cpu"]["ids"] == samples["gpu"]["ids"],
     "sample_text": {d: samples[d].get("text") for d in samples},
 }
+if os.path.exists(f"{out}/metrics-dp2.jsonl"):
+    dp2 = losses("dp2")
+    summary["nccl_2_ranks_vs_1"] = {"steps": len(dp2), "max_abs_loss_diff": max(abs(a - b) for a, b in zip(cuda, dp2))}
+else:
+    summary["nccl_2_ranks_vs_1"] = "not run: fewer than 2 GPUs"
 print(json.dumps(summary, indent=2))

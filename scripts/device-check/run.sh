@@ -22,7 +22,9 @@ mkdir -p "$work/lib"
 for f in "$here"/lib/*; do
   ldconfig -p | grep -q " $(basename "$f") " || ln -s "$f" "$work/lib/"
 done
-export LD_LIBRARY_PATH=$torch/lib:$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# NCCL and the CUDA runtime, which the shim's NCCL groups link directly, live beside torch.
+nvidia=$(find "$torch/../nvidia" -maxdepth 2 -name lib -type d 2>/dev/null | tr '\n' ':')
+export LD_LIBRARY_PATH=$torch/lib:$nvidia$work/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 b=$work/bcsft
 gpu=${GPU:-cuda}
 # doctor's SentencePiece row fails where no SentencePiece is installed; nothing here needs it.
@@ -52,5 +54,13 @@ sample() { "$b" sample --model "$work/cuda/checkpoints/step-000040" --prompt "Wh
   --max-new-tokens 24 --device "$1" --json; }
 sample cpu > "$out/sample-cpu.json"
 sample "$gpu" > "$out/sample-gpu.json"
-for r in cpu cuda long killed cross; do cp "$work/$r/metrics.jsonl" "$out/metrics-$r.jsonl"; done
+# Two ranks over NCCL, one GPU each, batch 4 per rank: the same global batch as the GPU run.
+gpus=$(python3 -c 'import torch; print(torch.cuda.device_count())' 2>/dev/null || echo 0)
+runs=(cpu cuda long killed cross)
+if [ "$gpu" != cpu ] && [ "$gpus" -ge 2 ]; then
+  echo "2 ranks over NCCL"
+  train dp2 cuda --nproc 2 --set batch_size=4 > "$out/train-dp2.log" 2>&1
+  runs+=(dp2)
+fi
+for r in "${runs[@]}"; do cp "$work/$r/metrics.jsonl" "$out/metrics-$r.jsonl"; done
 python3 "$here/compare.py" "$out" "$killed_at" | tee "$out/summary.json"
