@@ -36,7 +36,7 @@ public struct Device: Sendable, Hashable, CustomStringConvertible, ExpressibleBy
         }
         guard Runtime.cudaAvailable else {
             throw TorchError(kind: .invalidArgument, message: "'\(spec)': this libtorch has no usable CUDA (\(Runtime.torchVersion), "
-                             + "built for the CPU or no GPU visible); build bcsft against a CUDA libtorch with LIBTORCH=DIR (README, 'GPU')")
+                             + "built for the CPU or no GPU visible); build bcsft against a CUDA libtorch with LIBTORCH=DIR (README, 'Using a GPU libtorch')")
         }
         let count = Runtime.cudaDeviceCount
         guard index < count else {
