@@ -26,9 +26,13 @@ public enum Doctor {
                 checks.append(Check(name: name, status: .failed, detail: error.localizedDescription))
             }
         }
-        add("libtorch") { (.ok, "\(Runtime.torchVersion)\(Runtime.cudaAvailable ? " (CUDA build)" : " (CPU)")") }
+        add("libtorch") { (.ok, "\(Runtime.torchVersion)\(Runtime.cudaBuilt ? " (CUDA build)" : " (CPU)")") }
         add("BLAS") {
             let blas = Runtime.blas
+            // pip's and the official libtorch downloads carry MKL inside libtorch_cpu.
+            if Runtime.buildConfig.contains("BLAS_INFO=mkl"), !blas.localizedCaseInsensitiveContains("openblas") {
+                return (.ok, "MKL, built into libtorch (\(blas))")
+            }
             guard blas.localizedCaseInsensitiveContains("openblas") else {
                 return (.warning, "\(blas): not OpenBLAS; expect ~3x slower matmuls (scripts/setup selects OpenBLAS)")
             }
@@ -55,6 +59,7 @@ public enum Doctor {
         }
         add("CUDA") {
             Runtime.cudaAvailable ? (.ok, "available, \(Runtime.cudaDeviceCount) device(s)")
+                : Runtime.cudaBuilt ? (.warning, "not available: this CUDA libtorch sees no GPU (check nvidia-smi and CUDA_VISIBLE_DEVICES)")
                 : (.ok, "not available (CPU libtorch; set LIBTORCH to a CUDA libtorch to use GPUs)")
         }
         add("autograd") {

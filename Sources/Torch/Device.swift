@@ -35,8 +35,10 @@ public struct Device: Sendable, Hashable, CustomStringConvertible, ExpressibleBy
             index = n
         }
         guard Runtime.cudaAvailable else {
-            throw TorchError(kind: .invalidArgument, message: "'\(spec)': this libtorch has no usable CUDA (\(Runtime.torchVersion), "
-                             + "built for the CPU or no GPU visible); build bcsft against a CUDA libtorch with LIBTORCH=DIR (README, 'Using a GPU libtorch')")
+            let why = Runtime.cudaBuilt
+                ? "libtorch \(Runtime.torchVersion) has CUDA but sees no GPU (check nvidia-smi and CUDA_VISIBLE_DEVICES)"
+                : "libtorch \(Runtime.torchVersion) is a CPU build; build bcsft against a CUDA libtorch with LIBTORCH=DIR (README, 'Using a GPU libtorch')"
+            throw TorchError(kind: .invalidArgument, message: "'\(spec)': \(why)")
         }
         let count = Runtime.cudaDeviceCount
         guard index < count else {

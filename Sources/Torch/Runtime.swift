@@ -12,6 +12,10 @@ public enum Runtime {
     /// The library serving BLAS calls (and OpenBLAS's config string where it is OpenBLAS).
     public static var blas: String { (try? shimString { ct_blas_info($0, $1, $2) }) ?? "unknown" }
 
+    /// Whether this libtorch was built with CUDA (whether or not a GPU is visible now).
+    public static var cudaBuilt: Bool { buildConfig.contains("USE_CUDA=ON") }
+
+    /// A CUDA build with a visible GPU.
     public static var cudaAvailable: Bool {
         var v = false
         return ct_cuda_is_available(&v) == CT_OK && v
