@@ -19,13 +19,12 @@ let torchIncludes: [String] = libtorch.map {
 } ?? ["-I/usr/include/torch/csrc/api/include"]
 // A CUDA libtorch keeps its kernels in libtorch_cuda, which nothing references by symbol:
 // --no-as-needed keeps it linked so the CUDA backend registers itself at load time.
-let torchLinkFlags: [String] = libtorch.map { dir in
+let torchLinking: [LinkerSetting] = libtorch.map { dir in
     var libs = ["torch", "torch_cpu", "c10"]
     if FileManager.default.fileExists(atPath: "\(dir)/lib/libtorch_cuda.so") { libs += ["torch_cuda", "c10_cuda"] }
-    return ["-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib", "-Xlinker", "--no-as-needed"]
-        + libs.flatMap { ["-Xlinker", "\(dir)/lib/lib\($0).so"] } + ["-Xlinker", "--as-needed"]
-} ?? []
-let torchLibraries: [LinkerSetting] = libtorch == nil ? [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")] : []
+    return [.unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", "\(dir)/lib", "-Xlinker", "--no-as-needed"]
+        + libs.flatMap { ["-Xlinker", "\(dir)/lib/lib\($0).so"] } + ["-Xlinker", "--as-needed"])]
+} ?? [.linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
 
 // NCCL process groups (shim/torch/src/distributed.cpp) with a CUDA libtorch: its c10d headers
 // need CUDA's runtime headers (the toolkit's) and nccl.h (pip's nvidia-nccl package or the system's).
@@ -66,9 +65,7 @@ let package = Package(
             sources: ["src"],
             publicHeadersPath: "include",
             cxxSettings: [.unsafeFlags(torchIncludes + ["-O2", "-Wno-deprecated-declarations"] + (oneDNN ? ["-DCT_WITH_ONEDNN"] : []) + ncclFlags)],
-            linkerSettings: [
-                .unsafeFlags(torchLinkFlags),
-            ] + torchLibraries + [
+            linkerSettings: torchLinking + [
                 // the OpenMP runtime libtorch and oneDNN share (the shim sets its team size)
                 .linkedLibrary("gomp"),
             ] + (oneDNN ? [.linkedLibrary("dnnl")] : [])

@@ -16,24 +16,24 @@ public struct Device: Sendable, Hashable, CustomStringConvertible, ExpressibleBy
         return Int(name[name.index(after: colon)...])
     }
 
-    /// Parses what a user wrote ("cpu", "cuda", "cuda:N") and checks this process can use it,
-    /// so a bad setting fails at start-up with a reason instead of deep inside the first step.
-    /// "cuda" alone becomes cuda:`defaultIndex` (a data-parallel rank passes its local rank).
-    public static func resolve(_ spec: String, defaultIndex: Int = 0) throws -> Device {
+    /// What a user wrote ("cpu", "cuda", "cuda:N"), checked for form only (a config file is
+    /// validated where it is read, whatever machine reads it). "cuda" alone keeps no index.
+    public static func parse(_ spec: String) throws -> Device {
         let s = spec.trimmingCharacters(in: .whitespaces).lowercased()
-        if s == "cpu" { return .cpu }
-        guard s == "cuda" || s.hasPrefix("cuda:") else {
-            throw TorchError(kind: .invalidArgument, message: "'\(spec)' is not a device (cpu, cuda or cuda:N)")
+        if s == "cpu" || s == "cuda" { return Device(s) }
+        guard s.hasPrefix("cuda:"), let n = Int(s.dropFirst(5)), n >= 0 else {
+            throw TorchError(kind: .invalidArgument, message: "'\(spec)' is not cpu, cuda or cuda:N")
         }
-        let index: Int
-        if s == "cuda" {
-            index = defaultIndex
-        } else {
-            guard let n = Int(s.dropFirst(5)), n >= 0 else {
-                throw TorchError(kind: .invalidArgument, message: "'\(spec)': the CUDA index must be a non-negative integer")
-            }
-            index = n
-        }
+        return .cuda(n)
+    }
+
+    /// `parse`, then checks this process can use the device, so a bad setting fails at start-up
+    /// with a reason instead of deep inside the first step. "cuda" alone becomes
+    /// cuda:`defaultIndex` (a data-parallel rank passes its local rank).
+    public static func resolve(_ spec: String, defaultIndex: Int = 0) throws -> Device {
+        let parsed = try parse(spec)
+        guard parsed.isCUDA else { return .cpu }
+        let index = parsed.index ?? defaultIndex
         guard Runtime.cudaAvailable else {
             let why = Runtime.cudaBuilt
                 ? "libtorch \(Runtime.torchVersion) has CUDA but sees no GPU (check nvidia-smi and CUDA_VISIBLE_DEVICES)"

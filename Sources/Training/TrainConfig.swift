@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import Torch
 import Yams
 
 /// `bcsft train --config FILE.yaml`: every setting of a run. Unknown keys are errors (a typo
@@ -163,10 +164,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if !["cosine", "linear", "constant"].contains(schedule) { throw bad("schedule", "'\(schedule)' is not cosine, linear or constant") }
         if gradClip < 0 { throw bad("grad_clip", "must be >= 0 (0 disables clipping)") }
         if keepLast < 1 { throw bad("keep_last", "must be at least 1") }
-        let d = device.lowercased()
-        if !(d == "cpu" || d == "cuda" || (d.hasPrefix("cuda:") && Int(d.dropFirst(5)).map { $0 >= 0 } == true)) {
-            throw bad("device", "'\(device)' is not cpu, cuda or cuda:N")
-        }
+        do { _ = try Device.parse(device) } catch let e as TorchError { throw bad("device", e.message) }
         if (model.from == nil) == (model.config == nil) { throw bad("model", "give exactly one of model.from (a checkpoint) and model.config (from scratch)") }
     }
 

@@ -45,12 +45,13 @@ public final class Trainer {
     var checkpointsDir: URL { output.appendingPathComponent("checkpoints") }
     var metricsURL: URL { output.appendingPathComponent("metrics.jsonl") }
 
-    /// - localRank: this rank's index among the ranks on its machine (torchrun's LOCAL_RANK);
-    ///   with `device: cuda` it picks the GPU. Default: the group's rank.
-    public init(_ config: TrainConfig, resume: Bool = false, group: ProcessGroup? = nil, localRank: Int? = nil) throws {
+    /// - device: where to train, as `Trainer.device(for:)` resolved it (a caller that resolved it
+    ///   already, to pick the process group's backend, passes it). Default: `config.device`,
+    ///   "cuda" meaning the GPU of the group's rank.
+    public init(_ config: TrainConfig, resume: Bool = false, group: ProcessGroup? = nil, device resolved: Device? = nil) throws {
         self.config = config
         self.group = group
-        device = try Self.device(for: config, localRank: localRank ?? group?.rank ?? 0)
+        device = try resolved ?? Self.device(for: config, localRank: group?.rank ?? 0)
         output = URL(fileURLWithPath: config.output)
         data = try PackedDataset(directory: URL(fileURLWithPath: config.data), tokenizerSHA256: nil)
         tokenizerModel = try? Data(contentsOf: data.tokenizerURL)

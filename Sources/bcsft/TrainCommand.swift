@@ -34,8 +34,11 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(config): cannot read (\(error.localizedDescription))")
         }
         let cfg = try TrainConfig.load(yaml: text, source: config, overrides: overrides)
-        // Checked before any rank starts, so a bad device is one clear error, not one per rank.
-        let backend = try Trainer.device(for: cfg, source: config).isCUDA ? "nccl" : "gloo"
+        // Resolved before any rank starts, so a bad device is one clear error, not one per rank;
+        // "cuda" is this rank's GPU (torchrun's LOCAL_RANK; the launcher sets it for its ranks).
+        let localRank = (env["LOCAL_RANK"] ?? env["RANK"]).flatMap(Int.init) ?? 0
+        let device = try Trainer.device(for: cfg, localRank: localRank, source: config)
+        let backend = device.isCUDA ? "nccl" : "gloo"
         var children: [Process] = []
         var group: ProcessGroup?
         if nproc > 1, env["WORLD_SIZE"] == nil {
@@ -70,7 +73,7 @@ struct TrainCommand: ParsableCommand {
         }
         defer { for c in children where c.isRunning { c.terminate() } }
 
-        let trainer = try Trainer(cfg, resume: resume, group: group, localRank: env["LOCAL_RANK"].flatMap(Int.init))
+        let trainer = try Trainer(cfg, resume: resume, group: group, device: device)
         let lead = (group?.rank ?? 0) == 0
         let world = group?.worldSize ?? 1
         if lead {
