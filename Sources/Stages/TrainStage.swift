@@ -53,7 +53,7 @@ struct TrainStage: StageKind {
         // Ctrl-C stops between steps; the next run resumes from the last checkpoint.
         try trainer.run(progress: { event in
             switch event {
-            case let .resumed(step, _): context.log("resumed at step \(step)")
+            case let .resumed(step, _, _): context.log("resumed at step \(step)")
             case let .step(m, total):
                 var note = String(format: "step %d/%d  loss %.4f  %.0f tok/s", m.step, total, m.loss, m.tokensPerSecond)
                 if let v = m.valLoss { note += String(format: "  val %.4f", v) }

@@ -183,16 +183,23 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
 public enum TrainingError: LocalizedError, Equatable {
     case invalidConfig(source: String, key: String, reason: String)
-    case nonFiniteLoss(step: Int, loss: Double, lastCheckpoint: String?)
+    /// `what` went non-finite at `step`; `newest` is the newest checkpoint and `resumable` the
+    /// newest one saved before step-1 (whose weights did not give this value).
+    case nonFiniteLoss(step: Int, loss: Double, what: String, newest: String?, resumable: String?)
+    case outputHasCheckpoints(output: String, newest: String)
     case badState(path: String, reason: String)
     case noData(String)
 
     public var errorDescription: String? {
         switch self {
         case let .invalidConfig(source, key, reason): "\(source): key '\(key)': \(reason)"
-        case let .nonFiniteLoss(step, loss, last):
-            "loss became \(loss) at step \(step): training stopped. "
-                + (last.map { "The last good checkpoint is \($0); lower lr or raise warmup, then --resume." } ?? "No checkpoint was saved yet.")
+        case let .nonFiniteLoss(step, loss, what, newest, resumable):
+            "\(what) became \(loss) at step \(step): training stopped before applying that update, so no checkpoint holds it. "
+                + (newest.map { resumable == $0 ? "" : "\($0) holds the weights that gave it (resuming it repeats the step). " } ?? "")
+                + (resumable.map { "Continue from \($0) with a lower lr or a longer warmup: bcsft train ... --resume-from \($0) --set lr=..." }
+                    ?? "No earlier checkpoint is kept (save_every, keep_last); start again with a lower lr or a longer warmup.")
+        case let .outputHasCheckpoints(output, newest):
+            "\(output) already holds checkpoints of a run (newest: \(newest)): pass --resume to continue it, or choose another output folder to start afresh"
         case let .badState(path, reason): "\(path): trainer state unusable: \(reason)"
         case let .noData(m): m
         }

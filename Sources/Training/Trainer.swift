@@ -21,7 +21,8 @@ public final class Trainer {
     }
 
     public enum Event: Sendable {
-        case resumed(step: Int, from: String)
+        /// `changed`: settings that differ from the checkpoint's ("lr: 0.003 -> 0.001").
+        case resumed(step: Int, from: String, changed: [String])
         case step(Metrics, of: Int)
         case checkpoint(String)
     }
@@ -31,6 +32,10 @@ public final class Trainer {
     /// Where the model, its gradients, the optimizer's moments and every batch live.
     public let device: Device
     public private(set) var step = 0
+    /// Settings changed since the resumed checkpoint was written, as "key: old -> new".
+    public private(set) var changedSinceCheckpoint: [String] = []
+    /// The checkpoint this run continues, if any.
+    public private(set) var resumedFrom: URL?
     let data: PackedDataset
     let optimizer: AdamW
     var source: BatchSource
@@ -45,10 +50,15 @@ public final class Trainer {
     var checkpointsDir: URL { output.appendingPathComponent("checkpoints") }
     var metricsURL: URL { output.appendingPathComponent("metrics.jsonl") }
 
+    /// - resume: continue from the newest checkpoint in the output folder. Without it the folder
+    ///   must hold no checkpoint, so a new run never mixes with (or prunes) an old one.
+    /// - resumeFrom: continue from this checkpoint instead (an earlier one, after a non-finite
+    ///   loss); newer checkpoints and their metrics lines move to `superseded/`, kept, not deleted.
     /// - device: where to train, as `Trainer.device(for:)` resolved it (a caller that resolved it
     ///   already, to pick the process group's backend, passes it). Default: `config.device`,
     ///   "cuda" meaning the GPU of the group's rank.
-    public init(_ config: TrainConfig, resume: Bool = false, group: ProcessGroup? = nil, device resolved: Device? = nil) throws {
+    public init(_ config: TrainConfig, resume: Bool = false, resumeFrom: URL? = nil, group: ProcessGroup? = nil,
+                device resolved: Device? = nil) throws {
         self.config = config
         self.group = group
         device = try resolved ?? Self.device(for: config, localRank: group?.rank ?? 0)
@@ -59,7 +69,11 @@ public final class Trainer {
         let checkpoints = output.appendingPathComponent("checkpoints")
         try FileManager.default.createDirectory(at: checkpoints, withIntermediateDirectories: true)
 
-        let latest = resume ? try Self.latestCheckpoint(in: checkpoints) : nil
+        let newest = try Self.latestCheckpoint(in: checkpoints)
+        if !resume, resumeFrom == nil, let newest {
+            throw TrainingError.outputHasCheckpoints(output: config.output, newest: newest.lastPathComponent)
+        }
+        let latest = try resumeFrom.map { try Self.checkedCheckpoint($0) } ?? (resume ? newest : nil)
         if let latest {
             model = try Checkpoint.load(latest, device: device)
         } else if let from = config.model.from {
@@ -78,6 +92,8 @@ public final class Trainer {
         try optimizer.addGroup(params.filter { $0.1.rank >= 2 }.map(\.1), weightDecay: config.weightDecay)
         try optimizer.addGroup(params.filter { $0.1.rank < 2 }.map(\.1), weightDecay: 0)
         if let latest { try restoreState(from: latest) }
+        resumedFrom = latest
+        if let latest, resumeFrom != nil, group?.rank ?? 0 == 0 { try supersedeAfter(step, resumedFrom: latest) }
         if let group {
             // Every rank starts from rank 0's weights (identical anyway when seeded alike).
             for (_, w) in model.parameters { try withNoGrad { try group.broadcast(w, root: 0) } }
@@ -113,9 +129,58 @@ public final class Trainer {
     }
 
     static func latestCheckpoint(in dir: URL) throws -> URL? {
+        checkpoints(in: dir).last.map(\.url)
+    }
+
+    /// The complete checkpoints in `dir` (step-N folders with a trainer state), oldest first.
+    static func checkpoints(in dir: URL) -> [(step: Int, url: URL)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
-        return names.filter { $0.hasPrefix("step-") && FileManager.default.fileExists(atPath: dir.appendingPathComponent("\($0)/trainer_state.json").path) }
-            .sorted().last.map { dir.appendingPathComponent($0) }
+        return names.compactMap { name -> (Int, URL)? in
+            guard name.hasPrefix("step-"), let n = Int(name.dropFirst(5)),
+                  FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(name)/trainer_state.json").path) else { return nil }
+            return (n, dir.appendingPathComponent(name))
+        }.sorted { $0.0 < $1.0 }
+    }
+
+    /// A folder `--resume-from` can continue: a checkpoint this trainer wrote.
+    static func checkedCheckpoint(_ dir: URL) throws -> URL {
+        let state = dir.appendingPathComponent("trainer_state.json")
+        guard FileManager.default.fileExists(atPath: state.path) else {
+            throw TrainingError.badState(path: dir.path, reason: "not a training checkpoint (no trainer_state.json); to fine-tune an HF folder, set model.from")
+        }
+        return dir.standardizedFileURL
+    }
+
+    /// After `--resume-from` an earlier checkpoint: moves the newer checkpoints and the metrics
+    /// lines past `step` to `superseded/`, so the continued run neither resumes nor prunes them
+    /// and nothing of the abandoned run is lost.
+    func supersedeAfter(_ step: Int, resumedFrom: URL) throws {
+        let fm = FileManager.default
+        let aside = output.appendingPathComponent("superseded")
+        let newer = Self.checkpoints(in: checkpointsDir).filter { $0.step > step && $0.url.standardizedFileURL != resumedFrom.standardizedFileURL }
+        if !newer.isEmpty { try fm.createDirectory(at: aside, withIntermediateDirectories: true) }
+        for (_, url) in newer {
+            var target = aside.appendingPathComponent(url.lastPathComponent)
+            var n = 1
+            while fm.fileExists(atPath: target.path) {
+                target = aside.appendingPathComponent("\(url.lastPathComponent).\(n)")
+                n += 1
+            }
+            try fm.moveItem(at: url, to: target)
+        }
+        guard let text = try? String(contentsOf: metricsURL, encoding: .utf8) else { return }
+        let later = text.split(separator: "\n").filter { line in
+            guard let m = try? JSONDecoder().decode(Metrics.self, from: Data(line.utf8)) else { return false }
+            return m.step > step
+        }
+        guard !later.isEmpty else { return }
+        try fm.createDirectory(at: aside, withIntermediateDirectories: true)
+        let file = aside.appendingPathComponent("metrics.jsonl")
+        if !fm.fileExists(atPath: file.path) { fm.createFile(atPath: file.path, contents: nil) }
+        let h = try FileHandle(forWritingTo: file)
+        defer { try? h.close() }
+        try h.seekToEnd()
+        try h.write(contentsOf: Data((later.joined(separator: "\n") + "\n").utf8))
     }
 
     /// Trains until `config.steps` (or `stopAfter` steps in this call, for tests), or until
@@ -125,8 +190,7 @@ public final class Trainer {
         let params = model.parameters.map(\.1)
         let metricsHandle = rank == 0 ? try openMetrics() : nil
         defer { try? metricsHandle?.close() }
-        var lastCheckpoint = try Self.latestCheckpoint(in: checkpointsDir)?.path
-        if step > 0, let from = lastCheckpoint { progress(.resumed(step: step, from: from)) }
+        if step > 0, let from = resumedFrom { progress(.resumed(step: step, from: from.path, changed: changedSinceCheckpoint)) }
         let end = min(config.steps, stopAfter.map { step + $0 } ?? config.steps)
         while step < end, !shouldStop() {
             let started = DispatchTime.now().uptimeNanoseconds
@@ -163,7 +227,12 @@ public final class Trainer {
             let loss = total > 0 ? lossSum / Double(total) : 0
             let norm = try clipGradNorm(params, maxNorm: config.gradClip > 0 ? config.gradClip : .greatestFiniteMagnitude)
             guard loss.isFinite, norm.isFinite else {
-                throw TrainingError.nonFiniteLoss(step: stepNumber, loss: loss.isFinite ? norm : loss, lastCheckpoint: lastCheckpoint)
+                // Stopped before the update, so every checkpoint holds finite weights; but the one
+                // saved after step k-1 is exactly what gave this loss, and resuming it repeats it.
+                let kept = Self.checkpoints(in: checkpointsDir)
+                throw TrainingError.nonFiniteLoss(step: stepNumber, loss: loss.isFinite ? norm : loss, what: loss.isFinite ? "gradient norm" : "loss",
+                                                  newest: kept.last?.url.path,
+                                                  resumable: kept.last { $0.step < stepNumber - 1 }?.url.path)
             }
             try optimizer.step(learningRate: lr)
             step = stepNumber
@@ -178,8 +247,7 @@ public final class Trainer {
             }
             progress(.step(metrics, of: config.steps))
             if (config.saveEvery > 0 && step % config.saveEvery == 0) || step == config.steps {
-                lastCheckpoint = try saveCheckpoint().path
-                progress(.checkpoint(lastCheckpoint!))
+                progress(.checkpoint(try saveCheckpoint().path))
             }
         }
     }
@@ -239,7 +307,12 @@ public final class Trainer {
         var rowsConsumed: Int
         var tokenizerSHA256: String
         var config: TrainConfig
-        enum CodingKeys: String, CodingKey { case step, config, rowsConsumed = "rows_consumed", tokenizerSHA256 = "tokenizer_sha256" }
+        /// Absent in checkpoints written before they were recorded.
+        var worldSize: Int?
+        var trainRows: Int?
+        enum CodingKeys: String, CodingKey {
+            case step, config, rowsConsumed = "rows_consumed", tokenizerSHA256 = "tokenizer_sha256", worldSize = "world_size", trainRows = "train_rows"
+        }
     }
 
     /// Writes checkpoints/step-NNNNNN (HF folder + optimizer.pt + trainer_state.json)
@@ -256,7 +329,8 @@ public final class Trainer {
             }
             try TensorFile.save(tensors, to: tmp.appendingPathComponent("optimizer.pt").path)
             let state = State(step: step, rowsConsumed: step * config.gradAccum * config.batchSize * worldSize,
-                              tokenizerSHA256: data.manifest.tokenizerSHA256, config: config)
+                              tokenizerSHA256: data.manifest.tokenizerSHA256, config: config, worldSize: worldSize,
+                              trainRows: data.rows("train"))
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try enc.encode(state).write(to: tmp.appendingPathComponent("trainer_state.json"))
@@ -268,18 +342,65 @@ public final class Trainer {
 
     func restoreState(from dir: URL) throws {
         let path = dir.appendingPathComponent("trainer_state.json").path
-        guard let d = FileManager.default.contents(atPath: path), let state = try? JSONDecoder().decode(State.self, from: d) else {
-            throw TrainingError.badState(path: path, reason: "missing or unreadable")
+        let state: State
+        do { state = try JSONDecoder().decode(State.self, from: try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            throw TrainingError.badState(path: path, reason: "cannot be read: \(Self.describe(error))")
         }
         guard state.tokenizerSHA256 == data.manifest.tokenizerSHA256 else {
             throw TrainingError.badState(path: path, reason: "the checkpoint was trained on data from another tokenizer")
         }
+        try checkSameDataOrder(state, path: path)
         var byName: [String: Tensor] = [:]
         for (n, t) in try TensorFile.load(dir.appendingPathComponent("optimizer.pt").path) { byName[n] = t }
         for (i, name) in optimizerNames.enumerated() {
-            guard let m = byName["exp_avg/\(name)"], let v = byName["exp_avg_sq/\(name)"], let s = byName["step/\(name)"] else { continue }
+            guard let m = byName["exp_avg/\(name)"], let v = byName["exp_avg_sq/\(name)"], let s = byName["step/\(name)"] else {
+                // Silently restarting a moment would change the run without a word.
+                throw TrainingError.badState(path: dir.appendingPathComponent("optimizer.pt").path, reason: "no AdamW state for \(name)")
+            }
             try optimizer.setState(AdamW.ParameterState(step: Int(try s.item()), expAvg: m, expAvgSq: v), of: i)
         }
         step = state.step
+    }
+
+    /// Exact resume needs the same rows in the same order: settings that decide them must not
+    /// change. Others (lr, steps, schedule, device...) may, and are reported.
+    func checkSameDataOrder(_ state: State, path: String) throws {
+        let rows = data.rows("train")
+        var fixed: [(String, String, String)] = [
+            ("batch_size", "\(state.config.batchSize)", "\(config.batchSize)"),
+            ("grad_accum", "\(state.config.gradAccum)", "\(config.gradAccum)"),
+            ("seed", "\(state.config.seed)", "\(config.seed)"),
+        ]
+        if let w = state.worldSize { fixed.append(("data-parallel processes", "\(w)", "\(worldSize)")) }
+        if let r = state.trainRows { fixed.append(("training rows in data", "\(r)", "\(rows)")) }
+        for (key, was, now) in fixed where was != now {
+            throw TrainingError.badState(path: path, reason: "\(key) is \(now) here but the checkpoint was trained with \(was); "
+                + "resuming would feed other rows than the uninterrupted run. Resume with \(was), or start a new output with model.from set to the checkpoint")
+        }
+        let old = try Self.settings(state.config), new = try Self.settings(config)
+        changedSinceCheckpoint = new.keys.sorted().compactMap { k in
+            guard !["data", "output", "model", "batch_size", "grad_accum", "seed"].contains(k), old[k] != new[k] else { return nil }
+            return "\(k): \(old[k] ?? "unset") -> \(new[k] ?? "unset")"
+        }
+    }
+
+    /// Each top-level setting as compact JSON, for comparing two configs key by key.
+    static func settings(_ c: TrainConfig) throws -> [String: String] {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        guard let dict = try JSONSerialization.jsonObject(with: enc.encode(c)) as? [String: Any] else { return [:] }
+        return try dict.mapValues { v in
+            String(decoding: try JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed, .sortedKeys]), as: UTF8.self)
+        }
+    }
+
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case let DecodingError.keyNotFound(k, ctx): "field '\((ctx.codingPath + [k]).map(\.stringValue).joined(separator: "."))' is missing"
+        case let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx):
+            "field '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type"
+        case let DecodingError.dataCorrupted(ctx): ctx.debugDescription
+        default: error.localizedDescription
+        }
     }
 }

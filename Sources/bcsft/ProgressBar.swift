@@ -6,16 +6,19 @@ final class ProgressBar {
     let total: Int
     let start = Date()
     let isTTY = isatty(STDERR_FILENO) != 0
+    /// Work done before this process started (a resumed run): not part of the ETA's rate.
+    let initial: Int
     var lastPrinted = -1
 
-    init(label: String, total: Int) {
+    init(label: String, total: Int, startingAt initial: Int = 0) {
         self.label = label
         self.total = max(total, 1)
+        self.initial = initial
     }
 
     func update(_ done: Int, note: String = "") {
         let elapsed = Date().timeIntervalSince(start)
-        let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+        let eta = done > initial ? elapsed / Double(done - initial) * Double(total - done) : 0
         let frac = Double(done) / Double(total)
         let width = 30
         let filled = Int(frac * Double(width))

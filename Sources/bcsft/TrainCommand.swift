@@ -21,10 +21,14 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set lr=1e-4 --set model.config.hidden_size=128 (repeatable).")
     var overrides: [String] = []
     @Flag(help: "Continue from the latest checkpoint in the output folder.") var resume = false
+    @Option(help: ArgumentHelp("Continue from this checkpoint (e.g. an earlier one after a non-finite loss); newer checkpoints move to OUTPUT/superseded.",
+                               valueName: "checkpoint-dir"))
+    var resumeFrom: String?
     @Option(help: "Data-parallel processes to start on this machine.") var nproc = 1
 
     func validate() throws {
         guard nproc >= 1 else { throw ValidationError("--nproc must be at least 1") }
+        guard !(resume && resumeFrom != nil) else { throw ValidationError("give --resume or --resume-from, not both") }
     }
 
     func run() throws {
@@ -73,17 +77,19 @@ struct TrainCommand: ParsableCommand {
         }
         defer { for c in children where c.isRunning { c.terminate() } }
 
-        let trainer = try Trainer(cfg, resume: resume, group: group, device: device)
+        let trainer = try Trainer(cfg, resume: resume, resumeFrom: resumeFrom.map { URL(fileURLWithPath: $0) }, group: group, device: device)
         let lead = (group?.rank ?? 0) == 0
         let world = group?.worldSize ?? 1
         if lead {
             print("model: \(trainer.model.parameterCount) parameters on \(trainer.device); \(cfg.steps) steps of \(cfg.gradAccum) x \(cfg.batchSize) rows x \(world) process(es)")
         }
-        let bar = ProgressBar(label: "train", total: cfg.steps)
+        let bar = ProgressBar(label: "train", total: cfg.steps, startingAt: trainer.step)
         try trainer.run { event in
             guard lead else { return }
             switch event {
-            case let .resumed(step, from): print("resumed at step \(step) from \(from)")
+            case let .resumed(step, from, changed):
+                print("resumed at step \(step) from \(from)")
+                if !changed.isEmpty { print("changed since that checkpoint: \(changed.joined(separator: "; "))") }
             case let .step(m, _):
                 var note = String(format: "loss %.4f  lr %.2e  %.0f tok/s", m.loss, m.lr, m.tokensPerSecond)
                 if let v = m.valLoss { note += String(format: "  val %.4f", v) }

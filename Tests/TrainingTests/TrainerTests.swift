@@ -108,16 +108,76 @@ final class TrainerTests: XCTestCase {
         }
     }
 
-    func testNonFiniteLossStopsAndKeepsTheLastGoodCheckpoint() throws {
-        let c = try config("nan", steps: 40, overrides: ["lr=1e4", "grad_clip=0", "warmup_steps=0", "save_every=1", "schedule=constant"])
-        do {
-            try Trainer(c).run()
-            XCTFail("a loss of inf or nan must stop training")
-        } catch let TrainingError.nonFiniteLoss(step, _, last) {
-            XCTAssertGreaterThan(step, 1)
-            let path = try XCTUnwrap(last)
-            _ = try Checkpoint.load(URL(fileURLWithPath: path))
-            XCTAssertTrue(TrainingError.nonFiniteLoss(step: step, loss: .nan, lastCheckpoint: path).localizedDescription.contains("--resume"))
+    func testNonFiniteLossStopsAndNamesACheckpointThatAvoidsIt() throws {
+        let c = try config("nan", steps: 12, overrides: ["lr=1e4", "grad_clip=0", "warmup_steps=3", "save_every=1", "keep_last=4", "schedule=constant"])
+        var failed: (step: Int, newest: String?, resumable: String?)?
+        do { try Trainer(c).run() } catch let TrainingError.nonFiniteLoss(step, _, _, newest, resumable) { failed = (step, newest, resumable) }
+        let (step, newest, resumable) = try XCTUnwrap(failed, "a loss of inf or nan must stop training")
+        XCTAssertGreaterThan(step, 2)
+        // The newest checkpoint's weights gave the bad loss: it must not be offered for resuming.
+        XCTAssertEqual(newest.map { URL(fileURLWithPath: $0).lastPathComponent }, String(format: "step-%06d", step - 1))
+        let earlier = URL(fileURLWithPath: try XCTUnwrap(resumable))
+        XCTAssertEqual(earlier.lastPathComponent, String(format: "step-%06d", step - 2))
+        let message = TrainingError.nonFiniteLoss(step: step, loss: .nan, what: "loss", newest: newest, resumable: earlier.path).localizedDescription
+        XCTAssertTrue(message.contains("--resume-from \(earlier.path)"), message)
+
+        // Continuing from it with a sane lr gets past the step that failed; the abandoned
+        // checkpoints and metrics are kept aside, not lost.
+        let out = URL(fileURLWithPath: c.output)
+        let abandoned = try losses(out).count
+        var calm = c
+        calm.lr = 3e-3
+        let t = try Trainer(calm, resumeFrom: earlier)
+        XCTAssertEqual(t.step, step - 2)
+        XCTAssertTrue(t.changedSinceCheckpoint.contains { $0.hasPrefix("lr: ") }, "\(t.changedSinceCheckpoint)")
+        try t.run()
+        let after = try losses(out)
+        XCTAssertEqual(after.count, 12)
+        XCTAssertTrue(after.allSatisfy(\.isFinite))
+        let aside = out.appendingPathComponent("superseded")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: aside.appendingPathComponent(String(format: "step-%06d", step - 1)).path))
+        let moved = try String(contentsOf: aside.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
+        XCTAssertEqual(moved.split(separator: "\n").count, abandoned - (step - 2), "the abandoned steps' metrics lines")
+    }
+
+    func testANewRunRefusesAnOutputWithCheckpoints() throws {
+        let c = try config("used", steps: 4)
+        try Trainer(c).run()
+        XCTAssertThrowsError(try Trainer(c)) { error in
+            XCTAssertEqual(error as? TrainingError, .outputHasCheckpoints(output: c.output, newest: "step-000004"))
+            XCTAssertTrue(error.localizedDescription.contains("--resume"), error.localizedDescription)
+        }
+        XCTAssertEqual(try losses(URL(fileURLWithPath: c.output)).count, 4, "the old run's metrics are untouched")
+    }
+
+    func testResumeRefusesSettingsThatChangeTheDataOrder() throws {
+        let c = try config("order", steps: 8)
+        try Trainer(c).run(stopAfter: 4)
+        for (key, value) in [("batch_size", "4"), ("grad_accum", "1"), ("seed", "7")] {
+            let changed = try config("order", steps: 8, overrides: ["\(key)=\(value)"])
+            XCTAssertThrowsError(try Trainer(changed, resume: true), key) { error in
+                XCTAssertTrue(error.localizedDescription.contains("\(key) is \(value) here"), error.localizedDescription)
+            }
+        }
+        let longer = try config("order", steps: 10, overrides: ["lr=1e-3"])
+        let t = try Trainer(longer, resume: true)
+        XCTAssertEqual(t.step, 4)
+        XCTAssertEqual(t.changedSinceCheckpoint, ["lr: 0.003 -> 0.001", "steps: 8 -> 10"])
+    }
+
+    func testResumeRefusesAMissingOptimizerMoment() throws {
+        let c = try config("moments", steps: 4)
+        try Trainer(c).run()
+        let ckpt = URL(fileURLWithPath: c.output).appendingPathComponent("checkpoints/step-000004")
+        let file = ckpt.appendingPathComponent("optimizer.pt").path
+        try TensorFile.save(try TensorFile.load(file).filter { !$0.0.hasPrefix("exp_avg_sq/model.norm") }, to: file)
+        XCTAssertThrowsError(try Trainer(c, resume: true)) { error in
+            XCTAssertTrue(error.localizedDescription.contains("no AdamW state for model.norm.weight"), error.localizedDescription)
+        }
+        try "{\"step\": 4}".write(to: ckpt.appendingPathComponent("trainer_state.json"), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try Trainer(c, resume: true)) { error in
+            XCTAssertTrue(error.localizedDescription.contains("field 'config' is missing")
+                || error.localizedDescription.contains("is missing"), error.localizedDescription)
         }
     }
 
