@@ -34,7 +34,7 @@ public enum Checkpoint {
         try SafeTensors.save(weights, to: tmp.appendingPathComponent("model.safetensors"))
         var gen: [String: Any] = ["_from_model_config": true]
         if let b = model.config.bosTokenID { gen["bos_token_id"] = b }
-        if let e = model.config.eosTokenID { gen["eos_token_id"] = e }
+        if let e = model.config.eosTokenJSON { gen["eos_token_id"] = e }
         try JSONSerialization.data(withJSONObject: gen, options: [.prettyPrinted, .sortedKeys])
             .write(to: tmp.appendingPathComponent("generation_config.json"))
         if let tok = tokenizerModel { try tok.write(to: tmp.appendingPathComponent("tokenizer.model")) }

@@ -35,6 +35,12 @@ public struct GenerationResult: Sendable, Equatable {
 }
 
 extension Llama {
+    /// The ids that end a generation: every EOS id of the config (Llama 3 lists several) and
+    /// the tokenizer's EOS.
+    public func stopTokenIDs(tokenizerEOS: Int32?) -> Set<Int32> {
+        Set(config.eosTokenIDs.map(Int32.init) + (tokenizerEOS.map { [$0] } ?? []))
+    }
+
     /// Batched, KV-cached generation. Prompts of different lengths are left-padded and the
     /// padding masked out, so each row gets the same tokens it would get alone.
     public func generate(prompts: [[Int32]], _ p: SamplingParameters,

@@ -16,7 +16,13 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
     public var maxPositionEmbeddings: Int
     public var tieWordEmbeddings: Bool
     public var bosTokenID: Int?
-    public var eosTokenID: Int?
+    /// Every id that ends a generation (Llama 3 lists several: end of text, end of turn, ...).
+    public var eosTokenIDs: [Int]
+    /// The first of `eosTokenIDs` (one id, as most configs give it).
+    public var eosTokenID: Int? {
+        get { eosTokenIDs.first }
+        set { eosTokenIDs = newValue.map { [$0] } ?? [] }
+    }
     /// Not a CodingKey: read and written through HF's dictionary (`decode`, `hfJSON`).
     public var ropeScaling: RopeScaling?
 
@@ -51,7 +57,7 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
         self.maxPositionEmbeddings = maxPositionEmbeddings
         self.tieWordEmbeddings = tieWordEmbeddings
         self.bosTokenID = bosTokenID
-        self.eosTokenID = eosTokenID
+        eosTokenIDs = eosTokenID.map { [$0] } ?? []
         self.ropeScaling = ropeScaling
     }
 
@@ -67,10 +73,18 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
         ropeTheta = try c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 10000
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
-        // Llama 3 lists several EOS ids; the first is the turn end the templates use.
         bosTokenID = try? c.decodeIfPresent(Int.self, forKey: .bosTokenID)
-        eosTokenID = (try? c.decodeIfPresent(Int.self, forKey: .eosTokenID)) ?? (try? c.decodeIfPresent([Int].self, forKey: .eosTokenID))?.first
+        // One id or a list (Llama 3.x); all of them stop generation.
+        eosTokenIDs = (try? c.decodeIfPresent(Int.self, forKey: .eosTokenID)).flatMap { $0.map { [$0] } }
+            ?? (try? c.decodeIfPresent([Int].self, forKey: .eosTokenID)).flatMap { $0 } ?? []
     }
+
+    /// The config.json keys this implementation reads or checks: what a from-scratch
+    /// `model.config` may set (HF checkpoints' other keys are ignored on load).
+    public static let understoodKeys: Set<String> = Set(
+        ["vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
+         "rms_norm_eps", "rope_theta", "max_position_embeddings", "tie_word_embeddings", "bos_token_id", "eos_token_id",
+         "rope_scaling", "attention_bias", "mlp_bias", "hidden_act", "head_dim", "model_type"])
 
     /// Reads `config.json`, checking what this implementation supports.
     public static func load(_ url: URL) throws -> LlamaConfig {
@@ -99,6 +113,9 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
         for key in ["attention_bias", "mlp_bias"] where (raw[key] as? Bool) == true {
             throw ModelError.unsupported("\(path): \(key) = true")
         }
+        if let act = raw["hidden_act"], (act as? String) != "silu" {
+            throw ModelError.unsupported("\(path): hidden_act = \(act) (this Llama's MLP is SwiGLU, silu)")
+        }
         var config: LlamaConfig
         do { config = try JSONDecoder().decode(LlamaConfig.self, from: data) } catch let DecodingError.keyNotFound(key, _) {
             throw ModelError.invalidConfig(path: path, field: key.stringValue, reason: "missing")
@@ -107,6 +124,10 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
         }
         config.ropeScaling = scaling
         try config.validate(path: path)
+        // Some configs state head_dim; one other than hidden_size / heads is not this layout.
+        if let hd = raw["head_dim"], !(hd is NSNull), (hd as? Int) != config.headDim {
+            throw ModelError.unsupported("\(path): head_dim = \(hd), but hidden_size / num_attention_heads = \(config.headDim)")
+        }
         return config
     }
 
@@ -135,7 +156,10 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
             "hidden_act": "silu", "attention_bias": false, "rope_scaling": ropeScaling?.hf ?? NSNull(), "initializer_range": 0.02,
         ]
         if let b = bosTokenID { o["bos_token_id"] = b }
-        if let e = eosTokenID { o["eos_token_id"] = e }
+        if let e = eosTokenJSON { o["eos_token_id"] = e }
         return try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
     }
+
+    /// eos_token_id as HF writes it: one id, or the list when there are several.
+    public var eosTokenJSON: Any? { eosTokenIDs.count > 1 ? eosTokenIDs : eosTokenIDs.first }
 }

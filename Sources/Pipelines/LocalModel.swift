@@ -55,7 +55,7 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
             p.topP = sampling.topP
             p.seed = UInt64(truncatingIfNeeded: (sampling.seed ?? 0) &+ i)
             p.stopStrings = sampling.stop
-            if let eos = tokenizer.eosID { p.stopTokenIDs = [eos] }
+            p.stopTokenIDs = llama.stopTokenIDs(tokenizerEOS: tokenizer.eosID)
             let key = "\(p.maxNewTokens)/\(p.temperature)/\(p.topP)/\(p.seed)/\(p.stopStrings)"
             let r = try await withCheckedThrowingContinuation { c in enqueue(Pending(ids: ids, params: p, key: key, continuation: c)) }
             let (reasoning, content) = splitThinking(r.text ?? "")

@@ -22,15 +22,16 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public struct ModelSpec: Codable, Sendable, Equatable {
         /// An HF checkpoint folder to start from.
         public var from: String?
-        /// HF config.json keys for a model from scratch (vocab_size defaults to the dataset's).
-        public var config: [String: Double]?
+        /// HF config.json keys for a model from scratch (vocab_size defaults to the dataset's);
+        /// only keys this Llama reads are accepted.
+        public var config: [String: ConfigValue]?
         public var seed: UInt64 = 0
         enum CodingKeys: String, CodingKey { case from, config, seed }
         public init() {}
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             from = try c.decodeIfPresent(String.self, forKey: .from)
-            config = try c.decodeIfPresent([String: Double].self, forKey: .config)
+            config = try c.decodeIfPresent([String: ConfigValue].self, forKey: .config)
             seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
         }
     }
@@ -166,6 +167,10 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if keepLast < 1 { throw bad("keep_last", "must be at least 1") }
         do { _ = try Device.parse(device) } catch let e as TorchError { throw bad("device", e.message) }
         if (model.from == nil) == (model.config == nil) { throw bad("model", "give exactly one of model.from (a checkpoint) and model.config (from scratch)") }
+        // A misspelt HF key would otherwise fall back to its default without a word.
+        for k in (model.config ?? [:]).keys.sorted() where !LlamaConfig.understoodKeys.contains(k) {
+            throw bad("model.config.\(k)", "not a Llama config.json key this model reads (known: \(LlamaConfig.understoodKeys.sorted().joined(separator: ", ")))")
+        }
     }
 
     /// Learning rate at optimizer step `step` (1-based): linear warmup, then the schedule.

@@ -120,12 +120,11 @@ public final class Trainer {
     }
 
     static func scratchConfig(_ c: TrainConfig, _ m: Manifest) throws -> LlamaConfig {
-        var d = c.model.config ?? [:]
-        d["vocab_size"] = d["vocab_size"] ?? Double(m.vocabularySize)
-        d["max_position_embeddings"] = d["max_position_embeddings"] ?? Double(max(m.seqLen, 2048))
-        d["eos_token_id"] = d["eos_token_id"] ?? Double(m.eosID)
-        let json = try JSONSerialization.data(withJSONObject: d.mapValues { $0 == $0.rounded() && abs($0) < 1e15 ? Int($0) as Any : $0 as Any })
-        return try LlamaConfig.decode(json, source: "model.config")
+        var d = (c.model.config ?? [:]).mapValues(\.json)
+        d["vocab_size"] = d["vocab_size"] ?? m.vocabularySize
+        d["max_position_embeddings"] = d["max_position_embeddings"] ?? max(m.seqLen, 2048)
+        d["eos_token_id"] = d["eos_token_id"] ?? Int(m.eosID)
+        return try LlamaConfig.decode(try JSONSerialization.data(withJSONObject: d), source: "model.config")
     }
 
     static func latestCheckpoint(in dir: URL) throws -> URL? {
@@ -176,7 +175,7 @@ public final class Trainer {
         guard !later.isEmpty else { return }
         try fm.createDirectory(at: aside, withIntermediateDirectories: true)
         let file = aside.appendingPathComponent("metrics.jsonl")
-        if !fm.fileExists(atPath: file.path) { fm.createFile(atPath: file.path, contents: nil) }
+        if !fm.fileExists(atPath: file.path) { _ = fm.createFile(atPath: file.path, contents: nil) }
         let h = try FileHandle(forWritingTo: file)
         defer { try? h.close() }
         try h.seekToEnd()

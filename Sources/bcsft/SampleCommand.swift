@@ -61,7 +61,7 @@ struct SampleCommand: ParsableCommand {
         p.topK = topK
         p.seed = seed
         p.stopStrings = stop
-        if let eos = tok?.eosID ?? llama.config.eosTokenID.map(Int32.init) { p.stopTokenIDs = [eos] }
+        p.stopTokenIDs = llama.stopTokenIDs(tokenizerEOS: tok?.eosID)
         let decode: (([Int32]) throws -> String)? = tok.map { t in { try t.decode($0) } }
         let r = try llama.generate(prompts: [ids], p, decode: decode)[0]
         if json {

@@ -237,11 +237,44 @@ final class LlamaTests: XCTestCase {
         try expect("model.layers.0.mlp.gate_proj.weight' has shape [64, 32], the config implies [48, 32]") { $0["intermediate_size"] = 48 }
         try expect("tensor 'model.layers.2.self_attn.q_proj.weight' is missing") { $0["num_hidden_layers"] = 3 }
         try expect("does not divide num_attention_heads") { $0["num_key_value_heads"] = 3 }
+        try expect("hidden_act = gelu") { $0["hidden_act"] = "gelu" }
+        try expect("head_dim = 16, but hidden_size / num_attention_heads = 8") { $0["head_dim"] = 16 }
         let broken = try variant { _ in }
         try Data([1, 2, 3]).write(to: broken.appendingPathComponent("model.safetensors"))
         XCTAssertThrowsError(try Checkpoint.load(broken)) { error in
             XCTAssertTrue(error.localizedDescription.contains("not a valid safetensors file"), error.localizedDescription)
         }
+    }
+
+    func testEveryEOSIdOfALlama3StyleListStopsAndIsSavedBack() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let src = HFFixture.dir.appendingPathComponent("hf-gqa")
+        let greedy = try XCTUnwrap(HFFixture.expected("hf-gqa")["greedy"] as? [Int])
+        let prompt = try XCTUnwrap(HFFixture.expected("hf-gqa")["prompt"] as? [Int]).map(Int32.init)
+        // The list's second id is the third greedy token: generation must stop there.
+        let other = try XCTUnwrap((0..<96).first { !greedy.prefix(3).contains($0) })
+        var cfg = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: src.appendingPathComponent("config.json"))) as? [String: Any])
+        cfg["eos_token_id"] = [other, greedy[2]]
+        let hf = dir.appendingPathComponent("in")
+        try FileManager.default.createDirectory(at: hf, withIntermediateDirectories: true)
+        try JSONSerialization.data(withJSONObject: cfg).write(to: hf.appendingPathComponent("config.json"))
+        try FileManager.default.copyItem(at: src.appendingPathComponent("model.safetensors"), to: hf.appendingPathComponent("model.safetensors"))
+        let model = try Checkpoint.load(hf)
+        XCTAssertEqual(model.config.eosTokenIDs, [other, greedy[2]])
+        var p = SamplingParameters(maxNewTokens: 12)
+        p.stopTokenIDs = model.stopTokenIDs(tokenizerEOS: nil)
+        let r = try model.generate(prompts: [prompt], p)[0]
+        XCTAssertEqual(r.finishReason, .stopToken)
+        XCTAssertEqual(r.ids.map(Int.init), Array(greedy.prefix(3)))
+
+        let out = dir.appendingPathComponent("out")
+        try Checkpoint.save(model, to: out)
+        for file in ["config.json", "generation_config.json"] {
+            let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent(file))) as? [String: Any])
+            XCTAssertEqual(o["eos_token_id"] as? [Int], [other, greedy[2]], file)
+        }
+        XCTAssertEqual(try Checkpoint.load(out).config.eosTokenIDs, [other, greedy[2]])
     }
 
     func testShardedCheckpointsAndBF16Load() throws {

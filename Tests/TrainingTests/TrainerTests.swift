@@ -94,6 +94,22 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(a, b, "bit-identical per-step losses after resume")
     }
 
+    func testScratchConfigTakesHFValuesOfEveryType() throws {
+        // Booleans and objects, not only numbers: a tied head and Llama 3 rope scaling.
+        let c = try config("typed", steps: 2, overrides: [
+            "model.config.tie_word_embeddings=true", "model.config.rope_theta=500000",
+            "model.config.rope_scaling={rope_type: llama3, factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 64}",
+        ])
+        let t = try Trainer(c)
+        XCTAssertTrue(t.model.config.tieWordEmbeddings)
+        XCTAssertFalse(t.model.parameters.contains { $0.0 == "lm_head.weight" }, "a tied head has no weight of its own")
+        XCTAssertEqual(t.model.config.ropeTheta, 500000)
+        XCTAssertNotNil(t.model.config.ropeScaling)
+        try t.run()
+        let saved = try Checkpoint.load(URL(fileURLWithPath: c.output).appendingPathComponent("checkpoints/step-000002"))
+        XCTAssertEqual(saved.config, t.model.config, "the checkpoint's config.json says the same")
+    }
+
     func testGradientAccumulationEqualsOneLargerBatch() throws {
         let accum = try config("accum", steps: 1, overrides: ["batch_size=2", "grad_accum=2", "warmup_steps=0"])
         let whole = try config("whole", steps: 1, overrides: ["batch_size=4", "grad_accum=1", "warmup_steps=0"])
@@ -196,6 +212,9 @@ final class TrainerTests: XCTestCase {
         let c = try TrainConfig.load(yaml: base, source: "run.yaml", overrides: ["lr=1e-4", "model.config.hidden_size=64"])
         XCTAssertEqual(c.lr, 1e-4)
         XCTAssertEqual(c.model.config?["hidden_size"], 64)
+        XCTAssertThrowsError(try TrainConfig.load(yaml: base, source: "run.yaml", overrides: ["model.config.rope_thta=5e5"])) { error in
+            XCTAssertTrue(error.localizedDescription.hasPrefix("run.yaml: key 'model.config.rope_thta': not a Llama config.json key"), error.localizedDescription)
+        }
     }
 
     func testLearningRateScheduleByHand() throws {
