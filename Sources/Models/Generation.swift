@@ -21,6 +21,16 @@ public struct SamplingParameters: Sendable {
     public var stopStrings: [String] = []
 
     public init(maxNewTokens: Int) { self.maxNewTokens = maxNewTokens }
+
+    /// Values outside these ranges would be silently greedy (a negative temperature) or mask
+    /// every token (top_p 0) and fail deep in torch.
+    public func validate() throws {
+        func bad(_ f: String, _ r: String) -> ModelError { .invalidSampling(field: f, reason: r) }
+        if maxNewTokens < 0 { throw bad("max_new_tokens", "must be >= 0, got \(maxNewTokens)") }
+        if !(temperature >= 0 && temperature.isFinite) { throw bad("temperature", "must be >= 0 (0 is greedy), got \(temperature)") }
+        if !(topP > 0 && topP <= 1) { throw bad("top_p", "must lie in (0, 1], got \(topP)") }
+        if topK < 0 { throw bad("top_k", "must be >= 0 (0 keeps every token), got \(topK)") }
+    }
 }
 
 public struct GenerationResult: Sendable, Equatable {
@@ -45,8 +55,12 @@ extension Llama {
     /// padding masked out, so each row gets the same tokens it would get alone.
     public func generate(prompts: [[Int32]], _ p: SamplingParameters,
                          decode: (([Int32]) throws -> String)? = nil) throws -> [GenerationResult] {
-        precondition(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "prompts must be non-empty")
-        guard p.maxNewTokens >= 0 else { throw ModelError.unsupported("maxNewTokens < 0") }
+        if prompts.isEmpty { throw ModelError.invalidSampling(field: "prompts", reason: "no prompt given") }
+        if let i = prompts.firstIndex(where: \.isEmpty) { throw ModelError.invalidSampling(field: "prompts", reason: "prompt \(i) is empty") }
+        if let i = prompts.firstIndex(where: { $0.contains { $0 < 0 || Int($0) >= config.vocabSize } }) {
+            throw ModelError.invalidSampling(field: "prompts", reason: "prompt \(i) holds an id outside the vocabulary (0..<\(config.vocabSize))")
+        }
+        try p.validate()
         let b = prompts.count
         let width = prompts.map(\.count).max()!
         var ids = [Int64](), mask = [Bool](), pos = [Int64]()

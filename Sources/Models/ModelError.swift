@@ -9,6 +9,7 @@ public enum ModelError: LocalizedError, Equatable {
     case unexpectedTensors([String], in: String)
     case badSafetensors(path: String, reason: String)
     case cannotWrite(path: String, reason: String)
+    case invalidSampling(field: String, reason: String)
 
     public var errorDescription: String? {
         switch self {
@@ -20,6 +21,7 @@ public enum ModelError: LocalizedError, Equatable {
             "\(path): \(names.count) tensor(s) this Llama does not use, e.g. \(names.prefix(3).joined(separator: ", ")) (a different architecture?)"
         case let .badSafetensors(path, reason): "\(path): not a valid safetensors file: \(reason)"
         case let .cannotWrite(path, reason): "\(path): cannot write: \(reason)"
+        case let .invalidSampling(field, reason): "sampling: '\(field)': \(reason)"
         }
     }
 }

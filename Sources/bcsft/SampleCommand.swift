@@ -28,6 +28,9 @@ struct SampleCommand: ParsableCommand {
     func validate() throws {
         guard (prompt == nil) != (promptIDs == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-ids") }
         guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens must be >= 0") }
+        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be >= 0 (0 is greedy)") }
+        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must lie in (0, 1]") }
+        guard topK >= 0 else { throw ValidationError("--top-k must be >= 0 (0 keeps every token)") }
     }
 
     func run() throws {

@@ -1,6 +1,8 @@
+import Datasets
 import Foundation
 import Models
 import TestSupport
+import Tokenizers
 import Torch
 import XCTest
 
@@ -199,6 +201,24 @@ final class LlamaTests: XCTestCase {
                        "a tiny top-p keeps only the most likely token")
     }
 
+    func testOutOfRangeSamplingIsAnErrorNamingTheSetting() throws {
+        let m = try tinyModel()
+        func expect(_ fragment: String, _ prompts: [[Int32]] = [[1, 2]], _ edit: (inout SamplingParameters) -> Void, line: UInt = #line) {
+            var p = SamplingParameters(maxNewTokens: 3)
+            p.temperature = 1
+            edit(&p)
+            XCTAssertThrowsError(try m.generate(prompts: prompts, p), line: line) { error in
+                XCTAssertTrue(error.localizedDescription.contains(fragment), error.localizedDescription, line: line)
+            }
+        }
+        expect("'top_p': must lie in (0, 1], got 0.0") { $0.topP = 0 }
+        expect("'top_p': must lie in (0, 1], got 1.5") { $0.topP = 1.5 }
+        expect("'temperature': must be >= 0") { $0.temperature = -0.5 }
+        expect("'top_k': must be >= 0") { $0.topK = -1 }
+        expect("'prompts': prompt 1 is empty", [[1], []]) { _ in }
+        expect("'prompts': prompt 0 holds an id outside the vocabulary", [[1, Int32(m.config.vocabSize)]]) { _ in }
+    }
+
     func testStopStringsCutTheText() throws {
         let m = try tinyModel()
         var p = SamplingParameters(maxNewTokens: 6)
@@ -319,5 +339,33 @@ final class SampleCLITests: XCTestCase {
         let bad = try runProcess(exe, ["sample", "--model", HFFixture.dir.appendingPathComponent("hf-gqa").path, "--prompt-ids", "1 500"])
         XCTAssertNotEqual(bad.0, 0)
         XCTAssertTrue(bad.2.contains("'500' is not a token id below the vocabulary size 96"), bad.2)
+        let zeroP = try runProcess(exe, ["sample", "--model", HFFixture.dir.appendingPathComponent("hf-gqa").path, "--prompt-ids", "1", "--top-p", "0"])
+        XCTAssertNotEqual(zeroP.0, 0)
+        XCTAssertTrue(zeroP.2.contains("--top-p must lie in (0, 1]"), zeroP.2)
+    }
+
+    /// --prompt TEXT with --template: the chat template's ids, the model's greedy tokens and
+    /// their decoded text, exactly as the library gives them.
+    func testSampleTextPromptThroughTheChatTemplate() throws {
+        let exe = try bcsftExecutable()
+        let tok = try markerTokenizer(vocabularySize: 400)
+        let config = LlamaConfig(vocabSize: tok.vocabularySize, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2,
+                                 numAttentionHeads: 4, numKeyValueHeads: 2, bosTokenID: tok.bosID.map(Int.init), eosTokenID: tok.eosID.map(Int.init))
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = try Llama(config: config, generator: Generator(seed: 3))
+        try Checkpoint.save(model, to: dir, tokenizerModel: tok.modelData)
+        let question = "What is 2 + 3?"
+        let r = try runProcess(exe, ["sample", "--model", dir.path, "--prompt", question, "--template", "bcsft", "--max-new-tokens", "8", "--json"])
+        XCTAssertEqual(r.0, 0, r.2)
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [String: Any])
+        let ids = try ChatTemplate.named("bcsft").encode([.user(question)], with: tok, addGenerationPrompt: true).ids
+        var p = SamplingParameters(maxNewTokens: 8)
+        p.stopTokenIDs = model.stopTokenIDs(tokenizerEOS: tok.eosID)
+        let expected = try model.generate(prompts: [ids], p) { try tok.decode($0) }[0]
+        XCTAssertEqual(o["ids"] as? [Int], expected.ids.map(Int.init))
+        XCTAssertEqual(o["text"] as? String, expected.text)
+        XCTAssertEqual(o["prompt_tokens"] as? Int, ids.count)
+        XCTAssertFalse(expected.ids.isEmpty)
     }
 }
