@@ -10,8 +10,15 @@ public final class ProcessGroup: @unchecked Sendable {
     public let rank: Int
     public let worldSize: Int
 
+    /// Seconds a collective waits for the other ranks: BCSFT_DIST_TIMEOUT, else 30 minutes
+    /// (torch.distributed's default). Rank 0 saves checkpoints and runs validation while the
+    /// others wait in the next step's all-reduce, so this must outlast the largest save.
+    public static func defaultTimeout(_ env: [String: String] = ProcessInfo.processInfo.environment) -> Double {
+        env["BCSFT_DIST_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1800
+    }
+
     public init(backend: String = "gloo", masterAddress: String, masterPort: Int, rank: Int, worldSize: Int,
-                timeout: Double = 300) throws {
+                timeout: Double = ProcessGroup.defaultTimeout()) throws {
         var out: OpaquePointer?
         try check(ct_process_group_new(backend, masterAddress, Int32(masterPort), Int32(rank), Int32(worldSize), timeout, &out))
         handle = out!
@@ -32,7 +39,8 @@ public final class ProcessGroup: @unchecked Sendable {
         guard let rank = Int(try need("RANK")), let port = Int(try need("MASTER_PORT")) else {
             throw TorchError(kind: .invalidArgument, message: "RANK and MASTER_PORT must be integers")
         }
-        return try ProcessGroup(backend: backend, masterAddress: env["MASTER_ADDR"] ?? "127.0.0.1", masterPort: port, rank: rank, worldSize: world)
+        return try ProcessGroup(backend: backend, masterAddress: env["MASTER_ADDR"] ?? "127.0.0.1", masterPort: port, rank: rank, worldSize: world,
+                                timeout: defaultTimeout(env))
     }
 
     deinit { ct_process_group_free(handle) }

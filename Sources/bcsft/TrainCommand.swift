@@ -64,6 +64,7 @@ struct TrainCommand: ParsableCommand {
                 childEnv["WORLD_SIZE"] = String(nproc)
                 childEnv["MASTER_ADDR"] = "127.0.0.1"
                 childEnv["MASTER_PORT"] = String(port)
+                childEnv["BCSFT_LAUNCHER_PID"] = String(getpid())
                 p.environment = childEnv
                 p.standardOutput = FileHandle.nullDevice
                 try p.run()
@@ -72,6 +73,7 @@ struct TrainCommand: ParsableCommand {
             try configureRuntime()
             group = try ProcessGroup(backend: backend, masterAddress: "127.0.0.1", masterPort: port, rank: 0, worldSize: nproc)
         } else {
+            if let launcher = env["BCSFT_LAUNCHER_PID"].flatMap(Int32.init) { exitWhenOrphaned(launcher: launcher, rank: env["RANK"] ?? "?") }
             try configureRuntime()
             group = try ProcessGroup.fromEnvironment(backend: backend)
         }
@@ -103,5 +105,16 @@ struct TrainCommand: ParsableCommand {
             guard c.terminationStatus == 0 else { throw ValidationError("a data-parallel rank exited with status \(c.terminationStatus)") }
         }
         if lead { print("done: \(cfg.output)/checkpoints, metrics in \(cfg.output)/metrics.jsonl") }
+    }
+
+    /// A rank started by `--nproc` ends when its launcher is gone (a SIGKILLed launcher cannot
+    /// stop it), instead of holding its port, memory and GPU until a collective or the
+    /// rendezvous times out (NCCL does not notice a dead peer by itself).
+    func exitWhenOrphaned(launcher: pid_t, rank: String) {
+        Thread {
+            while getppid() == launcher { Thread.sleep(forTimeInterval: 0.5) }
+            FileHandle.standardError.write(Data("rank \(rank): its launcher (pid \(launcher)) is gone; exiting\n".utf8))
+            _exit(3)
+        }.start()
     }
 }

@@ -293,4 +293,86 @@ final class DataParallelTests: XCTestCase {
             XCTAssertLessThan(d, 1e-5, n)
         }
     }
+
+    /// kill -9 of the `--nproc 2` launcher: its other rank exits on its own (not after the
+    /// collective's timeout), and `--nproc 2 --resume` gives the uninterrupted run's losses.
+    func testKilledLauncherTakesItsRanksAlongAndTwoProcessesResumeExactly() throws {
+        let exe = try bcsftExecutable()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func write(_ name: String) throws -> (String, URL) {
+            let out = dir.appendingPathComponent(name)
+            let yaml = dir.appendingPathComponent("\(name).yaml")
+            try TinyData.yaml(output: out, steps: 200, extra: "save_every: 5").write(to: yaml, atomically: true, encoding: .utf8)
+            return (yaml.path, out)
+        }
+        let (yamlA, outA) = try write("straight")
+        let (yamlB, outB) = try write("killed")
+        var r = try runProcess(exe, ["train", "--config", yamlA, "--nproc", "2"])
+        XCTAssertEqual(r.0, 0, r.2)
+
+        let launcher = try launch(exe, ["train", "--config", yamlB, "--nproc", "2"])
+        let marker = outB.appendingPathComponent("checkpoints/step-000010/trainer_state.json").path
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: marker), launcher.isRunning, Date() < deadline { usleep(20_000) }
+        let ranks = childProcesses(of: launcher.processIdentifier)
+        XCTAssertEqual(ranks.count, 1, "one rank besides the launcher")
+        kill(launcher.processIdentifier, SIGKILL)
+        launcher.waitUntilExit()
+        let gone = Date().addingTimeInterval(15)
+        while ranks.contains(where: isAlive), Date() < gone { usleep(50_000) }
+        XCTAssertFalse(ranks.contains(where: isAlive), "an orphaned rank must exit by itself")
+
+        r = try runProcess(exe, ["train", "--config", yamlB, "--nproc", "2", "--resume"])
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.1.contains("resumed at step"), r.1)
+        let a = try losses(outA), b = try losses(outB)
+        XCTAssertEqual(b.count, 200)
+        XCTAssertEqual(a, b, "the same per-step losses after a data-parallel resume")
+    }
+
+    /// A rank whose launcher dies while it waits at the rendezvous (nobody hosts the store, so
+    /// c10d would retry until its timeout) exits by itself within seconds.
+    func testARankExitsWhenItsLauncherDiesBeforeTheRendezvous() throws {
+        let exe = try bcsftExecutable()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let yaml = dir.appendingPathComponent("r.yaml")
+        try TinyData.yaml(output: dir.appendingPathComponent("out"), steps: 4).write(to: yaml, atomically: true, encoding: .utf8)
+        // The shell stands in for the launcher: the rank is its only child, and $$ is its pid.
+        let port = Int.random(in: 40000..<60000)
+        let shell = try launch("/bin/sh", ["-c", "RANK=1 LOCAL_RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=\(port) "
+                                                + "BCSFT_DIST_TIMEOUT=120 BCSFT_LAUNCHER_PID=$$ '\(exe)' train --config '\(yaml.path)' & wait"])
+        var rank: [Int32] = []
+        let started = Date().addingTimeInterval(20)
+        while rank.isEmpty, Date() < started { usleep(50_000); rank = childProcesses(of: shell.processIdentifier) }
+        XCTAssertEqual(rank.count, 1)
+        usleep(1_000_000)  // in the rendezvous by now
+        XCTAssertTrue(rank.allSatisfy(isAlive), "still waiting for rank 0")
+        kill(shell.processIdentifier, SIGKILL)
+        // Not shell.waitUntilExit(): Foundation notices the exit only once every process holding
+        // the shell's inherited descriptors has gone, the rank included.
+        let gone = Date().addingTimeInterval(15)
+        while rank.contains(where: isAlive), Date() < gone { usleep(50_000) }
+        XCTAssertFalse(rank.contains(where: isAlive), "the orphaned rank must exit, not wait out the 120 s timeout")
+        for pid in rank where isAlive(pid) { kill(pid, SIGKILL) }
+        shell.waitUntilExit()
+    }
+
+    func childProcesses(of parent: Int32) -> [Int32] {
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init)
+        return pids.filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.range(of: ")", options: .backwards) else { return false }
+            let fields = stat[close.upperBound...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == parent
+        }
+    }
+
+    /// Running, or a zombie no one has reaped yet: either way not "alive".
+    func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.range(of: ")", options: .backwards) else { return false }
+        return stat[close.upperBound...].split(separator: " ").first != "Z"
+    }
 }
