@@ -323,6 +323,16 @@ final class LlamaTests: XCTestCase {
         let diff = maxAbsDiff(logits, try XCTUnwrap(e["logits"] as? [Double]).map(Float.init))
         XCTAssertGreaterThan(diff, 0, "bf16 weights lose precision")
         XCTAssertLessThan(diff, 0.5, "but stay close to the fp32 model (max diff \(diff))")
+
+        // fp16, single file: closer still (10 mantissa bits against bf16's 7).
+        let half = dir.appendingPathComponent("fp16")
+        try FileManager.default.createDirectory(at: half, withIntermediateDirectories: true)
+        try SafeTensors.save(try weights.mapValues { try $0.to(.float16) }, to: half.appendingPathComponent("model.safetensors"))
+        try FileManager.default.copyItem(at: src.appendingPathComponent("config.json"), to: half.appendingPathComponent("config.json"))
+        let h = try Checkpoint.load(half)
+        let hd = maxAbsDiff(try withNoGrad { try h.forward(HFFixture.ids(e)).toArray(Float.self) }, try XCTUnwrap(e["logits"] as? [Double]).map(Float.init))
+        XCTAssertGreaterThan(hd, 0, "fp16 weights lose precision")
+        XCTAssertLessThan(hd, diff, "less than bf16 (fp16 \(hd), bf16 \(diff))")
     }
 }
 

@@ -110,6 +110,63 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(saved.config, t.model.config, "the checkpoint's config.json says the same")
     }
 
+    /// Decoupled weight decay on matrices only: one step with and without decay differs by
+    /// exactly lr * wd * w0 on a matrix and not at all on a norm weight.
+    func testWeightDecayTakesMatricesAndSparesNorms() throws {
+        let common = ["steps=1", "warmup_steps=0", "schedule=constant", "lr=1e-2"]
+        let plain = try Trainer(try config("wd0", steps: 1, overrides: common + ["weight_decay=0"]))
+        let decayed = try Trainer(try config("wd5", steps: 1, overrides: common + ["weight_decay=0.5"]))
+        var before: [String: [Float]] = [:]
+        for (n, w) in plain.model.parameters { before[n] = try w.toArray(Float.self) }
+        try plain.run()
+        try decayed.run()
+        for ((n, a), (_, b)) in zip(plain.model.parameters, decayed.model.parameters) {
+            let x = try a.toArray(Float.self), y = try b.toArray(Float.self), w0 = try XCTUnwrap(before[n])
+            if a.rank >= 2 {
+                let err = zip(zip(x, y), w0).reduce(Float(0)) { max($0, abs(($1.0.0 - $1.0.1) - 1e-2 * 0.5 * $1.1)) }
+                XCTAssertLessThan(err, 1e-6, "\(n) decays by lr * wd * w")
+                XCTAssertNotEqual(x, y, n)
+            } else {
+                XCTAssertEqual(x, y, "\(n) is not decayed")
+            }
+        }
+    }
+
+    func testMetricsLinesCarryEveryFieldAndCheckpointsTheResolvedConfig() throws {
+        let c = try config("fields", steps: 4, extra: "eval_every: 2")
+        try Trainer(c).run()
+        let out = URL(fileURLWithPath: c.output)
+        let lines = try String(contentsOf: out.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 4)
+        for (i, line) in lines.enumerated() {
+            let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            XCTAssertEqual(o["step"] as? Int, i + 1)
+            XCTAssertEqual(try XCTUnwrap(o["lr"] as? Double), c.learningRate(at: i + 1), accuracy: 1e-12)
+            XCTAssertGreaterThan(try XCTUnwrap(o["grad_norm"] as? Double), 0)
+            XCTAssertGreaterThan(try XCTUnwrap(o["loss_tokens"] as? Int), 0)
+            XCTAssertGreaterThan(try XCTUnwrap(o["tokens_per_s"] as? Double), 0)
+            XCTAssertEqual(o["val_loss"] != nil, (i + 1) % 2 == 0, "val_loss every 2 steps")
+        }
+        let state = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("checkpoints/step-000004/trainer_state.json"))) as? [String: Any])
+        let stored = try JSONDecoder().decode(TrainConfig.self, from: JSONSerialization.data(withJSONObject: try XCTUnwrap(state["config"])))
+        XCTAssertEqual(stored, c, "every checkpoint holds the resolved config")
+        XCTAssertEqual(state["step"] as? Int, 4)
+    }
+
+    /// model.from: fine-tuning starts from the HF folder's weights, not a fresh draw.
+    func testFineTuningStartsFromTheCheckpointsWeights() throws {
+        let base = try config("base", steps: 4)
+        try Trainer(base).run()
+        let ckpt = URL(fileURLWithPath: base.output).appendingPathComponent("checkpoints/step-000004")
+        let tune = try TrainConfig.load(yaml: "data: \(try TinyData.folder().path)\noutput: \(dir.appendingPathComponent("tune").path)\n"
+                                          + "model: {from: \(ckpt.path)}\nsteps: 2\n", source: "tune.yaml")
+        let t = try Trainer(tune)
+        let saved = try Checkpoint.load(ckpt)
+        for ((n, a), (_, b)) in zip(t.model.parameters, saved.parameters) { XCTAssertEqual(try a.toArray(Float.self), try b.toArray(Float.self), n) }
+        try t.run()
+        XCTAssertEqual(try losses(URL(fileURLWithPath: tune.output)).count, 2)
+    }
+
     func testGradientAccumulationEqualsOneLargerBatch() throws {
         let accum = try config("accum", steps: 1, overrides: ["batch_size=2", "grad_accum=2", "warmup_steps=0"])
         let whole = try config("whole", steps: 1, overrides: ["batch_size=4", "grad_accum=1", "warmup_steps=0"])
