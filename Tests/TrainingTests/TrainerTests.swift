@@ -31,6 +31,15 @@ enum TinyData {
         return cached!
     }
 
+    /// NAME.yaml in `dir` for a run into dir/NAME: the file's path and the output folder.
+    static func configFile(in dir: URL, _ name: String, steps: Int, extra: String = "", batchSize: Int = 2) throws -> (String, URL) {
+        let out = dir.appendingPathComponent(name)
+        let yaml = dir.appendingPathComponent("\(name).yaml")
+        try self.yaml(output: out, steps: steps, extra: extra).replacingOccurrences(of: "batch_size: 2", with: "batch_size: \(batchSize)")
+            .write(to: yaml, atomically: true, encoding: .utf8)
+        return (yaml.path, out)
+    }
+
     static func yaml(output: URL, steps: Int, extra: String = "") throws -> String {
         """
         data: \(try folder().path)
@@ -294,14 +303,8 @@ final class TrainCLITests: XCTestCase {
         let exe = try bcsftExecutable()
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        func write(_ name: String) throws -> (String, URL) {
-            let out = dir.appendingPathComponent(name)
-            let yaml = dir.appendingPathComponent("\(name).yaml")
-            try TinyData.yaml(output: out, steps: 16, extra: "save_every: 3").write(to: yaml, atomically: true, encoding: .utf8)
-            return (yaml.path, out)
-        }
-        let (yamlA, outA) = try write("straight")
-        let (yamlB, outB) = try write("killed")
+        let (yamlA, outA) = try TinyData.configFile(in: dir, "straight", steps: 16, extra: "save_every: 3")
+        let (yamlB, outB) = try TinyData.configFile(in: dir, "killed", steps: 16, extra: "save_every: 3")
         XCTAssertEqual(try runProcess(exe, ["train", "--config", yamlA]).0, 0)
 
         let p = try launch(exe, ["train", "--config", yamlB])
@@ -324,15 +327,8 @@ final class DataParallelTests: XCTestCase {
         let exe = try bcsftExecutable()
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        func write(_ name: String, batch: Int) throws -> (String, URL) {
-            let out = dir.appendingPathComponent(name)
-            let yaml = dir.appendingPathComponent("\(name).yaml")
-            try TinyData.yaml(output: out, steps: 6, extra: "").replacingOccurrences(of: "batch_size: 2", with: "batch_size: \(batch)")
-                .write(to: yaml, atomically: true, encoding: .utf8)
-            return (yaml.path, out)
-        }
-        let (one, outOne) = try write("one", batch: 4)
-        let (two, outTwo) = try write("two", batch: 2)
+        let (one, outOne) = try TinyData.configFile(in: dir, "one", steps: 6, batchSize: 4)
+        let (two, outTwo) = try TinyData.configFile(in: dir, "two", steps: 6, batchSize: 2)
         var r = try runProcess(exe, ["train", "--config", one])
         XCTAssertEqual(r.0, 0, r.2)
         r = try runProcess(exe, ["train", "--config", two, "--nproc", "2"])
@@ -357,14 +353,8 @@ final class DataParallelTests: XCTestCase {
         let exe = try bcsftExecutable()
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        func write(_ name: String) throws -> (String, URL) {
-            let out = dir.appendingPathComponent(name)
-            let yaml = dir.appendingPathComponent("\(name).yaml")
-            try TinyData.yaml(output: out, steps: 200, extra: "save_every: 5").write(to: yaml, atomically: true, encoding: .utf8)
-            return (yaml.path, out)
-        }
-        let (yamlA, outA) = try write("straight")
-        let (yamlB, outB) = try write("killed")
+        let (yamlA, outA) = try TinyData.configFile(in: dir, "straight", steps: 200, extra: "save_every: 5")
+        let (yamlB, outB) = try TinyData.configFile(in: dir, "killed", steps: 200, extra: "save_every: 5")
         var r = try runProcess(exe, ["train", "--config", yamlA, "--nproc", "2"])
         XCTAssertEqual(r.0, 0, r.2)
 
