@@ -121,6 +121,8 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
             throw ModelError.invalidConfig(path: path, field: key.stringValue, reason: "missing")
         } catch let DecodingError.typeMismatch(_, ctx) {
             throw ModelError.invalidConfig(path: path, field: ctx.codingPath.map(\.stringValue).joined(separator: "."), reason: "wrong type")
+        } catch let DecodingError.valueNotFound(_, ctx) {
+            throw ModelError.invalidConfig(path: path, field: ctx.codingPath.map(\.stringValue).joined(separator: "."), reason: "null")
         }
         config.ropeScaling = scaling
         try config.validate(path: path)

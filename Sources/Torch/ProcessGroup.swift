@@ -13,12 +13,18 @@ public final class ProcessGroup: @unchecked Sendable {
     /// Seconds a collective waits for the other ranks: BCSFT_DIST_TIMEOUT, else 30 minutes
     /// (torch.distributed's default). Rank 0 saves checkpoints and runs validation while the
     /// others wait in the next step's all-reduce, so this must outlast the largest save.
-    public static func defaultTimeout(_ env: [String: String] = ProcessInfo.processInfo.environment) -> Double {
-        env["BCSFT_DIST_TIMEOUT"].flatMap(Double.init).flatMap { $0 > 0 ? $0 : nil } ?? 1800
+    public static func timeout(from env: [String: String] = ProcessInfo.processInfo.environment) throws -> Double {
+        guard let raw = env["BCSFT_DIST_TIMEOUT"] else { return 1800 }
+        guard let t = Double(raw), t.isFinite, t > 0, t < 1e9 else {
+            throw TorchError(kind: .invalidArgument, message: "BCSFT_DIST_TIMEOUT='\(raw)': expected a number of seconds, e.g. 3600")
+        }
+        return t
     }
 
+    /// - timeout: seconds; nil: `timeout(from:)` the environment.
     public init(backend: String = "gloo", masterAddress: String, masterPort: Int, rank: Int, worldSize: Int,
-                timeout: Double = ProcessGroup.defaultTimeout()) throws {
+                timeout: Double? = nil) throws {
+        let timeout = try timeout ?? Self.timeout()
         var out: OpaquePointer?
         try check(ct_process_group_new(backend, masterAddress, Int32(masterPort), Int32(rank), Int32(worldSize), timeout, &out))
         handle = out!
@@ -40,7 +46,7 @@ public final class ProcessGroup: @unchecked Sendable {
             throw TorchError(kind: .invalidArgument, message: "RANK and MASTER_PORT must be integers")
         }
         return try ProcessGroup(backend: backend, masterAddress: env["MASTER_ADDR"] ?? "127.0.0.1", masterPort: port, rank: rank, worldSize: world,
-                                timeout: defaultTimeout(env))
+                                timeout: try timeout(from: env))
     }
 
     deinit { ct_process_group_free(handle) }

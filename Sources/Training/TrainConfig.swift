@@ -202,7 +202,7 @@ public enum TrainingError: LocalizedError, Equatable {
             "\(what) became \(loss) at step \(step): training stopped before applying that update, so no checkpoint holds it. "
                 + (newest.map { resumable == $0 ? "" : "\($0) holds the weights that gave it (resuming it repeats the step). " } ?? "")
                 + (resumable.map { "Continue from \($0) with a lower lr or a longer warmup: bcsft train ... --resume-from \($0) --set lr=..." }
-                    ?? "No earlier checkpoint is kept (save_every, keep_last); start again with a lower lr or a longer warmup.")
+                    ?? "No earlier checkpoint is kept (save_every, keep_last); start again in a new output folder with a lower lr or a longer warmup.")
         case let .outputHasCheckpoints(output, newest):
             "\(output) already holds checkpoints of a run (newest: \(newest)): pass --resume to continue it, or choose another output folder to start afresh"
         case let .badState(path, reason): "\(path): trainer state unusable: \(reason)"

@@ -150,36 +150,37 @@ public final class Trainer {
         return dir.standardizedFileURL
     }
 
-    /// After `--resume-from` an earlier checkpoint: moves the newer checkpoints and the metrics
-    /// lines past `step` to `superseded/`, so the continued run neither resumes nor prunes them
-    /// and nothing of the abandoned run is lost.
+    /// After `--resume-from`: moves the output's checkpoints from `step` on (but the one
+    /// resumed) and the metrics lines past `step` into a folder of their own,
+    /// `superseded/from-step-NNNNNN[.k]/`, so the continued run neither resumes nor prunes them,
+    /// one abandoned branch is never mixed with another, and nothing of it is lost.
     func supersedeAfter(_ step: Int, resumedFrom: URL) throws {
         let fm = FileManager.default
-        let aside = output.appendingPathComponent("superseded")
-        let newer = Self.checkpoints(in: checkpointsDir).filter { $0.step > step && $0.url.standardizedFileURL != resumedFrom.standardizedFileURL }
-        if !newer.isEmpty { try fm.createDirectory(at: aside, withIntermediateDirectories: true) }
-        for (_, url) in newer {
-            var target = aside.appendingPathComponent(url.lastPathComponent)
-            var n = 1
-            while fm.fileExists(atPath: target.path) {
-                target = aside.appendingPathComponent("\(url.lastPathComponent).\(n)")
-                n += 1
-            }
-            try fm.moveItem(at: url, to: target)
+        let moved = Self.checkpoints(in: checkpointsDir).filter {
+            $0.step >= step && $0.url.standardizedFileURL.path != resumedFrom.standardizedFileURL.path
         }
-        guard let text = try? String(contentsOf: metricsURL, encoding: .utf8) else { return }
-        let later = text.split(separator: "\n").filter { line in
-            guard let m = try? JSONDecoder().decode(Metrics.self, from: Data(line.utf8)) else { return false }
-            return m.step > step
+        let text = (try? String(contentsOf: metricsURL, encoding: .utf8)) ?? ""
+        var kept: [Substring] = [], later: [Substring] = []
+        for line in text.split(separator: "\n") {
+            let m = try? JSONDecoder().decode(Metrics.self, from: Data(line.utf8))
+            if let m, m.step > step { later.append(line) } else { kept.append(line) }
         }
-        guard !later.isEmpty else { return }
+        guard !moved.isEmpty || !later.isEmpty else { return }
+        let base = output.appendingPathComponent("superseded").appendingPathComponent(String(format: "from-step-%06d", step))
+        var aside = base
+        var n = 0
+        while fm.fileExists(atPath: aside.path) {
+            n += 1
+            aside = URL(fileURLWithPath: "\(base.path).\(n)")
+        }
         try fm.createDirectory(at: aside, withIntermediateDirectories: true)
-        let file = aside.appendingPathComponent("metrics.jsonl")
-        if !fm.fileExists(atPath: file.path) { _ = fm.createFile(atPath: file.path, contents: nil) }
-        let h = try FileHandle(forWritingTo: file)
-        defer { try? h.close() }
-        try h.seekToEnd()
-        try h.write(contentsOf: Data((later.joined(separator: "\n") + "\n").utf8))
+        // The lines are written aside before metrics.jsonl loses them, each file atomically: a
+        // kill in between leaves them in both places, never in neither.
+        if !later.isEmpty {
+            try (later.joined(separator: "\n") + "\n").write(to: aside.appendingPathComponent("metrics.jsonl"), atomically: true, encoding: .utf8)
+            try (kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).write(to: metricsURL, atomically: true, encoding: .utf8)
+        }
+        for (_, url) in moved { try fm.moveItem(at: url, to: aside.appendingPathComponent(url.lastPathComponent)) }
     }
 
     /// Trains until `config.steps` (or `stopAfter` steps in this call, for tests), or until
@@ -365,16 +366,24 @@ public final class Trainer {
     /// change. Others (lr, steps, schedule, device...) may, and are reported.
     func checkSameDataOrder(_ state: State, path: String) throws {
         let rows = data.rows("train")
-        var fixed: [(String, String, String)] = [
+        let fixed: [(String, String, String)] = [
             ("batch_size", "\(state.config.batchSize)", "\(config.batchSize)"),
             ("grad_accum", "\(state.config.gradAccum)", "\(config.gradAccum)"),
             ("seed", "\(state.config.seed)", "\(config.seed)"),
         ]
-        if let w = state.worldSize { fixed.append(("data-parallel processes", "\(w)", "\(worldSize)")) }
-        if let r = state.trainRows { fixed.append(("training rows in data", "\(r)", "\(rows)")) }
         for (key, was, now) in fixed where was != now {
             throw TrainingError.badState(path: path, reason: "\(key) is \(now) here but the checkpoint was trained with \(was); "
-                + "resuming would feed other rows than the uninterrupted run. Resume with \(was), or start a new output with model.from set to the checkpoint")
+                + "resuming would feed other rows than the uninterrupted run. Resume with \(key) \(was), or start a new output with model.from set to the checkpoint")
+        }
+        // Checkpoints from before world_size was recorded: rows_consumed tells it.
+        let per = state.step * state.config.gradAccum * state.config.batchSize
+        if let w = state.worldSize ?? (per > 0 ? state.rowsConsumed / per : nil), w != worldSize {
+            throw TrainingError.badState(path: path, reason: "the checkpoint was trained by \(w) data-parallel process(es), this run has \(worldSize); "
+                + "resume with --nproc \(w) (or WORLD_SIZE=\(w)), since the rows of each step depend on it")
+        }
+        if let r = state.trainRows, r != rows {
+            throw TrainingError.badState(path: path, reason: "the checkpoint was trained on \(r) training rows, the data folder \(config.data) holds \(rows): "
+                + "another dataset; resume on the one it was trained on, or start a new output with model.from set to the checkpoint")
         }
         let old = try Self.settings(state.config), new = try Self.settings(config)
         changedSinceCheckpoint = new.keys.sorted().compactMap { k in

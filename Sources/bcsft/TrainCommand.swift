@@ -44,8 +44,12 @@ struct TrainCommand: ParsableCommand {
         let device = try Trainer.device(for: cfg, localRank: localRank, source: config)
         let backend = device.isCUDA ? "nccl" : "gloo"
         var children: [Process] = []
+        let stopping = OnceFlag()
         var group: ProcessGroup?
         if nproc > 1, env["WORLD_SIZE"] == nil {
+            // Every rank's GPU must exist before any starts (rank nproc-1 takes the highest).
+            if device.isCUDA { _ = try Trainer.device(for: cfg, localRank: nproc - 1, source: config) }
+            _ = try ProcessGroup.timeout()
             // Launcher: this process is rank 0; ranks 1..<nproc are copies of it with torchrun's variables.
             let port = env["MASTER_PORT"].flatMap(Int.init) ?? Int.random(in: 20000..<60000)
             // Each rank gets its share of the cores (unless the user set the threads).
@@ -67,17 +71,31 @@ struct TrainCommand: ParsableCommand {
                 childEnv["BCSFT_LAUNCHER_PID"] = String(getpid())
                 p.environment = childEnv
                 p.standardOutput = FileHandle.nullDevice
+                // A rank that fails (its stderr is ours) ends the run rather than leave rank 0
+                // waiting for it until the collective times out.
+                p.terminationHandler = { [stopping] child in
+                    guard child.terminationStatus != 0 else { return }
+                    // A grace period: when every rank fails alike (a non-finite loss), rank 0
+                    // reports its own error and stops the others itself.
+                    Thread.sleep(forTimeInterval: 3)
+                    guard !stopping.isSet else { return }
+                    FileHandle.standardError.write(Data("\nrank \(rank) exited with status \(child.terminationStatus); stopping the run\n".utf8))
+                    _exit(1)  // the other ranks see their launcher gone and exit too
+                }
                 try p.run()
                 children.append(p)
             }
             try configureRuntime()
             group = try ProcessGroup(backend: backend, masterAddress: "127.0.0.1", masterPort: port, rank: 0, worldSize: nproc)
         } else {
-            if let launcher = env["BCSFT_LAUNCHER_PID"].flatMap(Int32.init) { exitWhenOrphaned(launcher: launcher, rank: env["RANK"] ?? "?") }
+            if env["WORLD_SIZE"] != nil, let launcher = env["BCSFT_LAUNCHER_PID"].flatMap(Int32.init) { exitWhenOrphaned(launcher: launcher, rank: env["RANK"] ?? "?") }
             try configureRuntime()
             group = try ProcessGroup.fromEnvironment(backend: backend)
         }
-        defer { for c in children where c.isRunning { c.terminate() } }
+        defer {
+            stopping.set()
+            for c in children where c.isRunning { c.terminate() }
+        }
 
         let trainer = try Trainer(cfg, resume: resume, resumeFrom: resumeFrom.map { URL(fileURLWithPath: $0) }, group: group, device: device)
         let lead = (group?.rank ?? 0) == 0
@@ -117,4 +135,12 @@ struct TrainCommand: ParsableCommand {
             _exit(3)
         }.start()
     }
+}
+
+/// A flag set once, read from other threads.
+final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

@@ -216,10 +216,21 @@ final class TrainerTests: XCTestCase {
         let after = try losses(out)
         XCTAssertEqual(after.count, 12)
         XCTAssertTrue(after.allSatisfy(\.isFinite))
-        let aside = out.appendingPathComponent("superseded")
+        let aside = out.appendingPathComponent("superseded").appendingPathComponent(String(format: "from-step-%06d", step - 2))
         XCTAssertTrue(FileManager.default.fileExists(atPath: aside.appendingPathComponent(String(format: "step-%06d", step - 1)).path))
         let moved = try String(contentsOf: aside.appendingPathComponent("metrics.jsonl"), encoding: .utf8)
         XCTAssertEqual(moved.split(separator: "\n").count, abandoned - (step - 2), "the abandoned steps' metrics lines")
+
+        // Back to the abandoned branch, from outside checkpoints/: the continued branch's
+        // checkpoints (every step from there on) move to a folder of their own.
+        let branch = aside.appendingPathComponent(String(format: "step-%06d", step - 1))
+        let back = try Trainer(c, resumeFrom: branch)
+        XCTAssertEqual(back.step, step - 1)
+        let fm = FileManager.default
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: out.appendingPathComponent("checkpoints").path), [])
+        let second = out.appendingPathComponent("superseded").appendingPathComponent(String(format: "from-step-%06d", step - 1))
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: second.path).filter { $0.hasPrefix("step-") }.count, 4, "keep_last 4 of the continued run")
+        XCTAssertEqual(try losses(out).count, step - 1)
     }
 
     func testANewRunRefusesAnOutputWithCheckpoints() throws {
@@ -241,6 +252,22 @@ final class TrainerTests: XCTestCase {
                 XCTAssertTrue(error.localizedDescription.contains("\(key) is \(value) here"), error.localizedDescription)
             }
         }
+        // What trainer_state.json records about the run: its processes and the dataset's rows.
+        let state = URL(fileURLWithPath: c.output).appendingPathComponent("checkpoints/step-000004/trainer_state.json")
+        let original = try Data(contentsOf: state)
+        func edited(_ edit: (inout [String: Any]) -> Void, expect fragment: String, line: UInt = #line) throws {
+            var o = try XCTUnwrap(JSONSerialization.jsonObject(with: original) as? [String: Any])
+            edit(&o)
+            try JSONSerialization.data(withJSONObject: o).write(to: state)
+            XCTAssertThrowsError(try Trainer(c, resume: true), line: line) { error in
+                XCTAssertTrue(error.localizedDescription.contains(fragment), error.localizedDescription, line: line)
+            }
+            try original.write(to: state)
+        }
+        try edited({ $0["world_size"] = 2 }, expect: "trained by 2 data-parallel process(es), this run has 1; resume with --nproc 2")
+        // A checkpoint from before world_size was recorded: rows_consumed tells it.
+        try edited({ $0["world_size"] = nil; $0["rows_consumed"] = 4 * 2 * 2 * 2 }, expect: "resume with --nproc 2")
+        try edited({ $0["train_rows"] = 5 }, expect: "trained on 5 training rows")
         let longer = try config("order", steps: 10, overrides: ["lr=1e-3"])
         let t = try Trainer(longer, resume: true)
         XCTAssertEqual(t.step, 4)
@@ -258,8 +285,7 @@ final class TrainerTests: XCTestCase {
         }
         try "{\"step\": 4}".write(to: ckpt.appendingPathComponent("trainer_state.json"), atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try Trainer(c, resume: true)) { error in
-            XCTAssertTrue(error.localizedDescription.contains("field 'config' is missing")
-                || error.localizedDescription.contains("is missing"), error.localizedDescription)
+            XCTAssertTrue(error.localizedDescription.contains("cannot be read: field 'config' is missing"), error.localizedDescription)
         }
     }
 
@@ -404,6 +430,34 @@ final class DataParallelTests: XCTestCase {
         XCTAssertFalse(rank.contains(where: isAlive), "the orphaned rank must exit, not wait out the 120 s timeout")
         for pid in rank where isAlive(pid) { kill(pid, SIGKILL) }
         shell.waitUntilExit()
+    }
+
+    /// A rank that dies before the rendezvous ends the run within seconds instead of leaving
+    /// rank 0 waiting for it until the timeout; a malformed timeout is refused up front.
+    func testALauncherStopsWhenOneOfItsRanksDies() throws {
+        let exe = try bcsftExecutable()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (yaml, _) = try TinyData.configFile(in: dir, "run", steps: 400)
+        var env = ProcessInfo.processInfo.environment
+        env["BCSFT_DIST_TIMEOUT"] = "abc"
+        let bad = try runProcess(exe, ["train", "--config", yaml, "--nproc", "2"], environment: env)
+        XCTAssertNotEqual(bad.0, 0)
+        XCTAssertTrue(bad.2.contains("BCSFT_DIST_TIMEOUT='abc': expected a number of seconds"), bad.2)
+
+        env["BCSFT_DIST_TIMEOUT"] = "120"
+        let launcher = try launch(exe, ["train", "--config", yaml, "--nproc", "2"], environment: env)
+        var rank: [Int32] = []
+        let seen = Date().addingTimeInterval(20)
+        while rank.isEmpty, Date() < seen { usleep(5_000); rank = childProcesses(of: launcher.processIdentifier) }
+        XCTAssertEqual(rank.count, 1)
+        for pid in rank { kill(pid, SIGKILL) }
+        let deadline = Date().addingTimeInterval(20)
+        while isAlive(launcher.processIdentifier), Date() < deadline { usleep(50_000) }
+        XCTAssertFalse(isAlive(launcher.processIdentifier), "the launcher must stop, not wait out the 120 s timeout")
+        if isAlive(launcher.processIdentifier) { kill(launcher.processIdentifier, SIGKILL) }
+        launcher.waitUntilExit()
+        XCTAssertNotEqual(launcher.terminationStatus, 0)
     }
 
     func childProcesses(of parent: Int32) -> [Int32] {
