@@ -21,7 +21,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("set"), help: "Override a key, e.g. --set lr=1e-4 --set model.config.hidden_size=128 (repeatable).")
     var overrides: [String] = []
     @Flag(help: "Continue from the latest checkpoint in the output folder.") var resume = false
-    @Option(help: ArgumentHelp("Continue from this checkpoint (e.g. an earlier one after a non-finite loss); newer checkpoints move to OUTPUT/superseded.",
+    @Option(help: ArgumentHelp("Continue from this checkpoint (e.g. an earlier one after a non-finite loss); the output's checkpoints from its step on move to OUTPUT/superseded/from-step-N.",
                                valueName: "checkpoint-dir"))
     var resumeFrom: String?
     @Option(help: "Data-parallel processes to start on this machine.") var nproc = 1
