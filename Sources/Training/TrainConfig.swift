@@ -126,12 +126,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         do {
             let json = try JSONSerialization.data(withJSONObject: root)
             config = try JSONDecoder().decode(TrainConfig.self, from: json)
-        } catch let DecodingError.keyNotFound(k, _) {
-            throw TrainingError.invalidConfig(source: source, key: k.stringValue, reason: "missing")
-        } catch let DecodingError.typeMismatch(t, ctx) {
-            throw TrainingError.invalidConfig(source: source, key: ctx.codingPath.map(\.stringValue).joined(separator: "."), reason: "expected \(t)")
-        } catch let DecodingError.dataCorrupted(ctx) {
-            throw TrainingError.invalidConfig(source: source, key: ctx.codingPath.map(\.stringValue).joined(separator: "."), reason: ctx.debugDescription)
+        } catch {
+            guard let (key, reason) = TrainingError.decodingFailure(error) else { throw error }
+            throw TrainingError.invalidConfig(source: source, key: key, reason: reason)
         }
         try config.validate(source: source)
         return config
@@ -207,6 +204,20 @@ public enum TrainingError: LocalizedError, Equatable {
             "\(output) already holds checkpoints of a run (newest: \(newest)): pass --resume to continue it, or choose another output folder to start afresh"
         case let .badState(path, reason): "\(path): trainer state unusable: \(reason)"
         case let .noData(m): m
+        }
+    }
+}
+
+extension TrainingError {
+    /// The field a decoding error names (dotted path) and what is wrong with it; nil for other errors.
+    static func decodingFailure(_ error: Error) -> (field: String, reason: String)? {
+        func path(_ keys: [CodingKey]) -> String { keys.map(\.stringValue).joined(separator: ".") }
+        switch error {
+        case let DecodingError.keyNotFound(k, ctx): return (path(ctx.codingPath + [k]), "missing")
+        case let DecodingError.typeMismatch(t, ctx): return (path(ctx.codingPath), "expected \(t)")
+        case let DecodingError.valueNotFound(_, ctx): return (path(ctx.codingPath), "null")
+        case let DecodingError.dataCorrupted(ctx): return (path(ctx.codingPath), ctx.debugDescription)
+        default: return nil
         }
     }
 }

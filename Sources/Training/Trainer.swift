@@ -69,7 +69,7 @@ public final class Trainer {
         let checkpoints = output.appendingPathComponent("checkpoints")
         try FileManager.default.createDirectory(at: checkpoints, withIntermediateDirectories: true)
 
-        let newest = try Self.latestCheckpoint(in: checkpoints)
+        let newest = Self.latestCheckpoint(in: checkpoints)
         if !resume, resumeFrom == nil, let newest {
             throw TrainingError.outputHasCheckpoints(output: config.output, newest: newest.lastPathComponent)
         }
@@ -127,7 +127,7 @@ public final class Trainer {
         return try LlamaConfig.decode(try JSONSerialization.data(withJSONObject: d), source: "model.config")
     }
 
-    static func latestCheckpoint(in dir: URL) throws -> URL? {
+    static func latestCheckpoint(in dir: URL) -> URL? {
         checkpoints(in: dir).last.map(\.url)
     }
 
@@ -159,12 +159,7 @@ public final class Trainer {
         let moved = Self.checkpoints(in: checkpointsDir).filter {
             $0.step >= step && $0.url.standardizedFileURL.path != resumedFrom.standardizedFileURL.path
         }
-        let text = (try? String(contentsOf: metricsURL, encoding: .utf8)) ?? ""
-        var kept: [Substring] = [], later: [Substring] = []
-        for line in text.split(separator: "\n") {
-            let m = try? JSONDecoder().decode(Metrics.self, from: Data(line.utf8))
-            if let m, m.step > step { later.append(line) } else { kept.append(line) }
-        }
+        let (kept, later) = Self.splitMetrics((try? String(contentsOf: metricsURL, encoding: .utf8)) ?? "", after: step)
         guard !moved.isEmpty || !later.isEmpty else { return }
         let base = output.appendingPathComponent("superseded").appendingPathComponent(String(format: "from-step-%06d", step))
         var aside = base
@@ -287,10 +282,7 @@ public final class Trainer {
     func openMetrics() throws -> FileHandle {
         let fm = FileManager.default
         if let text = try? String(contentsOf: metricsURL, encoding: .utf8) {
-            let kept = text.split(separator: "\n").filter { line in
-                guard let d = line.data(using: .utf8), let m = try? JSONDecoder().decode(Metrics.self, from: d) else { return false }
-                return m.step <= step
-            }
+            let kept = Self.splitMetrics(text, after: step).kept
             try (kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).write(to: metricsURL, atomically: true, encoding: .utf8)
         } else {
             guard fm.createFile(atPath: metricsURL.path, contents: nil) else {
@@ -300,6 +292,15 @@ public final class Trainer {
         let h = try FileHandle(forWritingTo: metricsURL)
         try h.seekToEnd()
         return h
+    }
+
+    /// metrics.jsonl's lines up to `step`, and the rest (later steps, and lines that do not parse).
+    static func splitMetrics(_ text: String, after step: Int) -> (kept: [Substring], later: [Substring]) {
+        var kept: [Substring] = [], later: [Substring] = []
+        for line in text.split(separator: "\n") {
+            if let m = try? JSONDecoder().decode(Metrics.self, from: Data(line.utf8)), m.step <= step { kept.append(line) } else { later.append(line) }
+        }
+        return (kept, later)
     }
 
     struct State: Codable {
@@ -335,8 +336,7 @@ public final class Trainer {
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try enc.encode(state).write(to: tmp.appendingPathComponent("trainer_state.json"))
         }
-        let all = ((try? FileManager.default.contentsOfDirectory(atPath: checkpointsDir.path)) ?? []).filter { $0.hasPrefix("step-") }.sorted()
-        for old in all.dropLast(config.keepLast) { try? FileManager.default.removeItem(at: checkpointsDir.appendingPathComponent(old)) }
+        for (_, old) in Self.checkpoints(in: checkpointsDir).dropLast(config.keepLast) { try? FileManager.default.removeItem(at: old) }
         return dir
     }
 
@@ -344,7 +344,8 @@ public final class Trainer {
         let path = dir.appendingPathComponent("trainer_state.json").path
         let state: State
         do { state = try JSONDecoder().decode(State.self, from: try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
-            throw TrainingError.badState(path: path, reason: "cannot be read: \(Self.describe(error))")
+            throw TrainingError.badState(path: path, reason: "cannot be read: " + (TrainingError.decodingFailure(error).map { "field '\($0.field)': \($0.reason)" }
+                                                                                  ?? error.localizedDescription))
         }
         guard state.tokenizerSHA256 == data.manifest.tokenizerSHA256 else {
             throw TrainingError.badState(path: path, reason: "the checkpoint was trained on data from another tokenizer")
@@ -387,7 +388,7 @@ public final class Trainer {
         }
         let old = try Self.settings(state.config), new = try Self.settings(config)
         changedSinceCheckpoint = new.keys.sorted().compactMap { k in
-            guard !["data", "output", "model", "batch_size", "grad_accum", "seed"].contains(k), old[k] != new[k] else { return nil }
+            guard !(["data", "output", "model"] + fixed.map(\.0)).contains(k), old[k] != new[k] else { return nil }
             return "\(k): \(old[k] ?? "unset") -> \(new[k] ?? "unset")"
         }
     }
@@ -399,16 +400,6 @@ public final class Trainer {
         guard let dict = try JSONSerialization.jsonObject(with: enc.encode(c)) as? [String: Any] else { return [:] }
         return try dict.mapValues { v in
             String(decoding: try JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed, .sortedKeys]), as: UTF8.self)
-        }
-    }
-
-    static func describe(_ error: Error) -> String {
-        switch error {
-        case let DecodingError.keyNotFound(k, ctx): "field '\((ctx.codingPath + [k]).map(\.stringValue).joined(separator: "."))' is missing"
-        case let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx):
-            "field '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type"
-        case let DecodingError.dataCorrupted(ctx): ctx.debugDescription
-        default: error.localizedDescription
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Recipes
 import Torch
 import Training
 
@@ -44,7 +45,7 @@ struct TrainCommand: ParsableCommand {
         let device = try Trainer.device(for: cfg, localRank: localRank, source: config)
         let backend = device.isCUDA ? "nccl" : "gloo"
         var children: [Process] = []
-        let stopping = OnceFlag()
+        let stopping = CancellationToken()  // set once rank 0 stops the ranks itself
         var group: ProcessGroup?
         if nproc > 1, env["WORLD_SIZE"] == nil {
             // Every rank's GPU must exist before any starts (rank nproc-1 takes the highest).
@@ -78,7 +79,7 @@ struct TrainCommand: ParsableCommand {
                     // A grace period: when every rank fails alike (a non-finite loss), rank 0
                     // reports its own error and stops the others itself.
                     Thread.sleep(forTimeInterval: 3)
-                    guard !stopping.isSet else { return }
+                    guard !stopping.isCancelled else { return }
                     FileHandle.standardError.write(Data("\nrank \(rank) exited with status \(child.terminationStatus); stopping the run\n".utf8))
                     _exit(1)  // the other ranks see their launcher gone and exit too
                 }
@@ -93,7 +94,7 @@ struct TrainCommand: ParsableCommand {
             group = try ProcessGroup.fromEnvironment(backend: backend)
         }
         defer {
-            stopping.set()
+            stopping.cancel()
             for c in children where c.isRunning { c.terminate() }
         }
 
@@ -135,12 +136,4 @@ struct TrainCommand: ParsableCommand {
             _exit(3)
         }.start()
     }
-}
-
-/// A flag set once, read from other threads.
-final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
-    var isSet: Bool { lock.withLock { value } }
-    func set() { lock.withLock { value = true } }
 }

@@ -285,7 +285,7 @@ final class TrainerTests: XCTestCase {
         }
         try "{\"step\": 4}".write(to: ckpt.appendingPathComponent("trainer_state.json"), atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try Trainer(c, resume: true)) { error in
-            XCTAssertTrue(error.localizedDescription.contains("cannot be read: field 'config' is missing"), error.localizedDescription)
+            XCTAssertTrue(error.localizedDescription.contains("cannot be read: field 'config': missing"), error.localizedDescription)
         }
     }
 
