@@ -46,7 +46,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bcsft", targets: ["bcsft"]),
-        .library(name: "BCSFT", targets: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Behaviors", "Teachers", "Evaluation", "World", "Pipelines", "Recipes", "Stages"]),
+        .library(name: "BCSFT", targets: ["Settings", "Common", "Torch", "Tokenizers", "Datasets", "Models", "Training", "Behaviors", "Teachers",
+                                          "Evaluation", "World", "Pipelines", "Backends", "Recipes", "Stages"]),
         // SentencePiece lives in its own shared object, loaded at run time with
         // dlopen(RTLD_LOCAL|RTLD_DEEPBIND): its bundled protobuf-lite must never share a
         // symbol namespace with libtorch's protobuf (DESIGN.md, trap 1). Nothing imports it.
@@ -79,46 +80,60 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]
         ),
+        // The one config system: settings values, YAML with file:line, --set, the decoder every
+        // step's settings go through, and the sampling settings every step shares.
+        .target(name: "Settings", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Foundation-only helpers shared by several modules: JSON Lines, folders that appear
+        // whole, SplitMix64, the metrics-line record.
+        .target(name: "Common"),
         .target(name: "Torch", dependencies: ["CTorch"]),
         .target(name: "Tokenizers", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "AtomicFiles"),
-        .target(name: "Datasets", dependencies: ["Tokenizers", "AtomicFiles", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Models", dependencies: ["Torch", "AtomicFiles"]),
+        .target(name: "Datasets", dependencies: ["Tokenizers", "Common", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Models", dependencies: ["Torch", "Common", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
         // The system SQLite (libsqlite3-dev) for the teachers' response cache.
         .systemLibrary(name: "CSQLite", path: "shim/sqlite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "Teachers", dependencies: ["CSQLite", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Teachers", dependencies: ["CSQLite", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Behaviors", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Training", dependencies: ["Torch", "Models", "Datasets", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Pipelines", dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Teachers", "Behaviors", "World", "Evaluation",
+        .target(name: "Training", dependencies: ["Torch", "Models", "Datasets", "Common", "Settings"]),
+        // Grading answers, metrics over eval samples, and reports (no libtorch).
+        .target(name: "Evaluation", dependencies: ["Common", "Settings"]),
+        // The method's steps over any LanguageModel, and their settings; no libtorch, no scripted world.
+        .target(name: "Pipelines", dependencies: ["Teachers", "Behaviors", "Evaluation", "Common", "Settings",
                                                   .product(name: "Crypto", package: "swift-crypto")]),
-        // Grading answers, metrics over eval samples, and reports (Foundation only).
-        .target(name: "Evaluation"),
         // The SCRIPTED offline world: procedural problems and a scripted teacher/strategist.
-        .target(name: "World", dependencies: ["Teachers"]),
+        .target(name: "World", dependencies: ["Teachers", "Common", "Settings"]),
+        // The models a `backend` setting names: the in-process student (libtorch), the scripted
+        // world, a server; and `bcsft doctor`'s checks of the parts they run on.
+        .target(name: "Backends", dependencies: ["Pipelines", "Teachers", "World", "Models", "Training", "Tokenizers", "Datasets", "Torch", "Settings"]),
         // Recipes: YAML experiments run as stages with a content-hash cache; stage kinds are registered by the caller.
-        .target(name: "Recipes", dependencies: [.product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
-        // The stage kinds of bcsft's recipes: each pipeline stage as a cached, resumable step.
-        .target(name: "Stages", dependencies: ["Recipes", "Pipelines", "World", "Training", "Datasets", "Tokenizers", "Torch", "Behaviors", "Evaluation"]),
+        .target(name: "Recipes", dependencies: ["Settings", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
+        // The stage kinds of bcsft's recipes: each pipeline step as a cached, resumable stage.
+        .target(name: "Stages", dependencies: ["Recipes", "Pipelines", "Backends", "World", "Training", "Datasets", "Tokenizers", "Torch", "Behaviors",
+                                               "Evaluation", "Teachers", "Common", "Settings", "Models"]),
         .executableTarget(
             name: "bcsft",
-            dependencies: ["Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines", "Teachers", "Behaviors", "World", "Recipes", "Stages", "Evaluation",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["Settings", "Common", "Torch", "Tokenizers", "Datasets", "Models", "Training", "Pipelines", "Backends", "Teachers", "Behaviors",
+                           "World", "Recipes", "Stages", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmarks (evaluation/): timed workloads the drivers set beside their baselines.
-        .executableTarget(name: "bcsft-bench", dependencies: ["Torch", "Models", "Datasets"], path: "evaluation/Sources/bcsft-bench"),
+        .executableTarget(name: "bcsft-bench", dependencies: ["Torch", "Models", "Datasets", "Settings"], path: "evaluation/Sources/bcsft-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         // Helpers shared by the test targets (temporary folders, running the bcsft binary).
         .target(name: "TestSupport", dependencies: ["Tokenizers", "Datasets"], path: "Tests/TestSupport"),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings", "TestSupport"]),
         .testTarget(name: "TeachersTests", dependencies: ["Teachers", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WorldTests", dependencies: ["World", "Teachers", "Behaviors"]),
-        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "Evaluation", "Models", "Torch", "TestSupport"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Recipes", "Models", "Torch", "TestSupport"]),
+        // Builds and runs without libtorch: the pipelines over the scripted world and servers.
+        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "Evaluation", "Settings", "TestSupport"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Pipelines", "World", "Teachers", "Evaluation", "Models", "Torch", "Settings", "TestSupport"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Recipes", "Pipelines", "Datasets", "Evaluation", "Training", "World", "Models", "Torch", "Settings",
+                                                     "TestSupport"]),
         .testTarget(name: "BehaviorsTests", dependencies: ["Behaviors", "TestSupport"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Tokenizers", "Torch", "TestSupport"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Datasets", "Tokenizers", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "TestSupport"]),
-        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Common", "TestSupport"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Tokenizers", "Torch", "Common", "Settings", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Datasets", "Tokenizers", "Torch", "Settings", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "Common", "TestSupport"]),
+        .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Settings", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
     ],
     cxxLanguageStandard: .cxx17

@@ -86,11 +86,11 @@ def main():
         make_corpus(small, a.records)
         make_corpus(large, a.records * 10, seed=1)
         tok = os.path.join(tmp, "tok.model")
-        subprocess.run([bcsft, "tokenizer", "train", "--input", small, "--vocab-size", "2000", "--output", tok],
+        subprocess.run([bcsft, "tokenizer", "train", "--corpus", small, "--vocab-size", "2000", "--output", tok],
                        check=True, capture_output=True)
         ours, process, theirs, single, tokens = [], [], [], [], 0
         for _ in range(a.repeats):
-            dt, _ = peak_rss_kib([bcsft, "dataset", "build", "--input", small, "--tokenizer", tok, "--seq-len", "1024",
+            dt, _ = peak_rss_kib([bcsft, "dataset", "build", "--records", small, "--tokenizer", tok, "--seq-len", "1024",
                                   "--output", os.path.join(tmp, "ds")])
             m = json.load(open(os.path.join(tmp, "ds", "manifest.json")))
             tokens = sum(s["tokens"] for s in m["splits"].values())
@@ -114,9 +114,9 @@ def main():
               f"python sentencepiece encode: {t:,.0f} tokens/s with {cores} threads (ratio {o / t:.2f}), "
               f"{t1:,.0f} tokens/s one text per call (ratio {o / t1:.2f})")
         print(f"packing efficiency {m['stats']['packing_efficiency']:.3f}, {tokens:,} tokens from {a.records:,} records")
-        _, rss_small = peak_rss_kib([bcsft, "dataset", "build", "--input", small, "--tokenizer", tok, "--seq-len", "1024",
+        _, rss_small = peak_rss_kib([bcsft, "dataset", "build", "--records", small, "--tokenizer", tok, "--seq-len", "1024",
                                      "--output", os.path.join(tmp, "ds")])
-        dt_large, rss_large = peak_rss_kib([bcsft, "dataset", "build", "--input", large, "--tokenizer", tok, "--seq-len",
+        dt_large, rss_large = peak_rss_kib([bcsft, "dataset", "build", "--records", large, "--tokenizer", tok, "--seq-len",
                                             "1024", "--output", os.path.join(tmp, "ds")])
         size_small, size_large = os.path.getsize(small), os.path.getsize(large)
         benchlib.record("dataset_build_peak_rss_10x_input", rss_large / 1024, rss_small / 1024, "MiB",

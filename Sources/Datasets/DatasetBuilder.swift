@@ -1,4 +1,4 @@
-import AtomicFiles
+import Common
 import Foundation
 import Tokenizers
 
@@ -21,21 +21,38 @@ public struct DatasetBuilder {
     public struct Options: Sendable {
         public var input: URL
         public var output: URL
-        public var seqLen: Int
-        public var template = ChatTemplate.default
-        public var validationFraction = 0.0
-        public var overlong = Overlong.drop
-        public var skipInvalid = false
+        public var settings: DatasetSettings
         public var threads = ProcessInfo.processInfo.activeProcessorCount
         public var batchRecords = 2048
         public var maxOpenRows = 512
         /// Rows per shard file; 0 picks about 256 MiB per shard.
         public var rowsPerShard = 0
 
-        public init(input: URL, output: URL, seqLen: Int) {
+        public init(input: URL, output: URL, settings: DatasetSettings) {
             self.input = input
             self.output = output
-            self.seqLen = seqLen
+            self.settings = settings
+        }
+
+        /// The default settings with `seqLen` tokens per row.
+        public init(input: URL, output: URL, seqLen: Int) {
+            var s = DatasetSettings()
+            s.seqLen = seqLen
+            self.init(input: input, output: output, settings: s)
+        }
+
+        public var seqLen: Int { settings.seqLen }
+        public var validationFraction: Double {
+            get { settings.valFraction }
+            set { settings.valFraction = newValue }
+        }
+        public var overlong: Overlong {
+            get { settings.overlong }
+            set { settings.truncate = newValue == .truncate }
+        }
+        public var skipInvalid: Bool {
+            get { settings.skipInvalid }
+            set { settings.skipInvalid = newValue }
         }
     }
 
@@ -64,27 +81,27 @@ public struct DatasetBuilder {
     public func build(progress: (Event) -> Void = { _ in }) throws -> Manifest {
         let o = options
         let started = Date()
-        guard o.seqLen >= 8 else { throw DatasetError.invalidOption("--seq-len must be at least 8") }
-        guard (0..<1).contains(o.validationFraction) else { throw DatasetError.invalidOption("--val-fraction must be in [0, 1)") }
+        try o.settings.validate()
         let fm = FileManager.default
         let totalBytes = (try? fm.attributesOfItem(atPath: o.input.path)[.size] as? Int) ?? 0
         guard fm.fileExists(atPath: o.input.path) else { throw DatasetError.cannotRead(path: o.input.path, reason: "no such file") }
 
         var manifest: Manifest?
         try AtomicDirectory.write(to: o.output) { staging in
-            manifest = try build(into: staging, started: started, totalBytes: totalBytes, progress: progress)
+            manifest = try build(into: staging, template: try ChatTemplate.named(o.settings.template), started: started,
+                                 totalBytes: totalBytes, progress: progress)
         }
         return manifest!
     }
 
     /// The build proper, writing shards, manifest and tokenizer copy into `staging`.
-    private func build(into staging: URL, started: Date, totalBytes: Int, progress: (Event) -> Void) throws -> Manifest {
+    private func build(into staging: URL, template: ChatTemplate, started: Date, totalBytes: Int, progress: (Event) -> Void) throws -> Manifest {
         let o = options
         let padID = tokenizer.padID ?? tokenizer.eosID ?? 0
-        guard let eosID = tokenizer.eosID else { throw DatasetError.missingMarker(template: o.template.name, piece: "</s> (EOS)") }
+        guard let eosID = tokenizer.eosID else { throw DatasetError.missingMarker(template: template.name, piece: "</s> (EOS)") }
         let header = ShardHeader(seqLen: o.seqLen, rows: 0, documents: 0, tokens: 0, lossTokens: 0,
-                                 tokenizerSHA256: tokenizer.sha256, templateName: o.template.name,
-                                 templateSHA256: o.template.sha256, padID: padID, eosID: eosID,
+                                 tokenizerSHA256: tokenizer.sha256, templateName: template.name,
+                                 templateSHA256: template.sha256, padID: padID, eosID: eosID,
                                  vocabularySize: tokenizer.vocabularySize, split: "")
         let rowsPerShard = o.rowsPerShard > 0 ? o.rowsPerShard : max(1, (256 << 20) / ShardFormat.rowBytes(o.seqLen))
         var outputs = ["train": SplitOutput(name: "train", dir: staging, header: header, seqLen: o.seqLen, padID: padID,
@@ -100,7 +117,7 @@ public struct DatasetBuilder {
         // Lines are read in order on this thread; parsing, rendering and tokenizing run on
         // every core; packing and writing go back to input order, so output is deterministic.
         var lines = JSONLReader(url: o.input).makeIterator()
-        let template = o.template, tok = tokenizer
+        let tok = tokenizer
         while true {
             var batch: [(line: Int, data: Data)] = []
             batch.reserveCapacity(o.batchRecords)
@@ -153,8 +170,8 @@ public struct DatasetBuilder {
         stats.packingEfficiency = rows > 0 ? Double(tokens) / Double(rows * o.seqLen) : 0
         stats.lossFraction = tokens > 0 ? Double(loss) / Double(tokens) : 0
         stats.seconds = Date().timeIntervalSince(started)
-        let manifest = Manifest(seqLen: o.seqLen, tokenizerSHA256: tokenizer.sha256, templateName: o.template.name,
-                                templateSHA256: o.template.sha256, padID: padID, eosID: eosID,
+        let manifest = Manifest(seqLen: o.seqLen, tokenizerSHA256: tokenizer.sha256, templateName: template.name,
+                                templateSHA256: template.sha256, padID: padID, eosID: eosID,
                                 vocabularySize: tokenizer.vocabularySize, input: o.input.path, overlong: o.overlong.rawValue,
                                 validationFraction: o.validationFraction, splits: splits, stats: stats)
         try manifest.write(to: staging)

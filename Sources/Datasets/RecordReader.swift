@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// Reads SFT records from a JSONL file, streaming. A bad line is an error naming the file and

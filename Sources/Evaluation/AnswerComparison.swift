@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// Structural comparison of a predicted and a gold answer, producing the grader's reason.

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// One run shown in a report: its label, samples (when there are any), summary, and the
@@ -7,10 +8,10 @@ public struct ReportRun: Sendable {
     /// Empty when the run was loaded from a summary alone; paired comparisons need samples.
     public var samples: [EvalSample]
     public var summary: Summary
-    public var training: [TrainingRecord]
+    public var training: [MetricsLine]
 
     /// A run from its samples; the summary is computed from them.
-    public init(label: String, samples: [EvalSample], training: [TrainingRecord] = [], bootstrap: BootstrapOptions = BootstrapOptions()) throws {
+    public init(label: String, samples: [EvalSample], training: [MetricsLine] = [], bootstrap: BootstrapOptions = BootstrapOptions()) throws {
         self.label = label
         self.samples = samples
         summary = try Summary(samples: samples, bootstrap: bootstrap)
@@ -18,7 +19,7 @@ public struct ReportRun: Sendable {
     }
 
     /// A run known only by its summary.
-    public init(label: String, summary: Summary, training: [TrainingRecord] = []) {
+    public init(label: String, summary: Summary, training: [MetricsLine] = []) {
         self.label = label
         samples = []
         self.summary = summary
@@ -38,7 +39,7 @@ public struct ReportRun: Sendable {
         let metricsURL = metrics ?? ["metrics.jsonl", "train/metrics.jsonl"]
             .map { directory.appendingPathComponent($0) }
             .first { fm.fileExists(atPath: $0.path) }
-        let training = try metricsURL.map { try TrainingRecord.read(from: $0) } ?? []
+        let training = try metricsURL.map { try MetricsLine.read(from: $0) } ?? []
         if fm.fileExists(atPath: samplesURL.path) {
             let samples = try JSONLines.read(EvalSample.self, from: samplesURL)
             guard !samples.isEmpty else { throw EvaluationError.noSamples(what: samplesURL.path) }

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// The descriptive statistics the metrics use, with their definitions fixed here so that

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// How bootstrap intervals are drawn; stored in every summary so they can be reproduced.
@@ -82,6 +83,13 @@ public struct Summary: Codable, Equatable, Sendable {
             case budget, problems, samples, accuracy
             case accuracyStd = "accuracy_std", accuracyCI = "accuracy_ci", outputTokens = "output_tokens", truncationRate = "truncation_rate"
         }
+    }
+
+    /// One line for a terminal or a log: accuracy with its interval, problems and samples,
+    /// mean output tokens and the truncation rate.
+    public var headline: String {
+        String(format: "accuracy %.1f%% [%.1f, %.1f] over %d problems x %d samples, mean output tokens %.1f, truncated %.1f%%",
+               100 * accuracy, 100 * accuracyCI.low, 100 * accuracyCI.high, problems, samplesPerProblem, outputTokens.mean, 100 * truncationRate)
     }
 
     /// The arm label when every sample carries the same one.

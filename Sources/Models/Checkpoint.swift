@@ -1,4 +1,5 @@
-import AtomicFiles
+import Common
+import Crypto
 import Foundation
 import Torch
 
@@ -12,6 +13,24 @@ public enum Checkpoint {
         let config = try LlamaConfig.load(dir.appendingPathComponent("config.json"))
         let weights = try SafeTensors.loadFolder(dir)
         return try Llama(config: config, weights: weights, source: dir.path, dtype: dtype, device: device)
+    }
+
+    /// Where a checkpoint folder keeps its SentencePiece tokenizer.
+    public static func tokenizerURL(in dir: URL) -> URL { dir.appendingPathComponent("tokenizer.model") }
+
+    /// A short content hash of a checkpoint folder (config, every weight file, tokenizer): what
+    /// identifies a model's answers, whatever the folder is called. Reads the files in chunks.
+    public static func fingerprint(_ dir: URL) throws -> String {
+        let fm = FileManager.default
+        let names = try fm.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".safetensors") || $0 == "config.json" || $0 == "tokenizer.model" }.sorted()
+        var h = SHA256()
+        for name in names {
+            h.update(data: Data(name.utf8))
+            let handle = try FileHandle(forReadingFrom: dir.appendingPathComponent(name))
+            defer { try? handle.close() }
+            while let chunk = try handle.read(upToCount: 16 << 20), !chunk.isEmpty { h.update(data: chunk) }
+        }
+        return h.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Writes a folder atomically: everything goes to a temporary sibling that replaces

@@ -1,37 +1,6 @@
 import Foundation
+import Settings
 import Torch
-
-/// Sampling settings for `generate`. temperature 0 is greedy decoding.
-public struct SamplingParameters: Sendable {
-    public var maxNewTokens: Int
-    public var temperature = 0.0
-    /// Nucleus sampling: keep the smallest set of tokens whose probability reaches topP.
-    public var topP = 1.0
-    /// Keep the topK most likely tokens (0: all).
-    public var topK = 0
-    public var seed: UInt64 = 0
-    /// One seed per prompt: row i then samples from its own generator, so its tokens do not
-    /// depend on which other prompts share the batch (a server batching whatever requests are
-    /// waiting stays reproducible). nil: one generator seeded with `seed` for the batch.
-    public var rowSeeds: [UInt64]?
-    /// Generation of a row ends at any of these ids (the tokenizer's EOS, typically); the stop
-    /// id itself is kept in `ids` but not decoded into `text`.
-    public var stopTokenIDs: Set<Int32> = []
-    /// Generation of a row ends when its decoded text contains one; `text` is cut before it.
-    public var stopStrings: [String] = []
-
-    public init(maxNewTokens: Int) { self.maxNewTokens = maxNewTokens }
-
-    /// Values outside these ranges would be silently greedy (a negative temperature) or mask
-    /// every token (top_p 0) and fail deep in torch.
-    public func validate() throws {
-        func bad(_ f: String, _ r: String) -> ModelError { .invalidSampling(field: f, reason: r) }
-        if maxNewTokens < 0 { throw bad("max_new_tokens", "must be >= 0, got \(maxNewTokens)") }
-        if !(temperature >= 0 && temperature.isFinite) { throw bad("temperature", "must be >= 0 (0 is greedy), got \(temperature)") }
-        if !(topP > 0 && topP <= 1) { throw bad("top_p", "must lie in (0, 1], got \(topP)") }
-        if topK < 0 { throw bad("top_k", "must be >= 0 (0 keeps every token), got \(topK)") }
-    }
-}
 
 public struct GenerationResult: Sendable, Equatable {
     public enum FinishReason: String, Sendable, Codable { case stopToken = "stop_token", stopString = "stop_string", length }
@@ -51,16 +20,26 @@ extension Llama {
         Set(config.eosTokenIDs.map(Int32.init) + (tokenizerEOS.map { [$0] } ?? []))
     }
 
-    /// Batched, KV-cached generation. Prompts of different lengths are left-padded and the
-    /// padding masked out, so each row gets the same tokens it would get alone.
-    public func generate(prompts: [[Int32]], _ p: SamplingParameters,
+    /// Batched, KV-cached generation of up to `sampling.maxTokens` tokens per prompt (greedy at
+    /// temperature 0). Prompts of different lengths are left-padded and the padding masked out,
+    /// so each row gets the same tokens it would get alone.
+    /// - rowSeeds: one seed per prompt: row i then samples from its own generator, so its tokens
+    ///   do not depend on which other prompts share the batch (a server batching whatever
+    ///   requests are waiting stays reproducible). nil: one generator seeded with `sampling.seed`.
+    /// - stopTokenIDs: a row ends at any of these ids (the tokenizer's EOS, typically); the id is
+    ///   kept in `ids` but not decoded into `text`. A row also ends when its decoded text holds
+    ///   one of `sampling.stop` (`text` is cut before it).
+    public func generate(prompts: [[Int32]], _ sampling: Sampling, rowSeeds: [UInt64]? = nil, stopTokenIDs: Set<Int32> = [],
                          decode: (([Int32]) throws -> String)? = nil) throws -> [GenerationResult] {
         if prompts.isEmpty { throw ModelError.invalidSampling(field: "prompts", reason: "no prompt given") }
         if let i = prompts.firstIndex(where: \.isEmpty) { throw ModelError.invalidSampling(field: "prompts", reason: "prompt \(i) is empty") }
         if let i = prompts.firstIndex(where: { $0.contains { $0 < 0 || Int($0) >= config.vocabSize } }) {
             throw ModelError.invalidSampling(field: "prompts", reason: "prompt \(i) holds an id outside the vocabulary (0..<\(config.vocabSize))")
         }
-        try p.validate()
+        do { try sampling.validate() } catch let SettingsError.invalid(key, reason, _) {
+            throw ModelError.invalidSampling(field: key, reason: reason)
+        }
+        let p = sampling
         let b = prompts.count
         let width = prompts.map(\.count).max()!
         var ids = [Int64](), mask = [Bool](), pos = [Int64]()
@@ -70,9 +49,9 @@ extension Llama {
             mask += [Bool](repeating: false, count: pad) + [Bool](repeating: true, count: prompt.count)
             pos += [Int64](repeating: 0, count: pad) + (0..<Int64(prompt.count)).map { $0 }
         }
-        if let rs = p.rowSeeds, rs.count != b { throw ModelError.unsupported("rowSeeds has \(rs.count) seeds for \(b) prompts") }
-        let gens = try (p.rowSeeds ?? [p.seed]).map { try Generator(seed: $0) }
-        let cache = KVCache(layers: config.numHiddenLayers, capacity: width + p.maxNewTokens)
+        if let rs = rowSeeds, rs.count != b { throw ModelError.unsupported("rowSeeds has \(rs.count) seeds for \(b) prompts") }
+        let gens = try (rowSeeds ?? [UInt64(truncatingIfNeeded: p.seed ?? 0)]).map { try Generator(seed: $0) }
+        let cache = KVCache(layers: config.numHiddenLayers, capacity: width + p.maxTokens)
         var keyMask = try Tensor(mask, shape: [b, width], device: device)
         var next = try Tensor(ids, shape: [b, width], device: device)
         var positions = try Tensor(pos, shape: [b, width], device: device)
@@ -81,18 +60,18 @@ extension Llama {
         var texts = [String?](repeating: nil, count: b)
 
         try withFusedWeights { try withNoGrad {
-            for _ in 0..<p.maxNewTokens {
+            for _ in 0..<p.maxTokens {
                 let logits = try forward(next, positions: positions, cache: cache, keyMask: keyMask)
                 let last = try logits.narrow(1, start: logits.size(1) - 1, length: 1).squeeze(1)
                 let chosen = try sample(last, p, gens).toArray(Int64.self)
                 for r in 0..<b where finished[r] == nil {
                     let id = Int32(chosen[r])
                     outputs[r].append(id)
-                    if p.stopTokenIDs.contains(id) {
+                    if stopTokenIDs.contains(id) {
                         finished[r] = .stopToken
-                    } else if !p.stopStrings.isEmpty, let decode {
+                    } else if !p.stop.isEmpty, let decode {
                         let text = try decode(outputs[r])
-                        if let hit = p.stopStrings.compactMap({ text.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+                        if let hit = p.stop.compactMap({ text.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
                             finished[r] = .stopString
                             texts[r] = String(text[..<hit.lowerBound])
                         }
@@ -117,7 +96,7 @@ extension Llama {
     /// One token per row from logits [B, V]: from one generator, or row i from `gens[i]`.
     /// The draw itself runs on the CPU generators wherever the logits are, so a seed picks the
     /// same tokens on every device (given the same probabilities).
-    func sample(_ logits: Tensor, _ p: SamplingParameters, _ gens: [Generator]) throws -> Tensor {
+    func sample(_ logits: Tensor, _ p: Sampling, _ gens: [Generator]) throws -> Tensor {
         if p.temperature <= 0 { return try logits.argmax(-1) }
         var l = try logits.to(.float32) / p.temperature
         if p.topK > 0, p.topK < l.size(-1) {

@@ -9,6 +9,12 @@ import Torch
 /// Packed rows: pass `documentIDs` (and `positions` restarting at each document) and each
 /// token attends only to earlier tokens of its own document.
 public final class Llama {
+    /// How this code's kernels round, as a number: what a seeded run trains or generates
+    /// depends on it. Caches of the student's work (a recipe's train and eval stages, a local
+    /// backend's answers) carry it, so a change that rounds differently runs them again.
+    /// 2: the fused causal attention, SwiGLU, RMSNorm, rotary and cross-entropy kernels.
+    public static let numericsRevision = 2
+
     public let config: LlamaConfig
     /// Every weight by its HF name (`model.layers.0.self_attn.q_proj.weight`, ...).
     public let weights: [String: Tensor]

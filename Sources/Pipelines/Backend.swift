@@ -1,79 +1,110 @@
 import Foundation
-import Teachers
-import Torch
-import World
+import Settings
 
-/// Which model answers, as the CLI options and recipe settings describe it: an
-/// OpenAI-compatible server, the in-process student, or the SCRIPTED offline world.
-public struct Backend: Sendable {
-    public enum Kind: String, Sendable, CaseIterable { case openai, local, scripted }
+/// Which model answers, as a recipe's `backend` setting and a command's backend flags give
+/// it: an OpenAI-compatible server, the in-process student (a checkpoint), or the SCRIPTED
+/// offline world. There is no default kind: the scripted world is chosen explicitly, never
+/// fallen back to. The model itself is made by the `Backends` module (`Backend.make`).
+///
+/// ```yaml
+/// backend:
+///   kind: openai                  # openai | local | scripted
+///   base_url: ${TEACHER_URL}      # openai: one URL or a list (requests are balanced by load)
+///   model: ${TEACHER_MODEL}       # openai
+///   api_key_env: TEACHER_KEY      # openai: the variable's NAME, never the key
+///   max_in_flight: 16             # requests in flight per server; a student's batch
+///   timeout: 600                  # openai: seconds per request
+///   embedding_model: bge-m3       # openai: for embedding retrieval and merge_similar
+///   world_seed: 0                 # scripted
+///   device: cuda                  # local: cpu, cuda or cuda:N
+/// ```
+public struct Backend: Settings {
+    public enum Kind: String, Codable, Sendable, CaseIterable, SettingChoice { case openai, local, scripted }
 
-    public var kind: Kind = .scripted
-    public var baseURLs: [URL] = []
+    /// nil until chosen; a checkpoint (a stage's `checkpoint` input, `--checkpoint`) implies local.
+    public var kind: Kind?
+    public var baseURLs: [String] = []
     public var model: String?
     public var apiKeyVariable: String?
-    /// Requests in flight per server; for local and scripted, problems worked on at once.
-    public var maxInFlight = 8
-    public var timeout: TimeInterval = 600
-    public var checkpoint: URL?
+    /// Requests in flight per server; a local student's batch; problems the scripted world
+    /// works on at once. nil: the kind's default (`inFlight`).
+    public var maxInFlight: Int?
+    public var timeout: Double = 600
+    public var embeddingModel: String?
+    public var worldSeed: UInt64 = 0
     /// Where a local checkpoint runs: cpu, cuda or cuda:N.
     public var device = "cpu"
-    public var worldSeed: UInt64 = 0
-    public var embeddingModel: String?
+    /// The checkpoint a local backend runs: an input of the step, not a setting.
+    public var checkpoint: URL?
 
-    public init(kind: Kind = .scripted) { self.kind = kind }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case kind, model, timeout, device
+        case baseURL = "base_url", apiKeyVariable = "api_key_env", maxInFlight = "max_in_flight", embeddingModel = "embedding_model",
+             worldSeed = "world_seed"
+    }
+
+    public init() {}
+    public init(kind: Kind) { self.kind = kind }
+
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.update(&kind, .kind)
+        // One URL or a list of them.
+        if c.contains(.baseURL) {
+            if let one = try? c.decode(String.self, forKey: .baseURL) { baseURLs = [one] } else { try c.update(&baseURLs, .baseURL) }
+        }
+        try c.update(&model, .model)
+        try c.update(&apiKeyVariable, .apiKeyVariable)
+        try c.update(&maxInFlight, .maxInFlight)
+        try c.update(&timeout, .timeout)
+        try c.update(&embeddingModel, .embeddingModel)
+        try c.update(&worldSeed, .worldSeed)
+        try c.update(&device, .device)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(kind, forKey: .kind)
+        try c.encode(baseURLs, forKey: .baseURL)
+        try c.encodeIfPresent(model, forKey: .model)
+        try c.encodeIfPresent(apiKeyVariable, forKey: .apiKeyVariable)
+        try c.encodeIfPresent(maxInFlight, forKey: .maxInFlight)
+        try c.encode(timeout, forKey: .timeout)
+        try c.encodeIfPresent(embeddingModel, forKey: .embeddingModel)
+        try c.encode(worldSeed, forKey: .worldSeed)
+        try c.encode(device, forKey: .device)
+    }
+
+    /// The kind in use: the one chosen, or local where only a checkpoint was given.
+    public var resolvedKind: Kind? { kind ?? (checkpoint != nil ? .local : nil) }
+
+    /// Requests in flight per server (a student's batch): `max_in_flight`, else 32 for a local
+    /// student (batched generation is where CPU generation gets its throughput) and 8 otherwise.
+    public var inFlight: Int { maxInFlight ?? (resolvedKind == .local ? 32 : 8) }
 
     /// Problems worked on at once: enough to keep every endpoint's slots busy.
-    public var concurrency: Int { kind == .openai ? maxInFlight * max(1, baseURLs.count) : maxInFlight }
+    public var concurrency: Int { resolvedKind == .openai ? inFlight * max(1, baseURLs.count) : inFlight }
 
-    /// What is missing for this kind, as a message naming the option (nil when complete).
-    public func problem(option: (String) -> String) -> String? {
+    public var urls: [URL] { baseURLs.compactMap(URL.init(string:)) }
+
+    /// Errors name the key under `backend`.
+    public func validate() throws {
+        func bad(_ key: String, _ reason: String) -> SettingsError { .invalid("backend" + (key.isEmpty ? "" : "." + key), reason) }
+        guard let kind = resolvedKind else {
+            throw bad("", "missing: choose kind openai (a server), local (a checkpoint) or scripted (the SCRIPTED offline world)")
+        }
+        if let checkpoint, kind != .local { throw bad("kind", "'\(kind.rawValue)' cannot run the checkpoint \(checkpoint.path); use kind local") }
         switch kind {
         case .openai:
-            if baseURLs.isEmpty { return "backend openai needs \(option("base-url"))" }
-            if model == nil { return "backend openai needs \(option("model"))" }
+            if baseURLs.isEmpty { throw bad("base_url", "missing: backend openai needs the server's URL") }
+            if let u = baseURLs.first(where: { URL(string: $0)?.scheme == nil }) { throw bad("base_url", "'\(u)' is not a URL") }
+            if model == nil { throw bad("model", "missing: backend openai needs the model name the server serves") }
         case .local:
-            if checkpoint == nil { return "backend local needs \(option("checkpoint"))" }
+            if checkpoint == nil { throw bad("kind", "local needs a checkpoint folder (a stage's `checkpoint` input, or --checkpoint)") }
         case .scripted: break
         }
-        return maxInFlight < 1 ? "\(option("max-in-flight")) must be at least 1" : nil
-    }
-
-    /// The model; wrapped in the response cache at `cache` when one is given.
-    public func make(cache: URL?) throws -> LanguageModel {
-        let base: LanguageModel
-        switch kind {
-        case .openai:
-            base = try OpenAIClient(clientConfiguration(model: model!))
-        case .local:
-            let d: Device
-            do { d = try Device.resolve(device) } catch let e as TorchError { throw PipelineError.invalid("backend device: \(e.message)") }
-            base = try LocalModel(checkpoint: checkpoint!, maxBatch: maxInFlight, device: d)
-        case .scripted:
-            base = ScriptedModel(seed: worldSeed)
-        }
-        guard let cache else { return base }
-        try FileManager.default.createDirectory(at: cache.deletingLastPathComponent(), withIntermediateDirectories: true)
-        return CachedModel(base, cache: try ResponseCache(path: cache.path))
-    }
-
-    /// Embeddings for embedding retrieval, where the backend has them.
-    public func embedder() throws -> Embed? {
-        switch kind {
-        case .openai:
-            let client = try OpenAIClient(clientConfiguration(model: embeddingModel ?? model!))
-            return { try await client.embed($0) }
-        case .scripted:
-            return { $0.map(ScriptedEmbedding.embed) }
-        case .local:
-            return nil
-        }
-    }
-
-    private func clientConfiguration(model: String) -> OpenAIClient.Configuration {
-        var c = OpenAIClient.Configuration(baseURLs: baseURLs, model: model, apiKeyVariable: apiKeyVariable)
-        c.maxInFlight = maxInFlight
-        c.timeout = timeout
-        return c
+        if let n = maxInFlight, n < 1 { throw bad("max_in_flight", "must be at least 1") }
+        if !(timeout > 0) { throw bad("timeout", "must be a positive number of seconds") }
     }
 }

@@ -1,8 +1,9 @@
 import Behaviors
+import Settings
 import Foundation
 
 /// How behaviors are picked for a problem in behavior-conditioned inference.
-public enum RetrievalMethod: String, Sendable, Codable, CaseIterable {
+public enum RetrievalMethod: String, Sendable, Codable, CaseIterable, SettingChoice {
     /// The handbook's behaviors for the problem's subject (the paper's MATH setting).
     case topic
     /// BM25 over names and instructions, queried with the problem text (the offline default).
@@ -25,15 +26,15 @@ public struct BehaviorSelector: Sendable {
 
     /// Embedding retrieval embeds the handbook once here.
     public init(handbook: Handbook, method: RetrievalMethod, k: Int, embed: Embed? = nil) async throws {
-        guard k > 0 else { throw PipelineError.invalid("--k must be at least 1") }
-        guard handbook.count > 0 else { throw PipelineError.invalid("the handbook is empty: run bcsft extract first, or check --handbook") }
+        guard k > 0 else { throw PipelineError.invalid("k must be at least 1") }
+        guard handbook.count > 0 else { throw PipelineError.invalid("the handbook is empty: extract behaviors into it first") }
         self.handbook = handbook
         self.method = method
         self.k = k
         bm25 = BM25Index(handbook)
         self.embed = embed
         if method == .embedding {
-            guard let embed else { throw PipelineError.invalid("embedding retrieval needs a backend with embeddings (--backend openai with --embedding-model, or scripted)") }
+            guard let embed else { throw PipelineError.invalid("embedding retrieval needs a backend with embeddings (kind openai with embedding_model, or scripted)") }
             let vectors = try await embed(handbook.behaviors.map(\.promptLine))
             embeddings = Dictionary(uniqueKeysWithValues: zip(handbook.behaviors.map(\.id), vectors))
         } else {
@@ -45,7 +46,7 @@ public struct BehaviorSelector: Sendable {
         switch method {
         case .topic:
             guard let subject = p.subject else {
-                throw PipelineError.invalid("problem '\(p.id)' has no subject, which topic retrieval needs; use --retrieval bm25")
+                throw PipelineError.invalid("problem '\(p.id)' has no subject, which topic retrieval needs; use retrieval bm25")
             }
             return Array(Retrieval.byTopic(handbook, topic: subject).prefix(k))
         case .bm25:

@@ -13,25 +13,17 @@ public enum Grading {
 /// problem at each budget, every response graded. Output tokens count thinking plus answer,
 /// as the paper counts them.
 public enum EvalPipeline {
-    public struct Options: Sendable {
-        public var samples = 1
-        public var budgets: [Int] = [4096]
-        /// Label written into every sample (e.g. "bc-sft").
-        public var arm: String?
-        public var style: SolvePipeline.PromptStyle = .template
-        public init() {}
-    }
-
-    public static func run(problems: [Problem], model: LanguageModel, sampling: Sampling, options: Options, prompts: PromptSet,
-                           selector: BehaviorSelector?, grader: Grader = Grader(), maxInFlight: Int,
+    public static func run(problems: [Problem], model: LanguageModel, settings options: EvalSettings, prompts: PromptSet,
+                           selector: BehaviorSelector?, grader: Grader = Grader(),
                            progress: ConcurrentRunner.Progress? = nil) async throws -> (samples: [EvalSample], failure: PipelineError?) {
         if let p = problems.first(where: { $0.answer == nil }) { throw PipelineError.invalid("problem '\(p.id)' has no answer to grade against") }
-        let jobs = options.budgets.flatMap { b in problems.flatMap { p in (0..<max(1, options.samples)).map { (p, b, $0) } } }
+        let sampling = options.sampling, style = options.resolvedPromptStyle, maxInFlight = options.backend.concurrency
+        let jobs = options.resolvedBudgets.flatMap { b in problems.flatMap { p in (0..<max(1, options.samples)).map { (p, b, $0) } } }
         let results = await ConcurrentRunner.run(jobs, maxInFlight: maxInFlight, progress: progress) { job -> EvalSample in
             let (p, budget, i) = job
             var s = sampling
             s.maxTokens = budget
-            let r = try await SolvePipeline.solve(p, sample: i, model: model, sampling: s, prompts: prompts, selector: selector, style: options.style)
+            let r = try await SolvePipeline.solve(p, sample: i, model: model, sampling: s, prompts: prompts, selector: selector, style: style)
             // Grade the whole output: extraction drops a thinking span itself.
             let full = r.reasoning.map { "<think>\($0)</think>" + r.response } ?? r.response
             return EvalSample(problemID: p.id, subject: p.subject, level: p.level, budget: budget, sample: i, response: full,

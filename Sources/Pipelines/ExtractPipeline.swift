@@ -1,5 +1,6 @@
 import Behaviors
 import Foundation
+import Settings
 import Teachers
 
 /// One problem's pass through the strategist: its solution, a reflection on it, and the
@@ -58,6 +59,17 @@ public enum ExtractPipeline {
         }
         s.handbookSize = handbook.count
         return (records, s, failure)
+    }
+
+    /// Merges behaviors whose embeddings have at least `threshold` cosine similarity (the
+    /// `merge_similar` setting); returns how many were merged.
+    public static func mergeSimilar(_ handbook: inout Handbook, threshold: Double, embed: Embed?) async throws -> Int {
+        guard let embed else {
+            throw PipelineError.invalid("merge_similar needs embeddings: use backend kind openai (with embedding_model) or scripted")
+        }
+        let vectors = try await embed(handbook.behaviors.map(\.promptLine))
+        return handbook.mergeNearDuplicates(embeddings: Dictionary(uniqueKeysWithValues: zip(handbook.behaviors.map(\.id), vectors)),
+                                            threshold: Float(threshold))
     }
 
     static func extract(_ p: Problem, strategist: LanguageModel, sampling: Sampling, prompts: PromptSet) async throws -> ExtractRecord {

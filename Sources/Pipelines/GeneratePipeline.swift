@@ -33,17 +33,6 @@ public struct GeneratedRecord: Codable, Sendable {
 /// `bcsft generate`: teacher responses for SFT sets, vanilla or behavior-conditioned, n per
 /// question, optionally only the correct ones.
 public enum GeneratePipeline {
-    public struct Options: Sendable {
-        public var samples = 1
-        /// Keep only responses the grader accepts (problems need an answer).
-        public var filterCorrect = false
-        /// Keep responses that hit the budget (they have no final answer).
-        public var keepTruncated = false
-        /// Put the teacher's separate reasoning into the assistant turn as a <think> span.
-        public var keepReasoning = true
-        public init() {}
-    }
-
     public struct Summary: Codable, Sendable {
         public var requested = 0
         public var kept = 0
@@ -53,15 +42,16 @@ public enum GeneratePipeline {
         public var citedBehaviors = 0
     }
 
-    public static func run(problems: [Problem], teacher: LanguageModel, sampling: Sampling, options: Options, prompts: PromptSet,
-                           selector: BehaviorSelector?, verify: Verify?, maxInFlight: Int,
+    public static func run(problems: [Problem], teacher: LanguageModel, settings options: GenerateSettings, prompts: PromptSet,
+                           selector: BehaviorSelector?, verify: Verify?,
                            progress: ConcurrentRunner.Progress? = nil) async throws -> (records: [GeneratedRecord], summary: Summary, failure: PipelineError?) {
         if options.filterCorrect {
-            guard verify != nil else { throw PipelineError.invalid("--filter-correct needs a grader") }
-            if let p = problems.first(where: { $0.answer == nil }) { throw PipelineError.invalid("--filter-correct: problem '\(p.id)' has no answer") }
+            guard verify != nil else { throw PipelineError.invalid("filter_correct needs a grader") }
+            if let p = problems.first(where: { $0.answer == nil }) { throw PipelineError.invalid("filter_correct: problem '\(p.id)' has no answer") }
         }
-        let (solved, failure) = await SolvePipeline.run(problems: problems, model: teacher, sampling: sampling, samples: options.samples,
-                                                        prompts: prompts, selector: selector, maxInFlight: maxInFlight, progress: progress)
+        let (solved, failure) = await SolvePipeline.run(problems: problems, model: teacher, sampling: options.sampling, samples: options.samples,
+                                                        prompts: prompts, selector: selector, maxInFlight: options.backend.concurrency,
+                                                        progress: progress)
         let questions = Dictionary(problems.map { ($0.id, $0.problem) }, uniquingKeysWith: { a, _ in a })
         var s = Summary()
         s.requested = solved.count

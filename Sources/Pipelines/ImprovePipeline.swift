@@ -1,5 +1,6 @@
 import Behaviors
 import Foundation
+import Settings
 import Teachers
 
 /// One second attempt at a problem under one budget, by one self-improvement method.
@@ -55,6 +56,14 @@ public enum ImprovePipeline {
             }
         }
         return (records, points, failure)
+    }
+
+    /// The points as a table, one line per method and budget, with a header.
+    public static func table(_ points: [Point]) -> [String] {
+        ["method            budget  accuracy  mean tokens"] + points.map { p in
+            String(format: "%-17@ %6d  %8@  %11.1f", p.method as NSString, p.budget,
+                   (p.accuracy.map { String(format: "%.1f%%", $0 * 100) } ?? "n/a") as NSString, p.meanTokens)
+        }
     }
 
     static func improve(_ p: Problem, model: LanguageModel, sampling: Sampling, budgets: [Int], prompts: PromptSet,

@@ -1,4 +1,4 @@
-import Datasets
+import Common
 import Foundation
 
 /// One problem of a problems file: the benchmark format (`id`, `problem`, `answer`, optional

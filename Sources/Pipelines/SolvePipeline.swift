@@ -1,5 +1,6 @@
 import Behaviors
 import Foundation
+import Settings
 import Teachers
 
 /// One sampled response to a problem, vanilla or behavior-conditioned.
@@ -33,7 +34,7 @@ public struct SolveRecord: Codable, Sendable {
 /// file, n samples each.
 public enum SolvePipeline {
     /// What the user turn holds.
-    public enum PromptStyle: String, Sendable {
+    public enum PromptStyle: String, Sendable, Codable, CaseIterable, SettingChoice {
         /// The `solution` template, or `bci` with behaviors (teachers).
         case template
         /// The bare question: how SFT students were trained (their data's user turn).

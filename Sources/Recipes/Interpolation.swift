@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 
 /// The `${...}` references a recipe string may hold:
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 
 /// Which stages of a run to force.
 public struct RunOptions: Sendable {

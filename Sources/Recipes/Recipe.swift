@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 
 /// A parsed, checked recipe: stages in file order with their settings and inputs, `${ENV}` and
 /// `${vars.x}` substituted, output folders still symbolic (see `ValueTemplate`). Structure is
@@ -12,7 +13,7 @@ public struct Recipe: Sendable {
     public let workdir: URL
     /// Relative input paths are read from here (the current directory by default).
     public let baseDirectory: URL
-    public let vars: [String: RecipeValue]
+    public let vars: [String: SettingValue]
     /// In file order.
     public let stages: [RecipeStage]
 
@@ -44,7 +45,7 @@ public struct Recipe: Sendable {
         guard var root = try YAMLTree.parse(text, file: source) else {
             throw RecipeError.invalid(SourceLocation(file: source, line: nil), key: "-", reason: "the recipe is empty")
         }
-        for o in overrides { try Override(o).apply(to: &root) }
+        for o in overrides { try Override(o).apply(to: &root, mayAdd: RecipeSchema.mayAdd) }
         return try RecipeSchema(source: source, environment: environment, baseDirectory: baseDirectory)
             .recipe(root, workdirOverride: workdir)
     }

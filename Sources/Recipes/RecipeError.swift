@@ -1,19 +1,17 @@
 import Foundation
+import Settings
 
 /// Everything that can be wrong with a recipe or its run, each message naming the place to fix:
 /// the file and line, the dotted key (`stages.train.settings.lr`), the stage or the variable.
 public enum RecipeError: LocalizedError, Equatable {
     case unreadable(path: String, reason: String)
-    case notYAML(SourceLocation, problem: String)
     /// A value of the wrong shape or content at `key` (a dotted path).
     case invalid(SourceLocation, key: String, reason: String)
     case unknownKey(SourceLocation, key: String, known: [String])
-    case duplicateKey(SourceLocation, key: String)
     case unsetVariable(SourceLocation, name: String)
     case badReference(SourceLocation, reference: String, reason: String)
     case unknownStage(SourceLocation, name: String, known: [String])
     case cycle([String])
-    case badOverride(String, reason: String)
     case unknownKind(SourceLocation, stage: String, kind: String, known: [String])
     case setting(SourceLocation, stage: String, key: String, reason: String)
     case input(SourceLocation, stage: String, name: String, reason: String)
@@ -25,11 +23,9 @@ public enum RecipeError: LocalizedError, Equatable {
     public var errorDescription: String? {
         switch self {
         case let .unreadable(path, reason): "\(path): cannot read the recipe: \(reason)"
-        case let .notYAML(at, problem): "\(at): not valid YAML: \(problem)"
         case let .invalid(at, key, reason): "\(at): \(key): \(reason)"
         case let .unknownKey(at, key, known):
             "\(at): unknown key '\(key)'" + (known.isEmpty ? "" : " (known: \(known.joined(separator: ", ")))")
-        case let .duplicateKey(at, key): "\(at): key '\(key)' appears twice"
         case let .unsetVariable(at, name):
             "\(at): environment variable \(name) is not set (export it, or give a default: ${\(name):-value})"
         case let .badReference(at, reference, reason): "\(at): \(reference): \(reason)"
@@ -38,7 +34,6 @@ public enum RecipeError: LocalizedError, Equatable {
         case let .cycle(path):
             "dependency cycle: \(path.joined(separator: " -> ")) (each stage needs the next)"
                 + (path.count == 2 ? " (a stage names its own folder as ${out}, not ${stages.\(path[0]).out})" : "")
-        case let .badOverride(arg, reason): "--set \(arg): \(reason)"
         case let .unknownKind(at, stage, kind, known):
             "\(at): stage '\(stage)': unknown kind '\(kind)' (known kinds: \(known.joined(separator: ", ")))"
         case let .setting(at, stage, key, reason): "\(at): stages.\(stage).settings.\(key): \(reason)"

@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 
 /// The recipe format: which keys exist at each level and what they hold. Turns the YAML tree
 /// into a `Recipe`, reporting the first problem with its file:line.
@@ -35,7 +36,7 @@ struct RecipeSchema {
         }
 
         var substitution = Substitution(environment: environment, vars: nil)
-        var vars: [String: RecipeValue] = [:]
+        var vars: [String: SettingValue] = [:]
         if let e = top.first(where: { $0.key == "vars" }) {
             for v in try mapping(e.value, key: "vars") {
                 vars[v.key] = try substitution.value(v.value, key: "vars.\(v.key)")
@@ -169,6 +170,18 @@ struct RecipeSchema {
     private func checkKeys(_ entries: [YAMLTree.Entry], allowed: [String], prefix: String) throws {
         for e in entries where !allowed.contains(e.key) {
             throw RecipeError.unknownKey(e.keyAt, key: prefix + e.key, known: allowed)
+        }
+    }
+
+    /// Whether `--set` may create `path` although the file does not have it: keys of the format
+    /// that the file left out (`workdir`, a stage's `after`, `inputs` or `settings`), and new keys
+    /// anywhere under `stages.NAME.settings`, since settings have defaults a recipe need not spell
+    /// out (the stage kind still rejects a key it does not know, so a typo there fails too).
+    static func mayAdd(_ path: [String]) -> Bool {
+        switch path.count {
+        case 1: return ["workdir", "name"].contains(path[0])
+        case 3: return path[0] == "stages" && ["after", "inputs", "settings"].contains(path[2])
+        default: return path.count > 3 && path[0] == "stages" && path[2] == "settings"
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 
 /// A stage's inputs: names mapped to resolved paths (another stage's output folder or a file
 /// the recipe names). Errors name `stages.NAME.inputs.INPUT` and its line.

@@ -1,41 +1,57 @@
 import Foundation
+import Settings
 
 /// A stage's settings, resolved (output folders are paths), with typed accessors whose errors
 /// name `stages.NAME.settings.KEY` and the line it was written on.
 public struct StageSettings: Sendable {
     public let stage: String
-    public let values: [String: RecipeValue]
+    public let values: [String: SettingValue]
     let locations: [String: SourceLocation]
     let stageLocation: SourceLocation
 
-    public init(stage: String, values: [String: RecipeValue]) {
+    public init(stage: String, values: [String: SettingValue]) {
         self.init(stage: stage, values: values, locations: [:], stageLocation: SourceLocation(file: "settings", line: nil))
     }
 
-    init(stage: String, values: [String: RecipeValue], locations: [String: SourceLocation], stageLocation: SourceLocation) {
+    init(stage: String, values: [String: SettingValue], locations: [String: SourceLocation], stageLocation: SourceLocation) {
         self.stage = stage
         self.values = values
         self.locations = locations
         self.stageLocation = stageLocation
     }
 
-    public subscript(key: String) -> RecipeValue? { values[key] }
+    public subscript(key: String) -> SettingValue? { values[key] }
     public func contains(_ key: String) -> Bool { values[key] != nil }
 
+    /// The settings as a library settings type (a pipeline step's): decoded and validated as
+    /// the command's flags are, with errors naming `stages.NAME.settings.KEY` and its line.
+    /// `adding` supplies keys that come from elsewhere (a train stage's data input and output).
+    /// `prepare` fills what is not a setting (a step's inputs) before the checks run.
+    public func decode<T: Settings>(_ type: T.Type, adding extra: [String: SettingValue] = [:],
+                                    prepare: (inout T) throws -> Void = { _ in }) throws -> T {
+        var all = values
+        for (k, v) in extra { all[k] = v }
+        do {
+            return try T.decode(.map(all), with: SettingsDecoder(locations: locations, fallback: stageLocation), prepare: prepare)
+        } catch let SettingsError.invalid(key, reason, at) {
+            throw RecipeError.setting(at ?? stageLocation, stage: stage, key: key, reason: reason)
+        }
+    }
+
     /// A required setting.
-    public func value<T: SettingValue>(_ key: String, as type: T.Type = T.self) throws -> T {
-        guard let v = values[key] else { throw error(key, "missing (\(T.settingDescription) required)") }
+    public func value<T: Decodable>(_ key: String, as type: T.Type = T.self) throws -> T {
+        guard let v = values[key] else { throw error(key, "missing (\(Self.describe(T.self)) required)") }
         return try convert(v, key)
     }
 
     /// A setting with a default when the recipe leaves it out.
-    public func value<T: SettingValue>(_ key: String, default fallback: T) throws -> T {
+    public func value<T: Decodable>(_ key: String, default fallback: T) throws -> T {
         guard let v = values[key] else { return fallback }
         return try convert(v, key)
     }
 
     /// A setting that may be absent (or null).
-    public func optional<T: SettingValue>(_ key: String, as type: T.Type = T.self) throws -> T? {
+    public func optional<T: Decodable>(_ key: String, as type: T.Type = T.self) throws -> T? {
         guard let v = values[key], v != .null else { return nil }
         return try convert(v, key)
     }
@@ -45,73 +61,25 @@ public struct StageSettings: Sendable {
         .setting(locations[key] ?? stageLocation, stage: stage, key: key, reason: reason)
     }
 
-    private func convert<T: SettingValue>(_ v: RecipeValue, _ key: String) throws -> T {
-        guard let t = T(setting: v) else { throw error(key, "expected \(T.settingDescription), got \(v.typeName) (\(v))") }
-        return t
-    }
-}
-
-/// A type a setting can be read as.
-public protocol SettingValue: Sendable {
-    init?(setting: RecipeValue)
-    /// "an integer", "a list of strings": for messages.
-    static var settingDescription: String { get }
-}
-
-extension Int: SettingValue {
-    /// Whole numbers written as `512.0` count too.
-    public init?(setting: RecipeValue) {
-        switch setting {
-        case let .int(i): self = i
-        case let .double(d) where d.rounded() == d && abs(d) < 9e15: self = Int(d)
-        default: return nil
+    private func convert<T: Decodable>(_ v: SettingValue, _ key: String) throws -> T {
+        do { return try SettingsDecoder().decode(SingleSetting<T>.self, from: v).value } catch let SettingsError.invalid(_, reason, _) {
+            throw error(key, reason)
         }
     }
-    public static var settingDescription: String { "an integer" }
-}
 
-extension Double: SettingValue {
-    public init?(setting: RecipeValue) {
-        switch setting {
-        case let .double(d): self = d
-        case let .int(i): self = Double(i)
-        default: return nil
+    static func describe(_ t: Any.Type) -> String {
+        switch t {
+        case is Int.Type: "an integer"
+        case is Double.Type: "a number"
+        case is Bool.Type: "true or false"
+        case is String.Type: "a string"
+        default: "a value"
         }
     }
-    public static var settingDescription: String { "a number" }
 }
 
-extension Bool: SettingValue {
-    public init?(setting: RecipeValue) {
-        guard case let .bool(b) = setting else { return nil }
-        self = b
-    }
-    public static var settingDescription: String { "true or false" }
-}
-
-extension String: SettingValue {
-    /// Any scalar reads as its text (`name: 123` is "123"); lists and maps do not.
-    public init?(setting: RecipeValue) {
-        guard setting != .null, let s = setting.scalarText else { return nil }
-        self = s
-    }
-    public static var settingDescription: String { "a string" }
-}
-
-extension Array: SettingValue where Element: SettingValue {
-    public init?(setting: RecipeValue) {
-        guard case let .list(xs) = setting else { return nil }
-        var out: [Element] = []
-        for x in xs {
-            guard let e = Element(setting: x) else { return nil }
-            out.append(e)
-        }
-        self = out
-    }
-    public static var settingDescription: String { "a list (each \(Element.settingDescription))" }
-}
-
-extension RecipeValue: SettingValue {
-    public init?(setting: RecipeValue) { self = setting }
-    public static var settingDescription: String { "a value" }
+/// One setting's value decoded on its own.
+private struct SingleSetting<V: Decodable>: Decodable {
+    let value: V
+    init(from decoder: Decoder) throws { value = try decoder.singleValueContainer().decode(V.self) }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 
 /// Substitutes `${ENV}` and `${vars.x}` in recipe values. A string that is exactly one
 /// reference takes the referenced value's type, quoted or not (`seed: "${vars.seed}"` is the
@@ -8,10 +9,10 @@ import Foundation
 struct Substitution {
     let environment: [String: String]
     /// nil while `vars` themselves are read: they may use only the environment.
-    var vars: [String: RecipeValue]?
+    var vars: [String: SettingValue]?
 
     /// A value in which output folders are not allowed (`vars`, `workdir`).
-    func value(_ tree: YAMLTree, key: String) throws -> RecipeValue {
+    func value(_ tree: YAMLTree, key: String) throws -> SettingValue {
         let template = try self.template(tree, key: key, allowOutputs: false)
         guard case let .value(v) = template else {
             throw RecipeError.invalid(tree.location, key: key, reason: "cannot name an output folder here")
@@ -86,7 +87,7 @@ struct Substitution {
         throw RecipeError.unsetVariable(at, name: name)
     }
 
-    private func variable(_ r: Reference, at: SourceLocation) throws -> RecipeValue {
+    private func variable(_ r: Reference, at: SourceLocation) throws -> SettingValue {
         guard case let .variable(key) = r else { return .null }
         guard let vars else {
             throw RecipeError.badReference(at, reference: r.spelling, reason: "vars may use only ${ENV} references")

@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 
 /// A setting or input after `${ENV}` and `${vars.x}` are substituted, in which output folders
 /// (`${stages.NAME.out}`, `${out}`) are still symbolic. The cache key hashes this symbolic form,
@@ -10,7 +11,7 @@ indirect enum ValueTemplate: Sendable, Equatable {
         case output(String?)
     }
 
-    case value(RecipeValue)
+    case value(SettingValue)
     /// A string that holds at least one output folder.
     case text([Part])
     case list([ValueTemplate])
@@ -36,7 +37,7 @@ indirect enum ValueTemplate: Sendable, Equatable {
     }
 
     /// The value with output folders replaced by `folder(stage)` (`folder(nil)`: its own).
-    func resolve(_ folder: (String?) -> String) -> RecipeValue {
+    func resolve(_ folder: (String?) -> String) -> SettingValue {
         switch self {
         case let .value(v): v
         case let .text(parts):
@@ -70,12 +71,12 @@ indirect enum ValueTemplate: Sendable, Equatable {
         }
     }
 
-    private static func canonical(_ v: RecipeValue) -> String {
+    private static func canonical(_ v: SettingValue) -> String {
         switch v {
         case .null: "null"
         case let .bool(b): b ? "true" : "false"
         case let .int(i): String(i)
-        case let .double(d): RecipeValue.text(d) // Swift prints 1.0, 1e-05: never the same as an integer
+        case let .double(d): SettingValue.text(d) // Swift prints 1.0, 1e-05: never the same as an integer
         case let .string(s): quoted(s.replacingOccurrences(of: "$", with: "$$"))
         case let .list(xs): "[" + xs.map(canonical).joined(separator: ",") + "]"
         case let .map(m): "{" + m.keys.sorted().map { quoted($0) + ":" + canonical(m[$0]!) }.joined(separator: ",") + "}"

@@ -1,38 +1,38 @@
+import Backends
 import Behaviors
-import Evaluation
+import Common
 import Foundation
 import Pipelines
 import Recipes
 
 /// `kind: extract`: a behavior handbook from a problems file (`handbook.jsonl`,
 /// `records.jsonl`, `summary.json`).
-struct ExtractStage: StageKind {
+struct ExtractStage: ModelStepStage {
+    typealias Step = ExtractSettings
     let name = "extract"
     let version = "1"
-    let settingKeys: Set<String> = SamplingSetting.keys.union(["backend", "limit", "prompts"])
-    let inputNames: Set<String>? = ["problems"]
+    let inputNames: Set<String>? = ["problems", "checkpoint"]
 
     func validate(_ s: StageSettings, inputs: StageInputs) throws {
         _ = try inputs.url("problems")
-        _ = try BackendSetting.read(s)
-        _ = try SamplingSetting.read(s)
+        _ = try step(s, inputs: inputs)
     }
 
     func run(_ context: StageContext) async throws {
-        let s = context.settings
-        let problems = try Problem.load(try context.inputs.url("problems"), limit: try s.optional("limit"))
-        let backend = try BackendSetting.read(s)
-        let model = try backend.make(cache: BackendSetting.cache(context))
+        let step = try step(context.settings, inputs: context.inputs)
+        let problems = try step.problems.load(try context.inputs.url("problems"))
         var book = Handbook()
         let (records, summary, failure) = try await ExtractPipeline.run(
-            problems: problems, strategist: model, sampling: try SamplingSetting.read(s),
-            prompts: try PromptSet(overrides: try s.optional("prompts", as: String.self).map { URL(fileURLWithPath: $0) }),
-            handbook: &book, maxInFlight: backend.concurrency,
-            progress: { done, total in context.progress(Double(done) / Double(total), "\(done)/\(total) problems") })
+            problems: problems, strategist: try model(step, context), sampling: step.sampling, prompts: try step.promptSet(),
+            handbook: &book, maxInFlight: step.backend.concurrency, progress: progress(context, "problems"))
         if let failure { throw failure }
+        if let threshold = step.mergeSimilar {
+            let merged = try await ExtractPipeline.mergeSimilar(&book, threshold: threshold, embed: try step.backend.embedder())
+            context.log("merged \(merged) near-duplicate behaviors (cosine >= \(threshold))")
+        }
         try JSONLines.write(records, to: context.output.appendingPathComponent("records.jsonl"))
         try book.save(context.output.appendingPathComponent("handbook.jsonl"))
         try StageFiles.writeJSON(summary, to: context.output.appendingPathComponent("summary.json"))
-        context.log("\(summary.problems) problems, \(summary.behaviorsFound) behaviors found, handbook of \(summary.handbookSize) (formats: \(summary.formats))")
+        context.log("\(summary.problems) problems, \(summary.behaviorsFound) behaviors found, handbook of \(book.count) (formats: \(summary.formats))")
     }
 }

@@ -1,30 +1,27 @@
 import Evaluation
 import Foundation
 import Recipes
+import Settings
 
 /// `kind: report`: Markdown and a self-contained HTML page over eval stages (`runs` input,
 /// one folder each, labelled by `labels` or their stage names), plus `result.txt`: the table
 /// a run prints when it ends.
-struct ReportStage: StageKind {
+struct ReportStage: StepStage {
+    typealias Step = ReportSettings
     let name = "report"
     let version = "1"
-    let settingKeys: Set<String> = ["labels", "title"]
     let inputNames: Set<String>? = ["runs"]
 
     func validate(_ s: StageSettings, inputs: StageInputs) throws {
-        let runs = try inputs.urls("runs")
-        if let labels = try s.optional("labels", as: [String].self), labels.count != runs.count {
-            throw s.error("labels", "has \(labels.count) labels for \(runs.count) runs")
-        }
+        let settings = try s.decode(Step.self)
+        do { try settings.check(runs: try inputs.urls("runs").count) } catch let SettingsError.invalid(key, reason, _) { throw s.error(key, reason) }
     }
 
     func run(_ context: StageContext) async throws {
-        let s = context.settings
+        let settings = try context.settings.decode(Step.self)
         let dirs = try context.inputs.urls("runs")
-        let labels = try s.optional("labels", as: [String].self) ?? dirs.map(\.lastPathComponent)
-        let runs = try zip(dirs, labels).map { try ReportRun.load(from: $0, label: $1) }
-        let title: String = try s.value("title", default: "bcsft evaluation report")
-        try Report.write(runs: runs, to: context.output, title: title)
+        let runs = try zip(dirs, settings.labels(for: dirs)).map { try ReportRun.load(from: $0, label: $1) }
+        try Report.write(runs: runs, to: context.output, title: settings.title)
         // Where the report will be once the stage completes (it is written into STAGE.partial).
         let final = context.workdir.appendingPathComponent(context.stage).appendingPathComponent("report.html")
         let table = ResultTable.text(runs: runs, report: final)

@@ -1,5 +1,11 @@
+import Backends
+import Behaviors
 import Foundation
+import Pipelines
+import Recipes
 
+/// Where stages find what other stages wrote: an input may name a file or the stage folder
+/// holding it.
 enum StageFiles {
     static func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
         let enc = JSONEncoder()
@@ -7,22 +13,30 @@ enum StageFiles {
         try enc.encode(value).write(to: url, options: .atomic)
     }
 
-    /// The newest `checkpoints/step-*` of a trainer's output folder, or the folder itself when
-    /// it is a checkpoint (holds config.json).
-    static func checkpoint(in dir: URL) throws -> URL {
-        let fm = FileManager.default
-        if fm.fileExists(atPath: dir.appendingPathComponent("config.json").path) { return dir }
-        let ckDir = dir.appendingPathComponent("checkpoints")
-        let steps = ((try? fm.contentsOfDirectory(atPath: ckDir.path)) ?? []).filter { $0.hasPrefix("step-") }.sorted()
-        guard let last = steps.last else {
-            throw StageFailure("\(dir.path): neither a checkpoint (config.json) nor a trainer's output with checkpoints/step-*")
-        }
-        return ckDir.appendingPathComponent(last)
+    /// An SFT records file: the path itself, or `sft.jsonl` in a stage folder.
+    static func records(_ url: URL) -> URL {
+        url.pathExtension == "jsonl" ? url : url.appendingPathComponent("sft.jsonl")
     }
-}
 
-struct StageFailure: LocalizedError {
-    let message: String
-    init(_ message: String) { self.message = message }
-    var errorDescription: String? { message }
+    /// A SentencePiece model: the path itself, or `tokenizer.model` in a stage folder.
+    static func tokenizer(_ url: URL) -> URL {
+        url.pathExtension == "model" ? url : url.appendingPathComponent("tokenizer.model")
+    }
+
+    /// A dataset folder: the path itself (holds manifest.json) or `data/` in a stage folder.
+    static func dataset(_ url: URL) -> URL {
+        FileManager.default.fileExists(atPath: url.appendingPathComponent("manifest.json").path) ? url : url.appendingPathComponent("data")
+    }
+
+    /// A handbook: the path itself, or `handbook.jsonl` in an extract stage's folder.
+    static func handbook(_ url: URL) -> URL {
+        url.pathExtension == "jsonl" ? url : url.appendingPathComponent("handbook.jsonl")
+    }
+
+    /// Behavior-conditioned when the stage has a `handbook` input.
+    static func selector(_ inputs: StageInputs, retrieval: RetrievalSettings, backend: Backend) async throws -> BehaviorSelector? {
+        guard let url = try inputs.optionalURL("handbook") else { return nil }
+        return try await BehaviorSelector(handbook: try Handbook.load(handbook(url)), method: retrieval.method, k: retrieval.k,
+                                          embed: try backend.embedder())
+    }
 }

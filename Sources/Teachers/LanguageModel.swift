@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 
 /// One chat message sent to a model.
 public struct Message: Codable, Sendable, Equatable {
@@ -11,24 +12,6 @@ public struct Message: Codable, Sendable, Equatable {
     public static func system(_ c: String) -> Message { Message(role: "system", content: c) }
     public static func user(_ c: String) -> Message { Message(role: "user", content: c) }
     public static func assistant(_ c: String) -> Message { Message(role: "assistant", content: c) }
-}
-
-/// Sampling settings of one request. `maxTokens` is the output budget (thinking included).
-public struct Sampling: Codable, Sendable, Equatable, Hashable {
-    public var temperature: Double = 0.6
-    public var topP: Double = 0.95
-    public var maxTokens: Int = 2048
-    public var n: Int = 1
-    public var stop: [String] = []
-    public var seed: Int?
-    public init(temperature: Double = 0.6, topP: Double = 0.95, maxTokens: Int = 2048, n: Int = 1, stop: [String] = [], seed: Int? = nil) {
-        self.temperature = temperature
-        self.topP = topP
-        self.maxTokens = maxTokens
-        self.n = n
-        self.stop = stop
-        self.seed = seed
-    }
 }
 
 /// Token counts as the server reports them.

@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import Settings
 #endif
 
 public enum TeacherError: LocalizedError, Equatable {
@@ -79,6 +80,9 @@ public final class OpenAIClient: LanguageModel, @unchecked Sendable {
         ]
         if !s.stop.isEmpty { body["stop"] = s.stop }
         if let seed = s.seed { body["seed"] = seed }
+        // vLLM, SGLang and llama.cpp read top_k; OpenAI's own API does not know it, so it is
+        // sent only when set.
+        if s.topK > 0 { body["top_k"] = s.topK }
         let model = configuration.model
         return try await post("chat/completions", body) { data, url in try Self.parseCompletion(data, url: url, model: model) }
     }

@@ -1,6 +1,7 @@
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import Settings
 #endif
 
 /// A small OpenAI-compatible HTTP/1.1 server over any LanguageModel: `POST /v1/chat/completions`,
@@ -142,8 +143,10 @@ public final class OpenAIServer: @unchecked Sendable {
             messages.append(Message(role: role, content: content))
         }
         var s = Sampling()
+        s.seed = nil
         if let t = o["temperature"] as? Double { s.temperature = t }
         if let p = o["top_p"] as? Double { s.topP = p }
+        if let k = o["top_k"] as? Int { s.topK = max(0, k) }
         if let m = (o["max_tokens"] ?? o["max_completion_tokens"]) as? Int { s.maxTokens = m }
         if let n = o["n"] as? Int { s.n = n }
         if let seed = o["seed"] as? Int { s.seed = seed }

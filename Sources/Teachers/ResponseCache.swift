@@ -1,6 +1,7 @@
 import CSQLite
 import Crypto
 import Foundation
+import Settings
 
 /// Every teacher request's result, stored as it arrives in an embedded SQLite database (WAL
 /// journal, one row per request), so a rerun costs nothing and a run killed at any point
@@ -42,8 +43,15 @@ public final class ResponseCache: @unchecked Sendable {
     public static func key(model: String, messages: [Message], sampling: Sampling, sampleIndex: Int = 0) -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
-        struct Key: Encodable { let model: String; let messages: [Message]; let sampling: Sampling; let sample: Int }
-        let data = (try? enc.encode(Key(model: model, messages: messages, sampling: sampling, sample: sampleIndex))) ?? Data()
+        // The key's JSON is a file format: cached responses (hours of a real teacher) must stay
+        // found across versions, so sampling is spelled as it always was, and top_k only when set.
+        struct SamplingKey: Encodable {
+            let temperature: Double, topP: Double, maxTokens: Int, n: Int, stop: [String], seed: Int?, topK: Int?
+        }
+        struct Key: Encodable { let model: String; let messages: [Message]; let sampling: SamplingKey; let sample: Int }
+        let s = SamplingKey(temperature: sampling.temperature, topP: sampling.topP, maxTokens: sampling.maxTokens, n: sampling.n,
+                            stop: sampling.stop, seed: sampling.seed, topK: sampling.topK == 0 ? nil : sampling.topK)
+        let data = (try? enc.encode(Key(model: model, messages: messages, sampling: s, sample: sampleIndex))) ?? Data()
         return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 

@@ -22,14 +22,19 @@ public struct SentencePieceTrainer: Sendable {
     public var maxSentenceLength = 16384
     /// 0: use every input sentence; otherwise sample this many.
     public var inputSentenceSize = 0
-    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// One by default: SentencePiece's multi-threaded training differs from run to run (it
+    /// depends on timing), and an experiment must give the same tokenizer when rerun.
+    public var threads = 1
     /// Raw SentencePiece trainer options, applied last (they win).
     public var extraOptions: [String: String] = [:]
 
-    public init(vocabularySize: Int, modelType: ModelType = .unigram) {
+    public init(vocabularySize: Int, modelType: ModelType? = nil) {
         self.vocabularySize = vocabularySize
-        self.modelType = modelType
+        if let modelType { self.modelType = modelType }
     }
+
+    /// The defaults (what settings that leave a field out get).
+    public static let standard = SentencePieceTrainer(vocabularySize: 0)
 
     /// Trains on text files (one sentence per line) and writes `output` (a `.model` path)
     /// and its `.vocab` beside it. The files appear atomically: training happens in a

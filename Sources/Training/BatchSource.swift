@@ -1,3 +1,4 @@
+import Common
 import Datasets
 import Torch
 
@@ -24,16 +25,9 @@ struct BatchSource {
     mutating func row(at cursor: Int) -> Int {
         let epoch = cursor / rows
         if epoch != permEpoch {
-            var state = seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1)
-            func next() -> UInt64 {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return z ^ (z >> 31)
-            }
+            var rng = SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15 &* UInt64(epoch + 1))
             perm = Array(0..<rows)
-            for i in stride(from: rows - 1, to: 0, by: -1) { perm.swapAt(i, Int(next() % UInt64(i + 1))) }
+            for i in stride(from: rows - 1, to: 0, by: -1) { perm.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
             permEpoch = epoch
         }
         return perm[cursor % rows]

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// Where a step takes an operand from: a number in the question, or an earlier step's result.
@@ -23,7 +24,7 @@ public struct Family: Sendable {
     public let templates: [String]
     public let plan: [PlanStep]
     /// Draws the numbers, or nil to redraw (a constraint failed).
-    let sample: @Sendable (inout SeededRandom) -> [String: Int]?
+    let sample: @Sendable (inout SplitMix64) -> [String: Int]?
 
     /// Solves the plan exactly for `values`; the last result is the answer.
     public func solve(_ values: [String: Int]) -> [Int] {
@@ -40,7 +41,7 @@ public struct Family: Sendable {
     }
 }
 
-private func r(_ g: inout SeededRandom, _ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &g) }
+private func r(_ g: inout SplitMix64, _ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &g) }
 
 extension Family {
     /// The families of the offline world. Numbers are sized so that every step is a small

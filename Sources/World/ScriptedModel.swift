@@ -1,4 +1,6 @@
+import Common
 import Foundation
+import Settings
 import Teachers
 
 /// The SCRIPTED teacher and strategist of the offline world: a LanguageModel that is not a
@@ -43,7 +45,7 @@ public struct ScriptedModel: LanguageModel {
         var choices: [Choice] = []
         var completionTokens = 0
         for i in 0..<max(1, sampling.n) {
-            var g = SeededRandom(String(seed), prompt, draw, String(sampling.temperature > 0 ? i : 0))
+            var g = SplitMix64(String(seed), prompt, draw, String(sampling.temperature > 0 ? i : 0))
             var text = respond(to: prompt, &g)
             for stop in sampling.stop where !stop.isEmpty {
                 if let r = text.range(of: stop) { text = String(text[..<r.lowerBound]) }
@@ -56,7 +58,7 @@ public struct ScriptedModel: LanguageModel {
         return Completion(choices: choices, usage: Usage(promptTokens: promptTokens, completionTokens: completionTokens), model: name)
     }
 
-    func respond(to prompt: String, _ g: inout SeededRandom) -> String {
+    func respond(to prompt: String, _ g: inout SplitMix64) -> String {
         let problem = Self.section("Problem", in: prompt) ?? prompt
         switch Self.task(of: prompt) {
         case .solution:
@@ -79,7 +81,7 @@ public struct ScriptedModel: LanguageModel {
 
     // MARK: solving
 
-    func solve(_ problem: String, behaviors: [Procedure: String], _ g: inout SeededRandom) -> String {
+    func solve(_ problem: String, behaviors: [Procedure: String], _ g: inout SplitMix64) -> String {
         guard let q = World.parse(problem) else {
             return "This problem is outside the scripted world, so I cannot solve it."
         }
@@ -141,7 +143,7 @@ public struct ScriptedModel: LanguageModel {
     /// A behavior list in one of the formats real strategists produce (plain JSON, a fenced
     /// block with a trailing comma, or `name: instruction` lines), now and then with a
     /// reworded name or a vague extra behavior, as real extraction has.
-    func extractBehaviors(from solution: String, _ g: inout SeededRandom) -> String {
+    func extractBehaviors(from solution: String, _ g: inout SplitMix64) -> String {
         var pairs = Self.procedures(in: solution).map { p in
             (g.unit() < 0.15 ? p.behaviorName + "_rule" : p.behaviorName, p.instruction)
         }

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// How the scripted models count tokens: a word, a single digit or one other symbol is one
@@ -27,7 +28,7 @@ public enum ScriptedEmbedding {
     public static func embed(_ text: String) -> [Float] {
         var v = [Float](repeating: 0, count: dimension)
         for word in text.lowercased().split(whereSeparator: { !$0.isLetter }) where word.count > 2 {
-            var g = SeededRandom(String(word))
+            var g = SplitMix64(String(word))
             v[Int(g.next() % UInt64(dimension))] += 1
         }
         let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()

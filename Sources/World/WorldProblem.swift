@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// A problem in the format of the benchmark files (`id`, `problem`, `answer`, `subject`,
@@ -27,7 +28,7 @@ public struct World: Sendable {
     /// `train` and `test` problems, disjoint by question text, families taken in turn so any
     /// prefix is balanced (a family whose texts run out is skipped).
     public func splits(train: Int, test: Int) -> (train: [WorldProblem], test: [WorldProblem]) {
-        var g = SeededRandom(seed: seed)
+        var g = SplitMix64(seed: seed)
         var seen = Set<String>()
         var problems: [WorldProblem] = []
         var exhausted = Set<String>()

@@ -1,101 +1,106 @@
 import ArgumentParser
+import Backends
+import Behaviors
 import Foundation
 import Pipelines
+import Settings
 import Teachers
-import Behaviors
-import World
 
-/// Which model answers: an OpenAI-compatible server, the in-process student, or the scripted
-/// offline world; and where its responses are cached (every finished request is kept, so a
-/// rerun or a resumed run never sends it again).
+/// The backend flags: which model answers (`backend` in a recipe stage), and where its
+/// responses are cached (every finished request is kept, so a rerun or a resumed run never
+/// sends it again).
 struct BackendOptions: ParsableArguments {
-    @Option(help: "openai (any OpenAI-compatible server), local (a checkpoint folder) or scripted (the offline world).")
-    var backend: Backend.Kind = .scripted
+    @Option(help: "openai (an OpenAI-compatible server), local (a checkpoint) or scripted (the SCRIPTED offline world). Required; --checkpoint implies local.")
+    var backend: String?
     @Option(name: .customLong("base-url"), help: "Server base URL, e.g. http://127.0.0.1:8000/v1 (repeatable: requests are balanced by load).")
     var baseURLs: [String] = []
     @Option(help: "Model name sent to the server (openai).") var model: String?
     @Option(name: .customLong("api-key-env"), help: "Environment variable holding the API key (it is never written anywhere).")
     var apiKeyEnv: String?
-    @Option(name: .customLong("max-in-flight"), help: "Requests in flight per server (and problems worked on at once).")
-    var maxInFlight = 8
-    @Option(help: "Seconds before a request is abandoned and retried (openai).") var timeout: Double = 600
-    @Option(help: "Checkpoint folder (local).") var checkpoint: String?
-    @Option(help: "Where a local checkpoint runs: cpu, cuda or cuda:N (local).") var device = "cpu"
-    @Option(name: .customLong("world-seed"), help: "Seed of the scripted world's teacher (scripted).") var worldSeed: UInt64 = 0
+    @Option(name: .customLong("max-in-flight"), help: "Requests in flight per server; a local student's batch (default: 32 for local, 8 otherwise).")
+    var maxInFlight: Int?
+    @Option(help: help("Seconds before a request is abandoned and retried (openai).", default: Backend().timeout)) var timeout: Double?
+    @Option(name: .customLong("embedding-model"), help: "Embedding model for embedding retrieval and --merge-similar (openai).")
+    var embeddingModel: String?
+    @Option(name: .customLong("world-seed"), help: help("Seed of the scripted world's teacher (scripted).", default: Backend().worldSeed))
+    var worldSeed: UInt64?
+    @Option(help: help("Where a local checkpoint runs: cpu, cuda or cuda:N (local).", default: Backend().device)) var device: String?
+    @Option(help: "Checkpoint folder, or a trainer's output folder (its newest checkpoint), to run in process (local).") var checkpoint: String?
     @Option(help: "Response cache (SQLite). Default: the output file with .cache.sqlite appended.") var cache: String?
     @Flag(name: .customLong("no-cache"), help: "Send every request, keep nothing.") var noCache = false
 
-    var spec: Backend {
-        var b = Backend(kind: backend)
-        b.baseURLs = baseURLs.compactMap { URL(string: $0) }
-        b.model = model
-        b.apiKeyVariable = apiKeyEnv
-        b.maxInFlight = maxInFlight
-        b.timeout = timeout
+    func fill(_ g: inout GivenSettings) {
+        g.set("backend.kind", backend)
+        g.set("backend.base_url", list: baseURLs)
+        g.set("backend.model", model)
+        g.set("backend.api_key_env", apiKeyEnv)
+        g.set("backend.max_in_flight", maxInFlight)
+        g.set("backend.timeout", timeout)
+        g.set("backend.embedding_model", embeddingModel)
+        g.set("backend.world_seed", worldSeed)
+        g.set("backend.device", device)
+        // A backend given by nothing but a checkpoint still needs its group to exist.
+        if checkpoint != nil, !g.values.keys.contains("backend") { g.set("backend", [String: String]()) }
+    }
+
+    /// Fills what is not a setting: the checkpoint a local backend runs.
+    func prepare(_ b: inout Backend) throws {
         b.checkpoint = checkpoint.map { URL(fileURLWithPath: $0) }
-        b.device = device
-        b.worldSeed = worldSeed
-        return b
+        do { try b.checkDevice() } catch let SettingsError.invalid(key, reason, _) { throw ValidationError("\(key) (--device): \(reason)") }
     }
-
-    func validate() throws {
-        for u in baseURLs where URL(string: u)?.scheme == nil { throw ValidationError("--base-url '\(u)' is not a URL") }
-        if let p = spec.problem(option: { "--" + $0 }) { throw ValidationError(p) }
-    }
-
-    /// Problems worked on at once: enough to keep every endpoint's slots busy.
-    var concurrency: Int { spec.concurrency }
 
     /// The model, wrapped in the response cache unless --no-cache.
-    func make(output: URL) throws -> LanguageModel {
-        if backend == .local { try configureRuntime() }
-        return try spec.make(cache: noCache ? nil : URL(fileURLWithPath: cache ?? output.path + ".cache.sqlite"))
-    }
-
-    /// Embeddings for embedding retrieval, where the backend has them.
-    func embedder(model embeddingModel: String?) throws -> Embed? {
-        var b = spec
-        b.embeddingModel = embeddingModel
-        return try b.embedder()
+    func make(_ b: Backend, output: URL) throws -> LanguageModel {
+        try b.make(cache: noCache ? nil : URL(fileURLWithPath: cache ?? output.path + ".cache.sqlite"))
     }
 }
 
-/// Sampling settings shared by the pipelines.
+/// The sampling flags (the keys of `Sampling`).
 struct SamplingOptions: ParsableArguments {
-    @Option(help: "0 is greedy.") var temperature = 0.6
-    @Option(name: .customLong("top-p")) var topP = 0.95
-    @Option(name: .customLong("max-tokens"), help: "Output budget per response (thinking included).") var maxTokens = 4096
-    @Option(help: "Base seed; sample i uses seed + i.") var seed = 0
+    @Option(help: help("0 is greedy.", default: Sampling().temperature)) var temperature: Double?
+    @Option(name: .customLong("top-p"), help: help("Nucleus sampling: the probability mass kept.", default: Sampling().topP)) var topP: Double?
+    @Option(name: .customLong("top-k"), help: help("Keep the K most likely tokens; 0 keeps all.", default: Sampling().topK)) var topK: Int?
+    @Option(name: .customLong("max-tokens"), help: help("Output budget per response (thinking included).", default: Sampling().maxTokens))
+    var maxTokens: Int?
+    @Option(help: help("Base seed; sample i uses seed + i.", default: Sampling().seed)) var seed: Int?
+    @Option(help: "A string that ends a response (repeatable).") var stop: [String] = []
 
-    var sampling: Sampling { Sampling(temperature: temperature, topP: topP, maxTokens: maxTokens, n: 1, seed: seed) }
-
-    func validate() throws {
-        guard temperature >= 0 else { throw ValidationError("--temperature must be >= 0") }
-        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
-        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+    func fill(_ g: inout GivenSettings) {
+        g.set("temperature", temperature)
+        g.set("top_p", topP)
+        g.set("top_k", topK)
+        g.set("max_tokens", maxTokens)
+        g.set("seed", seed)
+        g.set("stop", list: stop)
     }
 }
 
-/// A comma-separated list of budgets ("2048,4096") as positive integers.
-func parseBudgets(_ text: String) throws -> [Int] {
-    try text.split(separator: ",").map { s in
-        guard let b = Int(s.trimmingCharacters(in: .whitespaces)), b > 0 else { throw ValidationError("--budgets: '\(s)' is not a positive integer") }
-        return b
+/// `--budgets 2048,4096`: the list setting `budgets`.
+func parseBudgets(_ text: String?) throws -> [Int]? {
+    try text.map {
+        try $0.split(separator: ",").map { s in
+            guard let b = Int(s.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("budgets (--budgets): '\(s)' is not an integer") }
+            return b
+        }
     }
 }
 
-/// Handbook and retrieval settings for behavior-conditioned commands.
+/// The handbook and retrieval flags of behavior-conditioned commands.
 struct RetrievalOptions: ParsableArguments {
     @Option(help: "Behavior handbook (JSONL) from bcsft extract; given, responses are behavior-conditioned.") var handbook: String?
-    @Option(help: "topic, bm25 or embedding.") var retrieval: RetrievalMethod = .bm25
-    @Option(help: "Behaviors per problem.") var k = 5
-    @Option(name: .customLong("embedding-model"), help: "Embedding model name for --retrieval embedding (openai).") var embeddingModel: String?
+    @Option(help: help("topic, bm25 or embedding.", default: RetrievalSettings().method)) var retrieval: String?
+    @Option(help: help("Behaviors per problem.", default: RetrievalSettings().k)) var k: Int?
 
     @Flag(name: .customLong("record-uses"), help: "Add the responses' behavior citations to the handbook's usage counts (rewrites --handbook atomically).")
     var recordUses = false
 
     func validate() throws {
         if recordUses, handbook == nil { throw ValidationError("--record-uses needs --handbook") }
+    }
+
+    func fill(_ g: inout GivenSettings) {
+        g.set("retrieval", retrieval)
+        g.set("k", k)
     }
 
     /// Folds citations into the handbook's `uses` counts when --record-uses is given.
@@ -108,15 +113,13 @@ struct RetrievalOptions: ParsableArguments {
         print("recorded \(citations.map(\.count).reduce(0, +)) citations in \(handbook)")
     }
 
-    func selector(_ backend: BackendOptions) async throws -> BehaviorSelector? {
+    func selector(_ r: RetrievalSettings, backend: Backend) async throws -> BehaviorSelector? {
         guard let handbook else { return nil }
         let h = try Handbook.load(URL(fileURLWithPath: handbook))
-        return try await BehaviorSelector(handbook: h, method: retrieval, k: k, embed: try backend.embedder(model: embeddingModel))
+        return try await BehaviorSelector(handbook: h, method: r.method, k: r.k, embed: try backend.embedder())
     }
 }
 
-extension RetrievalMethod: ExpressibleByArgument {}
-extension Backend.Kind: ExpressibleByArgument {}
 
 /// A progress bar driven from the pipelines' concurrent callbacks.
 final class ProgressSink: @unchecked Sendable {

@@ -9,23 +9,31 @@ struct DatasetBuildCommand: ParsableCommand {
         abstract: "Tokenize SFT records (JSONL: messages, or prompt/response) and pack them into rows of --seq-len tokens."
     )
 
-    @Option(help: "SFT records, one JSON object per line.") var input: String
+    @Option(help: "SFT records, one JSON object per line.") var records: String
     @Option(help: "SentencePiece .model file.") var tokenizer: String
     @Option(name: .customLong("seq-len"), help: "Tokens per packed row.") var seqLen: Int
     @Option(help: "Output folder (replaced atomically when the build completes).") var output: String
-    @Option(help: "Chat template: bcsft or llama2.") var template = "bcsft"
-    @Option(name: .customLong("val-fraction"), help: "Fraction of records (by id hash) for validation.") var valFraction = 0.0
-    @Flag(help: "Keep the first seq-len tokens of longer documents instead of dropping them.") var truncate = false
-    @Flag(name: .customLong("skip-invalid"), help: "Count and skip bad lines and records without loss tokens instead of stopping.")
-    var skipInvalid = false
+    @Option(help: help("Chat template: bcsft or llama2.", default: DatasetSettings().template)) var template: String?
+    @Option(name: .customLong("val-fraction"), help: help("Fraction of records (by id hash) for validation.", default: DatasetSettings().valFraction))
+    var valFraction: Double?
+    @Flag(inversion: .prefixedNo, help: help("Keep the first seq-len tokens of longer documents instead of dropping them.", default: DatasetSettings().truncate))
+    var truncate: Bool?
+    @Flag(inversion: .prefixedNo, help: help("Count and skip bad lines and records without loss tokens instead of stopping.", default: DatasetSettings().skipInvalid))
+    var skipInvalid: Bool?
+
+    func settings() throws -> DatasetSettings {
+        var g = GivenSettings()
+        g.set("seq_len", seqLen)
+        g.set("template", template)
+        g.set("val_fraction", valFraction)
+        g.set("truncate", truncate)
+        g.set("skip_invalid", skipInvalid)
+        return try g.decode(DatasetSettings.self)
+    }
 
     func run() throws {
+        let o = DatasetBuilder.Options(input: URL(fileURLWithPath: records), output: URL(fileURLWithPath: output), settings: try settings())
         let tok = try SentencePieceTokenizer(contentsOf: URL(fileURLWithPath: tokenizer))
-        var o = DatasetBuilder.Options(input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output), seqLen: seqLen)
-        o.template = try ChatTemplate.named(template)
-        o.validationFraction = valFraction
-        o.overlong = truncate ? .truncate : .drop
-        o.skipInvalid = skipInvalid
         let bar = ProgressBar(label: "packing", total: 1000)
         let m = try DatasetBuilder(o, tokenizer: tok).build { event in
             if case let .progress(records, read, total) = event, total > 0 {

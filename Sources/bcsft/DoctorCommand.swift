@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Pipelines
+import Backends
 
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

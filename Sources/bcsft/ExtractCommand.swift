@@ -1,6 +1,7 @@
 import ArgumentParser
+import Backends
 import Behaviors
-import Evaluation
+import Common
 import Foundation
 import Pipelines
 
@@ -16,30 +17,31 @@ struct ExtractCommand: AsyncParsableCommand {
     @OptionGroup var sampling: SamplingOptions
     @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
     @Option(name: .customLong("merge-similar"), help: "Also merge behaviors whose embeddings have cosine similarity at least this (e.g. 0.92); needs a backend with embeddings.")
-    var mergeSimilar: Float?
-    @Option(name: .customLong("embedding-model"), help: "Embedding model for --merge-similar (openai).") var embeddingModel: String?
+    var mergeSimilar: Double?
 
-    func validate() throws {
-        if let t = mergeSimilar, !(0...1).contains(t) { throw ValidationError("--merge-similar must be in [0, 1]") }
+    func settings() throws -> ExtractSettings {
+        var g = GivenSettings()
+        io.fill(&g)
+        backend.fill(&g)
+        sampling.fill(&g)
+        g.set("prompts", prompts)
+        g.set("merge_similar", mergeSimilar)
+        return try g.decode(ExtractSettings.self) { try backend.prepare(&$0.backend) }
     }
 
     func run() async throws {
-        let problems = try io.load()
-        let model = try backend.make(output: io.outURL)
+        let step = try settings()
+        let problems = try step.problems.load(io.problemsURL)
+        let model = try backend.make(step.backend, output: io.outURL)
         let url = URL(fileURLWithPath: handbook)
         var book = FileManager.default.fileExists(atPath: url.path) ? try Handbook.load(url) : Handbook()
         let progress = ProgressSink("extract", total: problems.count)
         let (records, summary, failure) = try await ExtractPipeline.run(
-            problems: problems, strategist: model, sampling: sampling.sampling, prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }),
-            handbook: &book, maxInFlight: backend.concurrency, progress: progress.callback)
+            problems: problems, strategist: model, sampling: step.sampling, prompts: try step.promptSet(),
+            handbook: &book, maxInFlight: step.backend.concurrency, progress: progress.callback)
         progress.finish()
-        if let threshold = mergeSimilar {
-            guard let embed = try backend.embedder(model: embeddingModel) else {
-                throw ValidationError("--merge-similar needs embeddings: use --backend openai (with --embedding-model) or scripted")
-            }
-            let vectors = try await embed(book.behaviors.map(\.promptLine))
-            let merged = book.mergeNearDuplicates(embeddings: Dictionary(uniqueKeysWithValues: zip(book.behaviors.map(\.id), vectors)),
-                                                  threshold: threshold)
+        if let threshold = step.mergeSimilar {
+            let merged = try await ExtractPipeline.mergeSimilar(&book, threshold: threshold, embed: try step.backend.embedder())
             print("merged \(merged) near-duplicate behaviors (cosine >= \(threshold)); handbook of \(book.count)")
         }
         try JSONLines.write(records, to: io.outURL)

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Evaluation
+import Backends
+import Common
 import Foundation
 import Pipelines
 
@@ -13,24 +14,38 @@ struct GenerateCommand: AsyncParsableCommand {
     @OptionGroup var retrieval: RetrievalOptions
     @OptionGroup var backend: BackendOptions
     @OptionGroup var sampling: SamplingOptions
-    @Option(help: "Responses per question.") var samples = 1
-    @Flag(name: .customLong("filter-correct"), help: "Keep only responses whose answer the grader accepts.") var filterCorrect = false
-    @Flag(name: .customLong("keep-truncated"), help: "Keep responses that ran out of budget.") var keepTruncated = false
+    @Option(help: help("Responses per question.", default: GenerateSettings().samples)) var samples: Int?
+    @Flag(inversion: .prefixedNo, help: help("Keep only responses whose answer the grader accepts.", default: GenerateSettings().filterCorrect))
+    var filterCorrect: Bool?
+    @Flag(inversion: .prefixedNo, help: help("Keep responses that ran out of budget.", default: GenerateSettings().keepTruncated))
+    var keepTruncated: Bool?
+    @Flag(inversion: .prefixedNo, help: help("Put the teacher's separate reasoning into the answer as a <think> span.", default: GenerateSettings().keepReasoning))
+    var keepReasoning: Bool?
     @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
 
+    func settings() throws -> GenerateSettings {
+        var g = GivenSettings()
+        io.fill(&g)
+        retrieval.fill(&g)
+        backend.fill(&g)
+        sampling.fill(&g)
+        g.set("samples", samples)
+        g.set("filter_correct", filterCorrect)
+        g.set("keep_truncated", keepTruncated)
+        g.set("keep_reasoning", keepReasoning)
+        g.set("prompts", prompts)
+        return try g.decode(GenerateSettings.self) { try backend.prepare(&$0.backend) }
+    }
+
     func run() async throws {
-        let problems = try io.load()
-        let teacher = try backend.make(output: io.outURL)
-        let selector = try await retrieval.selector(backend)
-        var options = GeneratePipeline.Options()
-        options.samples = samples
-        options.filterCorrect = filterCorrect
-        options.keepTruncated = keepTruncated
-        let progress = ProgressSink(selector == nil ? "generate" : "generate (BC)", total: problems.count * samples)
+        let step = try settings()
+        let problems = try step.problems.load(io.problemsURL)
+        let teacher = try backend.make(step.backend, output: io.outURL)
+        let selector = try await retrieval.selector(step.retrieval, backend: step.backend)
+        let progress = ProgressSink(selector == nil ? "generate" : "generate (BC)", total: problems.count * step.samples)
         let (records, summary, failure) = try await GeneratePipeline.run(
-            problems: problems, teacher: teacher, sampling: sampling.sampling, options: options,
-            prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }), selector: selector,
-            verify: Grading.verify, maxInFlight: backend.concurrency, progress: progress.callback)
+            problems: problems, teacher: teacher, settings: step, prompts: try step.promptSet(), selector: selector,
+            verify: Grading.verify, progress: progress.callback)
         progress.finish()
         try JSONLines.write(records, to: io.outURL)
         try retrieval.record(citations: records.map(\.meta.cited))

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Evaluation
+import Backends
+import Common
 import Foundation
 import Pipelines
 
@@ -12,25 +13,30 @@ struct ImproveCommand: AsyncParsableCommand {
     @OptionGroup var io: ProblemOptions
     @OptionGroup var backend: BackendOptions
     @OptionGroup var sampling: SamplingOptions
-    @Option(help: "Comma-separated budgets (max output tokens) for the second attempt.") var budgets = "2048,4096,8192,16384"
+    @Option(help: help("Comma-separated budgets (max output tokens) for the second attempt.", default: ImproveSettings().budgets)) var budgets: String?
     @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
 
+    func settings() throws -> ImproveSettings {
+        var g = GivenSettings()
+        io.fill(&g)
+        backend.fill(&g)
+        sampling.fill(&g)
+        g.set("budgets", try parseBudgets(budgets))
+        g.set("prompts", prompts)
+        return try g.decode(ImproveSettings.self) { try backend.prepare(&$0.backend) }
+    }
+
     func run() async throws {
-        let list = try parseBudgets(budgets)
-        let problems = try io.load()
-        let model = try backend.make(output: io.outURL)
+        let step = try settings()
+        let problems = try step.problems.load(io.problemsURL)
+        let model = try backend.make(step.backend, output: io.outURL)
         let progress = ProgressSink("improve", total: problems.count)
         let (records, points, failure) = await ImprovePipeline.run(
-            problems: problems, model: model, sampling: sampling.sampling, budgets: list,
-            prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }), verify: Grading.verify,
-            maxInFlight: backend.concurrency, progress: progress.callback)
+            problems: problems, model: model, sampling: step.sampling, budgets: step.budgets, prompts: try step.promptSet(), verify: Grading.verify,
+            maxInFlight: step.backend.concurrency, progress: progress.callback)
         progress.finish()
         try JSONLines.write(records, to: io.outURL)
-        print("method            budget  accuracy  mean tokens")
-        for p in points {
-            print(String(format: "%-17@ %6d  %8@  %11.1f", p.method as NSString, p.budget,
-                         (p.accuracy.map { String(format: "%.1f%%", $0 * 100) } ?? "n/a") as NSString, p.meanTokens))
-        }
+        for line in ImprovePipeline.table(points) { print(line) }
         if let failure { throw failure }
     }
 }

@@ -5,9 +5,10 @@ import Pipelines
 /// The problems file and output of a pipeline command.
 struct ProblemOptions: ParsableArguments {
     @Option(help: "Problems JSONL (id, problem, answer, optional subject and level).") var problems: String
-    @Option(help: "Use only the first N problems.") var limit: Int?
+    @Option(help: "Use only the first N problems (default: all).") var limit: Int?
     @Option(help: "Output JSONL (written atomically when the run ends).") var out: String
 
     var outURL: URL { URL(fileURLWithPath: out) }
-    func load() throws -> [Problem] { try Problem.load(URL(fileURLWithPath: problems), limit: limit) }
+    var problemsURL: URL { URL(fileURLWithPath: problems) }
+    func fill(_ g: inout GivenSettings) { g.set("limit", limit) }
 }

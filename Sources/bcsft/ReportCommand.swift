@@ -1,6 +1,7 @@
 import ArgumentParser
 import Evaluation
 import Foundation
+import Settings
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,7 +17,7 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "Run folders, in the order the report lists them.")
     var runs: [String]
 
-    @Option(name: .customLong("label"), help: "Label of each run, in order (default: the folder name).")
+    @Option(name: .customLong("labels"), help: "Label of each run, in order (repeatable; default: the folder name).")
     var labels: [String] = []
 
     @Option(name: .customLong("metrics"), help: "A training metrics.jsonl for each run, in order (default: found in the folder).")
@@ -25,22 +26,31 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Folder to write report.md and report.html into.")
     var out: String
 
-    @Option(help: "Report title.")
-    var title = "bcsft evaluation report"
+    @Option(help: help("Report title.", default: ReportSettings().title))
+    var title: String?
 
     func validate() throws {
         guard !runs.isEmpty else { throw ValidationError("give at least one run folder") }
-        guard labels.isEmpty || labels.count == runs.count else { throw ValidationError("give one --label per run folder, or none") }
         guard metrics.isEmpty || metrics.count == runs.count else { throw ValidationError("give one --metrics per run folder, or none") }
     }
 
+    func settings() throws -> ReportSettings {
+        var g = GivenSettings()
+        g.set("labels", list: labels)
+        g.set("title", title)
+        let s = try g.decode(ReportSettings.self)
+        do { try s.check(runs: runs.count) } catch let SettingsError.invalid(key, reason, _) { throw ValidationError("\(key) (--labels): \(reason)") }
+        return s
+    }
+
     func run() throws {
-        let loaded = try runs.enumerated().map { i, dir in
-            try ReportRun.load(from: URL(fileURLWithPath: dir), label: labels.isEmpty ? nil : labels[i],
-                               metrics: metrics.isEmpty ? nil : URL(fileURLWithPath: metrics[i]))
+        let s = try settings()
+        let dirs = runs.map { URL(fileURLWithPath: $0) }
+        let loaded = try zip(dirs, s.labels(for: dirs)).enumerated().map { i, run in
+            try ReportRun.load(from: run.0, label: run.1, metrics: metrics.isEmpty ? nil : URL(fileURLWithPath: metrics[i]))
         }
         let outURL = URL(fileURLWithPath: out)
-        try Report.write(runs: loaded, to: outURL, title: title)
+        try Report.write(runs: loaded, to: outURL, title: s.title)
         print("wrote \(outURL.appendingPathComponent("report.md").path) and report.html")
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Recipes
+import Settings
 import Stages
 
 struct RunCommand: AsyncParsableCommand {

@@ -1,45 +1,43 @@
 import ArgumentParser
+import Backends
 import Datasets
 import Foundation
 import Models
+import Pipelines
+import Settings
 import Tokenizers
 import Torch
+import Training
 
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Generate from a checkpoint folder (HF-style: config.json, model.safetensors, tokenizer.model)."
+        abstract: "Generate from a checkpoint folder (HF-style: config.json, model.safetensors, tokenizer.model). Sampling flags and defaults are those of every step."
     )
 
-    @Option(help: "Checkpoint folder.") var model: String
+    @Option(help: "Checkpoint folder, or a trainer's output folder (its newest checkpoint).") var model: String
     @Option(help: "Prompt text (encoded with the folder's tokenizer.model).") var prompt: String?
     @Option(name: .customLong("prompt-ids"), help: "Prompt as space-separated token ids.") var promptIDs: String?
     @Option(help: "Render --prompt as a user turn with this chat template (bcsft or llama2) instead of raw text.")
     var template: String?
-    @Option(name: .customLong("max-new-tokens")) var maxNewTokens = 64
-    @Option(help: "0 is greedy.") var temperature = 0.0
-    @Option(name: .customLong("top-p")) var topP = 1.0
-    @Option(name: .customLong("top-k")) var topK = 0
-    @Option var seed: UInt64 = 0
-    @Option(name: .customLong("stop"), help: "Stop string (repeatable).") var stop: [String] = []
+    @OptionGroup var sampling: SamplingOptions
     @Flag(help: "Print {\"ids\": [...], \"text\": ...} instead of the text.") var json = false
-    @Option(help: "cpu, cuda or cuda:N.") var device = "cpu"
+    @Option(help: help("cpu, cuda or cuda:N.", default: Backend().device)) var device: String?
 
     func validate() throws {
         guard (prompt == nil) != (promptIDs == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-ids") }
-        guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens must be >= 0") }
-        guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be >= 0 (0 is greedy)") }
-        guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must lie in (0, 1]") }
-        guard topK >= 0 else { throw ValidationError("--top-k must be >= 0 (0 keeps every token)") }
     }
 
     func run() throws {
+        var g = GivenSettings()
+        sampling.fill(&g)
+        let p = try g.decode(Sampling.self)
         try configureRuntime()
-        let dir = URL(fileURLWithPath: model)
+        let dir = try RunDirectory.modelFolder(URL(fileURLWithPath: model))
         let dev: Device
-        do { dev = try Device.resolve(device) } catch let e as TorchError { throw ValidationError("--device \(e.message)") }
+        do { dev = try Device.resolve(device ?? Backend().device) } catch let e as TorchError { throw ValidationError("--device \(e.message)") }
         let llama = try Checkpoint.load(dir, device: dev)
-        let tokURL = dir.appendingPathComponent("tokenizer.model")
+        let tokURL = Checkpoint.tokenizerURL(in: dir)
         let tok = FileManager.default.fileExists(atPath: tokURL.path) ? try SentencePieceTokenizer(contentsOf: tokURL) : nil
         var ids: [Int32]
         if let promptIDs {
@@ -58,15 +56,8 @@ struct SampleCommand: ParsableCommand {
             }
         }
         guard !ids.isEmpty else { throw ValidationError("the prompt is empty") }
-        var p = SamplingParameters(maxNewTokens: maxNewTokens)
-        p.temperature = temperature
-        p.topP = topP
-        p.topK = topK
-        p.seed = seed
-        p.stopStrings = stop
-        p.stopTokenIDs = llama.stopTokenIDs(tokenizerEOS: tok?.eosID)
         let decode: (([Int32]) throws -> String)? = tok.map { t in { try t.decode($0) } }
-        let r = try llama.generate(prompts: [ids], p, decode: decode)[0]
+        let r = try llama.generate(prompts: [ids], p, stopTokenIDs: llama.stopTokenIDs(tokenizerEOS: tok?.eosID), decode: decode)[0]
         if json {
             var o: [String: Any] = ["ids": r.ids.map(Int.init), "finish_reason": r.finishReason.rawValue,
                                     "prompt_tokens": r.promptTokens, "completion_tokens": r.completionTokens]

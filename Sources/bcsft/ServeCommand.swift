@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Backends
 import Pipelines
 import Teachers
 import World

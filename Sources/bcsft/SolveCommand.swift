@@ -1,9 +1,8 @@
 import ArgumentParser
-import Evaluation
+import Backends
+import Common
 import Foundation
 import Pipelines
-
-extension SolvePipeline.PromptStyle: ExpressibleByArgument {}
 
 struct SolveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,20 +14,33 @@ struct SolveCommand: AsyncParsableCommand {
     @OptionGroup var retrieval: RetrievalOptions
     @OptionGroup var backend: BackendOptions
     @OptionGroup var sampling: SamplingOptions
-    @Option(help: "Samples per problem.") var samples = 1
+    @Option(help: help("Samples per problem.", default: SolveSettings().samples)) var samples: Int?
     @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
-    @Option(name: .customLong("prompt-style"), help: "template (the solution/BCI prompts) or question (the bare question, as SFT students were trained).")
-    var promptStyle: SolvePipeline.PromptStyle = .template
+    @Option(name: .customLong("prompt-style"), help: help("template (the solution/BCI prompts) or question (the bare question, as SFT students were trained).",
+                                                          default: SolveSettings().promptStyle))
+    var promptStyle: String?
+
+    func settings() throws -> SolveSettings {
+        var g = GivenSettings()
+        io.fill(&g)
+        retrieval.fill(&g)
+        backend.fill(&g)
+        sampling.fill(&g)
+        g.set("samples", samples)
+        g.set("prompts", prompts)
+        g.set("prompt_style", promptStyle)
+        return try g.decode(SolveSettings.self) { try backend.prepare(&$0.backend) }
+    }
 
     func run() async throws {
-        let problems = try io.load()
-        let model = try backend.make(output: io.outURL)
-        let selector = try await retrieval.selector(backend)
-        let progress = ProgressSink(selector == nil ? "solve" : "solve (BCI)", total: problems.count * samples)
+        let step = try settings()
+        let problems = try step.problems.load(io.problemsURL)
+        let model = try backend.make(step.backend, output: io.outURL)
+        let selector = try await retrieval.selector(step.retrieval, backend: step.backend)
+        let progress = ProgressSink(selector == nil ? "solve" : "solve (BCI)", total: problems.count * step.samples)
         let (records, failure) = await SolvePipeline.run(
-            problems: problems, model: model, sampling: sampling.sampling, samples: samples,
-            prompts: try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }), selector: selector, style: promptStyle,
-            maxInFlight: backend.concurrency, progress: progress.callback)
+            problems: problems, model: model, sampling: step.sampling, samples: step.samples, prompts: try step.promptSet(), selector: selector,
+            style: step.promptStyle, maxInFlight: step.backend.concurrency, progress: progress.callback)
         progress.finish()
         try JSONLines.write(records, to: io.outURL)
         try retrieval.record(citations: records.map(\.cited))

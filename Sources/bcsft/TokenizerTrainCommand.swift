@@ -9,57 +9,36 @@ struct TokenizerTrainCommand: ParsableCommand {
         abstract: "Train a SentencePiece model on text files (one sentence per line) or SFT records (.jsonl)."
     )
 
-    @Option(name: .long, help: "Input: a text file, or SFT records ending in .jsonl whose message contents are used (repeatable).")
-    var input: [String]
-
-    @Option(help: "Chat template whose turn markers become single pieces (bcsft or llama2); implied for .jsonl inputs.")
+    @Option(name: .customLong("corpus"), help: "Input: a text file, or SFT records ending in .jsonl whose message contents are used (repeatable).")
+    var corpus: [String]
+    @Option(help: "Chat template whose turn markers become single pieces (bcsft or llama2) (default: bcsft's for .jsonl inputs, none for text).")
     var template: String?
-
-    @Option(name: .customLong("vocab-size"), help: "Vocabulary size.")
-    var vocabSize: Int
-
-    @Option(name: .customLong("model-type"), help: "unigram or bpe (also char, word).")
-    var modelType: String = "unigram"
-
-    @Option(name: .long, help: "Output path of the .model file (a .vocab is written beside it).")
-    var output: String
-
-    @Option(name: .customLong("user-symbol"), help: "A piece never split, e.g. a chat marker (repeatable).")
-    var userSymbols: [String] = []
-
-    @Option(help: "Training threads (default: all cores). SentencePiece's result depends on the thread count and, with several, on timing; 1 gives the same model every run.")
+    @Option(name: .customLong("vocab-size"), help: "Vocabulary size.") var vocabSize: Int
+    @Option(name: .customLong("model-type"), help: help("unigram, bpe, char or word.", default: TokenizerSettings().modelType)) var modelType: String?
+    @Option(name: .long, help: "Output path of the .model file (a .vocab is written beside it).") var output: String
+    @Option(name: .customLong("user-symbols"), help: "A piece never split, e.g. a chat marker (repeatable).") var userSymbols: [String] = []
+    @Option(help: help("Training threads. SentencePiece's result depends on the thread count and, with several, on timing; 1 gives the same model every run.",
+                       default: TokenizerSettings().threads))
     var threads: Int?
-
-    @Flag(name: .customLong("no-byte-fallback"), help: "Map unseen characters to <unk> instead of UTF-8 bytes.")
-    var noByteFallback = false
+    @Flag(inversion: .prefixedNo, help: help("Map unseen characters to UTF-8 bytes, not <unk>.", default: TokenizerSettings().byteFallback)) var byteFallback: Bool?
 
     func validate() throws {
-        guard vocabSize > 0 else { throw ValidationError("--vocab-size must be positive") }
-        guard SentencePieceTrainer.ModelType(rawValue: modelType) != nil else {
-            throw ValidationError("--model-type must be one of: \(SentencePieceTrainer.ModelType.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         guard output.hasSuffix(".model") else { throw ValidationError("--output must end in .model") }
     }
 
+    func settings() throws -> TokenizerSettings {
+        var g = GivenSettings()
+        g.set("vocab_size", vocabSize)
+        g.set("model_type", modelType)
+        g.set("template", template)
+        g.set("user_symbols", list: userSymbols)
+        g.set("threads", threads)
+        g.set("byte_fallback", byteFallback)
+        return try g.decode(TokenizerSettings.self)
+    }
+
     func run() throws {
-        var trainer = SentencePieceTrainer(vocabularySize: vocabSize, modelType: SentencePieceTrainer.ModelType(rawValue: modelType)!)
-        let hasRecords = input.contains { $0.hasSuffix(".jsonl") }
-        let chat = try (template ?? (hasRecords ? ChatTemplate.default.name : nil)).map(ChatTemplate.named)
-        trainer.userDefinedSymbols = (chat?.markers ?? []) + userSymbols.filter { !(chat?.markers ?? []).contains($0) }
-        trainer.byteFallback = !noByteFallback
-        if let threads { trainer.threads = max(1, threads) }
-        // SFT records become plain text (message contents) in a temporary folder first.
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bcsft-tok-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let inputs = try input.enumerated().map { i, path -> URL in
-            let url = URL(fileURLWithPath: path)
-            guard path.hasSuffix(".jsonl") else { return url }
-            let text = scratch.appendingPathComponent("records-\(i).txt")
-            try TokenizerCorpus.extract(from: url, to: text)
-            return text
-        }
-        let tok = try trainer.train(inputs: inputs, output: URL(fileURLWithPath: output))
+        let tok = try settings().train(inputs: corpus.map { URL(fileURLWithPath: $0) }, output: URL(fileURLWithPath: output))
         print("wrote \(output) (\(tok.vocabularySize) pieces, sha256 \(tok.sha256.prefix(16))…)")
     }
 }

@@ -1,7 +1,6 @@
 import ArgumentParser
-import Evaluation
+import Common
 import Foundation
-import Pipelines
 import World
 
 struct WorldCommand: ParsableCommand {
@@ -11,15 +10,20 @@ struct WorldCommand: ParsableCommand {
         discussion: "Families of procedural word problems whose sub-procedures recur (perimeter, area, cost, change, sharing, distance). The scripted backend answers them."
     )
     @Option(help: "Output folder: train.jsonl and test.jsonl.") var out: String
-    @Option var train = 1000
-    @Option var test = 200
-    @Option var seed: UInt64 = 0
+    @Option(help: help("Training problems.", default: WorldSettings().train)) var train: Int?
+    @Option(help: help("Test problems.", default: WorldSettings().test)) var test: Int?
+    @Option(help: help("The world's seed.", default: WorldSettings().seed)) var seed: UInt64?
+
+    func settings() throws -> WorldSettings {
+        var g = GivenSettings()
+        g.set("train", train)
+        g.set("test", test)
+        g.set("seed", seed)
+        return try g.decode(WorldSettings.self)
+    }
 
     func run() throws {
-        let (tr, te) = World(seed: seed).splits(train: train, test: test)
-        guard tr.count == train, te.count == test else {
-            throw ValidationError("the world has only \(tr.count + te.count) distinct problems for seed \(seed); ask for fewer")
-        }
+        let (tr, te) = try settings().splits()
         let dir = URL(fileURLWithPath: out)
         try JSONLines.write(tr, to: dir.appendingPathComponent("train.jsonl"))
         try JSONLines.write(te, to: dir.appendingPathComponent("test.jsonl"))

@@ -11,9 +11,9 @@ final class DatasetCLITests: XCTestCase {
         let input = dir.appendingPathComponent("sft.jsonl")
         try writeJSONL(try records(80).map { try $0.jsonLine() }, to: input)
         let tok = dir.appendingPathComponent("tok.model").path
-        var r = try runProcess(exe, ["tokenizer", "train", "--input", input.path, "--vocab-size", "400", "--output", tok])
+        var r = try runProcess(exe, ["tokenizer", "train", "--corpus", input.path, "--vocab-size", "400", "--output", tok])
         XCTAssertEqual(r.0, 0, r.2)
-        r = try runProcess(exe, ["dataset", "build", "--input", input.path, "--tokenizer", tok, "--seq-len", "256",
+        r = try runProcess(exe, ["dataset", "build", "--records", input.path, "--tokenizer", tok, "--seq-len", "256",
                                  "--output", dir.appendingPathComponent("ds").path, "--val-fraction", "0.1"])
         XCTAssertEqual(r.0, 0, r.2)
         XCTAssertTrue(r.1.contains("80 read"), r.1)
@@ -41,12 +41,12 @@ final class DatasetCLITests: XCTestCase {
         let tok = try TestTokenizer.get()
         let model = dir.appendingPathComponent("t.model")
         try XCTUnwrap(tok.serializedModel).write(to: model)
-        var r = try runProcess(exe, ["dataset", "build", "--input", input.path, "--tokenizer", model.path, "--seq-len", "256",
+        var r = try runProcess(exe, ["dataset", "build", "--records", input.path, "--tokenizer", model.path, "--seq-len", "256",
                                      "--output", dir.appendingPathComponent("ds").path])
         XCTAssertNotEqual(r.0, 0)
         XCTAssertTrue(r.2.contains("sft.jsonl:3: messages[1].content: missing or not a string"), r.2)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("ds").path), "nothing half-written")
-        r = try runProcess(exe, ["dataset", "build", "--input", input.path, "--tokenizer", model.path, "--seq-len", "256",
+        r = try runProcess(exe, ["dataset", "build", "--records", input.path, "--tokenizer", model.path, "--seq-len", "256",
                                  "--output", dir.appendingPathComponent("ds").path, "--skip-invalid"])
         XCTAssertEqual(r.0, 0, r.2)
         XCTAssertTrue(r.1.contains("skipped: 1 invalid"), r.1)

@@ -1,3 +1,4 @@
+import Common
 import Datasets
 import Foundation
 import XCTest

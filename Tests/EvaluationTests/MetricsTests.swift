@@ -1,4 +1,5 @@
 @testable import Evaluation
+import Common
 import XCTest
 
 func sample(_ problem: String, _ index: Int, correct: Bool, tokens: Int, budget: Int = 1000, subject: String? = nil,

@@ -1,3 +1,4 @@
+import Common
 import Evaluation
 import Foundation
 import TestSupport
@@ -22,9 +23,9 @@ final class ReportTests: XCTestCase {
         return samples
     }
 
-    func trainingLog(_ steps: Int) -> [TrainingRecord] {
+    func trainingLog(_ steps: Int) -> [MetricsLine] {
         (1...steps).map { s in
-            TrainingRecord(step: s * 10, loss: 2.0 / Double(s), lr: 1e-3, gradNorm: 0.5, lossTokens: 1000, tokensPerSecond: 2000,
+            MetricsLine(step: s * 10, loss: 2.0 / Double(s), lr: 1e-3, gradNorm: 0.5, lossTokens: 1000, tokensPerSecond: 2000,
                            valLoss: s % 2 == 0 ? 2.2 / Double(s) : nil)
         }
     }
@@ -123,7 +124,7 @@ final class ReportTests: XCTestCase {
         }
         let out = dir.appendingPathComponent("report")
         let (status, _, err) = try runProcess(try bcsftExecutable(), ["report", dir.appendingPathComponent("a").path, dir.appendingPathComponent("b").path,
-                                                                      "--label", "first", "--label", "second", "--out", out.path])
+                                                                      "--labels", "first", "--labels", "second", "--out", out.path])
         XCTAssertEqual(status, 0, err)
         let md = try String(contentsOf: out.appendingPathComponent("report.md"), encoding: .utf8)
         XCTAssertTrue(md.contains("| first | 30 |") && md.contains("| second | 30 |"), md)

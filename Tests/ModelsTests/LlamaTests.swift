@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Models
+import Settings
 import TestSupport
 import Tokenizers
 import Torch
@@ -66,7 +67,7 @@ final class LlamaParityTests: XCTestCase {
             let diff = maxAbsDiff(try logits.toArray(Float.self), try XCTUnwrap(e["logits"] as? [Double]).map(Float.init))
             XCTAssertLessThan(diff, 1e-4, "\(name): max |ours - transformers| = \(diff)")
             let prompt = try XCTUnwrap(e["prompt"] as? [Int]).map(Int32.init)
-            let r = try model.generate(prompts: [prompt], SamplingParameters(maxNewTokens: 12))
+            let r = try model.generate(prompts: [prompt], Sampling(temperature: 0, maxTokens: 12))
             XCTAssertEqual(r[0].ids, try XCTUnwrap(e["greedy"] as? [Int]).map(Int32.init), name)
             // Written back into config.json as transformers reads it.
             let json = try XCTUnwrap(JSONSerialization.jsonObject(with: model.config.hfJSON()) as? [String: Any])
@@ -80,7 +81,7 @@ final class LlamaParityTests: XCTestCase {
             let e = try HFFixture.expected(name)
             let model = try Checkpoint.load(HFFixture.dir.appendingPathComponent(name))
             let prompt = try XCTUnwrap(e["prompt"] as? [Int]).map(Int32.init)
-            let r = try model.generate(prompts: [prompt], SamplingParameters(maxNewTokens: 12))
+            let r = try model.generate(prompts: [prompt], Sampling(temperature: 0, maxTokens: 12))
             XCTAssertEqual(r[0].ids, try XCTUnwrap(e["greedy"] as? [Int]).map(Int32.init), name)
             XCTAssertEqual(r[0].finishReason, .length)
         }
@@ -162,7 +163,7 @@ final class LlamaTests: XCTestCase {
     func testKVCacheAndLeftPaddedBatchesMatchSingleRows() throws {
         let m = try tinyModel()
         let prompts: [[Int32]] = [[1, 4, 9, 16, 25], [1, 33], [1, 8, 27]]
-        var p = SamplingParameters(maxNewTokens: 8)
+        let p = Sampling(temperature: 0, maxTokens: 8)
         let batch = try m.generate(prompts: prompts, p)
         for (i, prompt) in prompts.enumerated() {
             let alone = try m.generate(prompts: [prompt], p)[0]
@@ -176,15 +177,14 @@ final class LlamaTests: XCTestCase {
             XCTAssertEqual(alone.ids, seq.dropFirst(prompt.count).map(Int32.init))
         }
         // Stop ids end a row early and are reported.
-        p.stopTokenIDs = [batch[0].ids[2]]
-        let stopped = try m.generate(prompts: [prompts[0]], p)[0]
+        let stopped = try m.generate(prompts: [prompts[0]], p, stopTokenIDs: [batch[0].ids[2]])[0]
         XCTAssertEqual(stopped.finishReason, .stopToken)
         XCTAssertEqual(stopped.ids, Array(batch[0].ids.prefix(3)))
     }
 
     func testSamplingIsSeededAndRespectsTopK() throws {
         let m = try tinyModel()
-        var p = SamplingParameters(maxNewTokens: 10)
+        var p = Sampling(temperature: 0, maxTokens: 10)
         p.temperature = 1.0
         p.seed = 42
         let a = try m.generate(prompts: [[1, 2, 3]], p)[0].ids
@@ -193,18 +193,18 @@ final class LlamaTests: XCTestCase {
         let b = try m.generate(prompts: [[1, 2, 3]], p)[0].ids
         XCTAssertNotEqual(a, b, "another seed draws differently")
         p.topK = 1
-        XCTAssertEqual(try m.generate(prompts: [[1, 2, 3]], p)[0].ids, try m.generate(prompts: [[1, 2, 3]], SamplingParameters(maxNewTokens: 10))[0].ids,
+        XCTAssertEqual(try m.generate(prompts: [[1, 2, 3]], p)[0].ids, try m.generate(prompts: [[1, 2, 3]], Sampling(temperature: 0, maxTokens: 10))[0].ids,
                        "top-k 1 is greedy")
         p.topK = 0
         p.topP = 1e-6
-        XCTAssertEqual(try m.generate(prompts: [[1, 2, 3]], p)[0].ids, try m.generate(prompts: [[1, 2, 3]], SamplingParameters(maxNewTokens: 10))[0].ids,
+        XCTAssertEqual(try m.generate(prompts: [[1, 2, 3]], p)[0].ids, try m.generate(prompts: [[1, 2, 3]], Sampling(temperature: 0, maxTokens: 10))[0].ids,
                        "a tiny top-p keeps only the most likely token")
     }
 
     func testOutOfRangeSamplingIsAnErrorNamingTheSetting() throws {
         let m = try tinyModel()
-        func expect(_ fragment: String, _ prompts: [[Int32]] = [[1, 2]], _ edit: (inout SamplingParameters) -> Void, line: UInt = #line) {
-            var p = SamplingParameters(maxNewTokens: 3)
+        func expect(_ fragment: String, _ prompts: [[Int32]] = [[1, 2]], _ edit: (inout Sampling) -> Void, line: UInt = #line) {
+            var p = Sampling(temperature: 0, maxTokens: 3)
             p.temperature = 1
             edit(&p)
             XCTAssertThrowsError(try m.generate(prompts: prompts, p), line: line) { error in
@@ -221,11 +221,11 @@ final class LlamaTests: XCTestCase {
 
     func testStopStringsCutTheText() throws {
         let m = try tinyModel()
-        var p = SamplingParameters(maxNewTokens: 6)
+        var p = Sampling(temperature: 0, maxTokens: 6)
         // A decoder that spells ids; stop on the text of the third generated id.
         let decode: ([Int32]) throws -> String = { $0.map { "<\($0)>" }.joined() }
         let full = try m.generate(prompts: [[1, 2]], p, decode: decode)[0]
-        p.stopStrings = ["<\(full.ids[2])>"]
+        p.stop = ["<\(full.ids[2])>"]
         let cut = try m.generate(prompts: [[1, 2]], p, decode: decode)[0]
         XCTAssertEqual(cut.finishReason, .stopString)
         XCTAssertEqual(cut.text, String(full.text!.prefix(upTo: full.text!.range(of: "<\(full.ids[2])>")!.lowerBound)))
@@ -282,9 +282,8 @@ final class LlamaTests: XCTestCase {
         try FileManager.default.copyItem(at: src.appendingPathComponent("model.safetensors"), to: hf.appendingPathComponent("model.safetensors"))
         let model = try Checkpoint.load(hf)
         XCTAssertEqual(model.config.eosTokenIDs, [other, greedy[2]])
-        var p = SamplingParameters(maxNewTokens: 12)
-        p.stopTokenIDs = model.stopTokenIDs(tokenizerEOS: nil)
-        let r = try model.generate(prompts: [prompt], p)[0]
+        let p = Sampling(temperature: 0, maxTokens: 12)
+        let r = try model.generate(prompts: [prompt], p, stopTokenIDs: model.stopTokenIDs(tokenizerEOS: nil))[0]
         XCTAssertEqual(r.finishReason, .stopToken)
         XCTAssertEqual(r.ids.map(Int.init), Array(greedy.prefix(3)))
 
@@ -342,7 +341,7 @@ final class SampleCLITests: XCTestCase {
         let e = try HFFixture.expected("hf-gqa")
         let prompt = try XCTUnwrap(e["prompt"] as? [Int]).map(String.init).joined(separator: " ")
         let r = try runProcess(exe, ["sample", "--model", HFFixture.dir.appendingPathComponent("hf-gqa").path,
-                                     "--prompt-ids", prompt, "--max-new-tokens", "12", "--json"])
+                                     "--prompt-ids", prompt, "--max-tokens", "12", "--temperature", "0", "--json"])
         XCTAssertEqual(r.0, 0, r.2)
         let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [String: Any])
         XCTAssertEqual(o["ids"] as? [Int], e["greedy"] as? [Int])
@@ -351,7 +350,7 @@ final class SampleCLITests: XCTestCase {
         XCTAssertTrue(bad.2.contains("'500' is not a token id below the vocabulary size 96"), bad.2)
         let zeroP = try runProcess(exe, ["sample", "--model", HFFixture.dir.appendingPathComponent("hf-gqa").path, "--prompt-ids", "1", "--top-p", "0"])
         XCTAssertNotEqual(zeroP.0, 0)
-        XCTAssertTrue(zeroP.2.contains("--top-p must lie in (0, 1]"), zeroP.2)
+        XCTAssertTrue(zeroP.2.contains("top_p (--top-p): must lie in (0, 1]"), zeroP.2)
     }
 
     /// --prompt TEXT with --template: the chat template's ids, the model's greedy tokens and
@@ -366,13 +365,12 @@ final class SampleCLITests: XCTestCase {
         let model = try Llama(config: config, generator: Generator(seed: 3))
         try Checkpoint.save(model, to: dir, tokenizerModel: tok.modelData)
         let question = "What is 2 + 3?"
-        let r = try runProcess(exe, ["sample", "--model", dir.path, "--prompt", question, "--template", "bcsft", "--max-new-tokens", "8", "--json"])
+        let r = try runProcess(exe, ["sample", "--model", dir.path, "--prompt", question, "--template", "bcsft", "--max-tokens", "8", "--temperature", "0", "--json"])
         XCTAssertEqual(r.0, 0, r.2)
         let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [String: Any])
         let ids = try ChatTemplate.named("bcsft").encode([.user(question)], with: tok, addGenerationPrompt: true).ids
-        var p = SamplingParameters(maxNewTokens: 8)
-        p.stopTokenIDs = model.stopTokenIDs(tokenizerEOS: tok.eosID)
-        let expected = try model.generate(prompts: [ids], p) { try tok.decode($0) }[0]
+        let p = Sampling(temperature: 0, maxTokens: 8)
+        let expected = try model.generate(prompts: [ids], p, stopTokenIDs: model.stopTokenIDs(tokenizerEOS: tok.eosID)) { try tok.decode($0) }[0]
         XCTAssertEqual(o["ids"] as? [Int], expected.ids.map(Int.init))
         XCTAssertEqual(o["text"] as? String, expected.text)
         XCTAssertEqual(o["prompt_tokens"] as? Int, ids.count)

@@ -1,6 +1,7 @@
 import Behaviors
 import Foundation
 import Pipelines
+import Settings
 import Teachers
 import TestSupport
 import World
@@ -74,13 +75,15 @@ final class BehaviorPipelineTests: XCTestCase {
         var book = Handbook()
         _ = try await ExtractPipeline.run(problems: problems(train), strategist: teacher, sampling: greedy, prompts: try PromptSet(),
                                           handbook: &book, maxInFlight: 4)
-        var options = GeneratePipeline.Options()
+        var options = GenerateSettings()
         options.filterCorrect = true
         options.samples = 2
+        options.sampling = Sampling(temperature: 0.7, maxTokens: 400)
+        options.backend.maxInFlight = 4
         let sloppy = ScriptedModel(seed: 1, derivedErrorRate: 0.3, citedErrorRate: 0.3)
         let (records, summary, _) = try await GeneratePipeline.run(
-            problems: problems(train), teacher: sloppy, sampling: Sampling(temperature: 0.7, maxTokens: 400), options: options,
-            prompts: try PromptSet(), selector: try await BehaviorSelector(handbook: book, method: .bm25, k: 5), verify: exact, maxInFlight: 4)
+            problems: problems(train), teacher: sloppy, settings: options,
+            prompts: try PromptSet(), selector: try await BehaviorSelector(handbook: book, method: .bm25, k: 5), verify: exact)
         XCTAssertEqual(summary.requested, 80)
         XCTAssertGreaterThan(summary.droppedIncorrect, 5)
         XCTAssertEqual(summary.kept + summary.droppedIncorrect, 80)

@@ -1,6 +1,8 @@
+import Common
 import Evaluation
 import Foundation
 import Pipelines
+import Settings
 import Teachers
 import TestSupport
 import XCTest
@@ -19,10 +21,12 @@ final class FaultToleranceTests: XCTestCase {
         let model = CachedModel(try OpenAIClient(c), cache: try ResponseCache(path: dir.appendingPathComponent("cache.sqlite").path))
         let faults = ["FAIL429", "FAIL500", "TIMEOUT", "DROP", "TRUNC", "plain"]
         let problems = (0..<18).map { Problem(id: "p\($0)", problem: "question \($0) \(faults[$0 % faults.count])") }
+        var settings = GenerateSettings()
+        settings.sampling.temperature = 0
+        settings.backend.maxInFlight = 4
         func run() async throws -> [GeneratedRecord] {
             let (records, _, failure) = try await GeneratePipeline.run(
-                problems: problems, teacher: model, sampling: Sampling(temperature: 0), options: .init(), prompts: try PromptSet(),
-                selector: nil, verify: nil, maxInFlight: 4)
+                problems: problems, teacher: model, settings: settings, prompts: try PromptSet(), selector: nil, verify: nil)
             XCTAssertNil(failure)
             return records
         }

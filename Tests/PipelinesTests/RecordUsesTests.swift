@@ -1,4 +1,5 @@
 import Behaviors
+import Common
 import Evaluation
 import Foundation
 import Pipelines
@@ -17,11 +18,11 @@ final class RecordUsesTests: XCTestCase {
         }
         let path = { (name: String) in dir.appendingPathComponent(name).path }
         try run(["world", "--out", path("w"), "--train", "30", "--test", "12"])
-        try run(["extract", "--problems", path("w/train.jsonl"), "--handbook", path("hb.jsonl"), "--out", path("x.jsonl"), "--temperature", "0"])
+        try run(["extract", "--problems", path("w/train.jsonl"), "--handbook", path("hb.jsonl"), "--out", path("x.jsonl"), "--temperature", "0", "--backend", "scripted"])
         let before = try Handbook.load(dir.appendingPathComponent("hb.jsonl"))
         XCTAssertEqual(before.behaviors.map(\.uses).reduce(0, +), 0)
         try run(["solve", "--problems", path("w/test.jsonl"), "--handbook", path("hb.jsonl"), "--k", "3", "--out", path("s.jsonl"),
-                 "--temperature", "0", "--record-uses"])
+                 "--temperature", "0", "--record-uses", "--backend", "scripted"])
         let cited = try JSONLines.read(SolveRecord.self, from: dir.appendingPathComponent("s.jsonl")).flatMap(\.cited)
         XCTAssertGreaterThan(cited.count, 10)
         let after = try Handbook.load(dir.appendingPathComponent("hb.jsonl"))

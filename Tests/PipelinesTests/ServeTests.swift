@@ -1,6 +1,7 @@
 import Behaviors
 import Foundation
 import Pipelines
+import Settings
 import Teachers
 import TestSupport
 import World

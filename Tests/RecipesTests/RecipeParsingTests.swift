@@ -1,5 +1,6 @@
 import Foundation
 @testable import Recipes
+import Settings
 import TestSupport
 import XCTest
 
@@ -11,7 +12,7 @@ final class RecipeParsingTests: XCTestCase {
     }
 
     /// The resolved value of one setting, with output folders as `<stage>` and `<out>`.
-    func setting(_ r: Recipe, _ stage: String, _ key: String) -> RecipeValue? {
+    func setting(_ r: Recipe, _ stage: String, _ key: String) -> SettingValue? {
         r.stage(stage)?.settings[key]?.resolve { "<\($0 ?? "out")>" }
     }
 

@@ -200,10 +200,12 @@ final class RecipeRunnerTests: XCTestCase {
         XCTAssertEqual(try settings.value("lr", default: 0.5), 0.5)
         XCTAssertEqual(try settings.value("text", as: String.self), "d")
         XCTAssertNil(try settings.optional("lr", as: Double.self))
-        XCTAssertEqual(Double(setting: .int(3)), 3)
-        XCTAssertEqual(Int(setting: .double(512)), 512)
-        XCTAssertNil(Int(setting: .double(0.5)))
-        XCTAssertEqual([Int](setting: .list([.int(1), .int(2)])), [1, 2])
+        // Numbers convert where nothing is lost, through the one settings decoder.
+        let values = StageSettings(stage: "v", values: ["three": .int(3), "whole": .double(512), "half": .double(0.5), "list": .list([.int(1), .int(2)])])
+        XCTAssertEqual(try values.value("three", as: Double.self), 3)
+        XCTAssertEqual(try values.value("whole", as: Int.self), 512)
+        assertThrows(["stages.v.settings.half: expected an integer, got a number (0.5)"]) { _ = try values.value("half", as: Int.self) }
+        XCTAssertEqual(try values.value("list", as: [Int].self), [1, 2])
     }
 
     func testOnlyAndFrom() async throws {

@@ -1,20 +1,21 @@
 import Foundation
+import Models
 import Recipes
 import XCTest
 
 @testable import Stages
 
 /// Cache keys follow the student's numerics only where the student runs: train always, eval
-/// with a `model` input; stages that ask a teacher keep their plain version, so a kernel change
+/// with a `checkpoint` input; stages that ask a teacher keep their plain version, so a kernel change
 /// never re-asks a real server.
 final class CacheVersionTests: XCTestCase {
     func testStudentStagesCarryTheNumericsRevision() throws {
         let none = StageSettings(stage: "s", values: [:])
         let problems = ["problems": [URL(fileURLWithPath: "/p.jsonl")]]
-        let student = "1+student-numerics-\(StudentNumerics.revision)"
+        let student = "1+student-numerics-\(Llama.numericsRevision)"
         XCTAssertEqual(try TrainStage().cacheVersion(none, inputs: StageInputs(stage: "t", paths: ["data": [URL(fileURLWithPath: "/d")]])), student)
         var withModel = problems
-        withModel["model"] = [URL(fileURLWithPath: "/ckpt")]
+        withModel["checkpoint"] = [URL(fileURLWithPath: "/ckpt")]
         XCTAssertEqual(try EvalStage().cacheVersion(none, inputs: StageInputs(stage: "e", paths: withModel)), student)
         XCTAssertEqual(try EvalStage().cacheVersion(none, inputs: StageInputs(stage: "e", paths: problems)), "1")
         XCTAssertEqual(try ExtractStage().cacheVersion(none, inputs: StageInputs(stage: "x", paths: problems)), "1")

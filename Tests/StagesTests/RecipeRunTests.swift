@@ -72,7 +72,7 @@ final class RecipeRunTests: XCTestCase {
           sft:
             kind: generate
             inputs: {problems: "${stages.world.out}/train.jsonl"}
-            settings: {temperature: 0}
+            settings: {temperature: 0, backend: {kind: scripted}}
           tokenizer:
             kind: tokenizer
             inputs: {corpus: "${stages.sft.out}/sft.jsonl"}

@@ -1,4 +1,5 @@
 import Foundation
+import Settings
 import TestSupport
 import Teachers
 import XCTest
@@ -12,7 +13,7 @@ final class ResponseCacheTests: XCTestCase {
             ResponseCache.key(model: "m2", messages: m, sampling: Sampling(temperature: 0.6, seed: 1)),
             ResponseCache.key(model: "m", messages: [.user("What is 2 + 3?")], sampling: Sampling(temperature: 0.6, seed: 1)),
             ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.7, seed: 1)),
-            ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, maxTokens: 4096, seed: 1)),
+            ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, maxTokens: 2 * Sampling().maxTokens, seed: 1)),
             ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, seed: 2)),
             ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, seed: 1), sampleIndex: 1),
         ] {

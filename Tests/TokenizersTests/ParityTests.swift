@@ -26,8 +26,8 @@ final class ParityTests: XCTestCase {
         let input = try Data(contentsOf: parity)
         for type in ["unigram", "bpe"] {
             let model = dir.appendingPathComponent("\(type).model").path
-            let train = try runProcess(exe, ["tokenizer", "train", "--input", corpus, "--vocab-size", "480",
-                                             "--model-type", type, "--output", model, "--user-symbol", "<|user|>"])
+            let train = try runProcess(exe, ["tokenizer", "train", "--corpus", corpus, "--vocab-size", "480",
+                                             "--model-type", type, "--output", model, "--user-symbols", "<|user|>"])
             XCTAssertEqual(train.0, 0, train.2)
             let ours = try runProcess(exe, ["tokenizer", "encode", "--model", model], input: input)
             XCTAssertEqual(ours.0, 0, ours.2)

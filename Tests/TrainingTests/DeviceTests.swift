@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import Settings
 import TestSupport
 import Torch
 import Training
@@ -20,7 +21,7 @@ final class TrainerDeviceTests: XCTestCase {
     func testMalformedDevicesAreRejectedWithTheKeyNamed() throws {
         for bad in ["tpu", "cuda:x", "cuda:-1", "gpu0"] {
             XCTAssertThrowsError(try config("x", steps: 1, device: bad), bad) { error in
-                XCTAssertTrue(error.localizedDescription.hasPrefix("run.yaml: key 'device': '\(bad)' is not cpu, cuda or cuda:N"),
+                XCTAssertTrue(error.localizedDescription.hasPrefix("--set device=\(bad): key 'device': '\(bad)' is not cpu, cuda or cuda:N"),
                               error.localizedDescription)
             }
         }
@@ -57,8 +58,7 @@ final class TrainerDeviceTests: XCTestCase {
 
         let saved = URL(fileURLWithPath: gpu.output).appendingPathComponent("checkpoints/step-000008")
         let onCPU = try Checkpoint.load(saved), onGPU = try Checkpoint.load(saved, device: .cuda(0))
-        var p = SamplingParameters(maxNewTokens: 12)
-        p.temperature = 0
+        let p = Sampling(temperature: 0, maxTokens: 12)
         let prompt: [Int32] = [1, 5, 9, 14, 3]
         XCTAssertEqual(try onCPU.generate(prompts: [prompt], p).map(\.ids), try onGPU.generate(prompts: [prompt], p).map(\.ids))
         // Resume on the CPU from the GPU's checkpoint: the optimizer state follows the weights.

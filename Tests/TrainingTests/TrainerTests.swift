@@ -40,8 +40,9 @@ enum TinyData {
         return (yaml.path, out)
     }
 
+    /// `extra` lines replace the base's lines of the same key (a key written twice is an error).
     static func yaml(output: URL, steps: Int, extra: String = "") throws -> String {
-        """
+        let base = """
         data: \(try folder().path)
         output: \(output.path)
         model:
@@ -53,8 +54,10 @@ enum TinyData {
         lr: 3.0e-3
         warmup_steps: 2
         save_every: 4
-        \(extra)
         """
+        let replaced = Set(extra.split(separator: "\n").compactMap { $0.split(separator: ":").first.map(String.init) })
+        return base.split(separator: "\n").filter { line in !replaced.contains(where: { line.hasPrefix($0 + ":") }) }
+            .joined(separator: "\n") + "\n" + extra
     }
 }
 
@@ -201,7 +204,7 @@ final class TrainerTests: XCTestCase {
         let earlier = URL(fileURLWithPath: try XCTUnwrap(resumable))
         XCTAssertEqual(earlier.lastPathComponent, String(format: "step-%06d", step - 2))
         let message = TrainingError.nonFiniteLoss(step: step, loss: .nan, what: "loss", newest: newest, resumable: earlier.path).localizedDescription
-        XCTAssertTrue(message.contains("--resume-from \(earlier.path)"), message)
+        XCTAssertTrue(message.contains("Continue from \(earlier.path) with a lower lr"), message)
 
         // Continuing from it with a sane lr gets past the step that failed; the abandoned
         // checkpoints and metrics are kept aside, not lost.
@@ -238,7 +241,7 @@ final class TrainerTests: XCTestCase {
         try Trainer(c).run()
         XCTAssertThrowsError(try Trainer(c)) { error in
             XCTAssertEqual(error as? TrainingError, .outputHasCheckpoints(output: c.output, newest: "step-000004"))
-            XCTAssertTrue(error.localizedDescription.contains("--resume"), error.localizedDescription)
+            XCTAssertTrue(error.localizedDescription.contains("resume it, or choose another output folder"), error.localizedDescription)
         }
         XCTAssertEqual(try losses(URL(fileURLWithPath: c.output)).count, 4, "the old run's metrics are untouched")
     }
@@ -264,9 +267,9 @@ final class TrainerTests: XCTestCase {
             }
             try original.write(to: state)
         }
-        try edited({ $0["world_size"] = 2 }, expect: "trained by 2 data-parallel process(es), this run has 1; resume with --nproc 2")
+        try edited({ $0["world_size"] = 2 }, expect: "trained by 2 data-parallel process(es), this run has 1; resume with nproc 2")
         // A checkpoint from before world_size was recorded: rows_consumed tells it.
-        try edited({ $0["world_size"] = nil; $0["rows_consumed"] = 4 * 2 * 2 * 2 }, expect: "resume with --nproc 2")
+        try edited({ $0["world_size"] = nil; $0["rows_consumed"] = 4 * 2 * 2 * 2 }, expect: "resume with nproc 2")
         try edited({ $0["train_rows"] = 5 }, expect: "trained on 5 training rows")
         let longer = try config("order", steps: 10, overrides: ["lr=1e-3"])
         let t = try Trainer(longer, resume: true)
@@ -292,7 +295,8 @@ final class TrainerTests: XCTestCase {
     func testConfigErrorsNameTheKey() throws {
         let base = try TinyData.yaml(output: dir.appendingPathComponent("x"), steps: 2)
         XCTAssertThrowsError(try TrainConfig.load(yaml: base + "\nlearning_rate: 0.1", source: "run.yaml")) { error in
-            XCTAssertTrue(error.localizedDescription.hasPrefix("run.yaml: key 'learning_rate': unknown key"), error.localizedDescription)
+            let line = base.split(separator: "\n", omittingEmptySubsequences: false).count + 1
+            XCTAssertTrue(error.localizedDescription.hasPrefix("run.yaml:\(line): key 'learning_rate': unknown key (known: "), error.localizedDescription)
         }
         XCTAssertThrowsError(try TrainConfig.load(yaml: base, source: "run.yaml", overrides: ["steps=many"])) { error in
             XCTAssertTrue(error.localizedDescription.contains("key 'steps'"), error.localizedDescription)
@@ -305,7 +309,8 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(c.lr, 1e-4)
         XCTAssertEqual(c.model.config?["hidden_size"], 64)
         XCTAssertThrowsError(try TrainConfig.load(yaml: base, source: "run.yaml", overrides: ["model.config.rope_thta=5e5"])) { error in
-            XCTAssertTrue(error.localizedDescription.hasPrefix("run.yaml: key 'model.config.rope_thta': not a Llama config.json key"), error.localizedDescription)
+            XCTAssertTrue(error.localizedDescription.hasPrefix("--set model.config.rope_thta=5e5: key 'model.config.rope_thta': not a Llama config.json key"),
+                          error.localizedDescription)
         }
     }
 
@@ -318,7 +323,7 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(c.learningRate(at: 2), 1.0)
         XCTAssertEqual(c.learningRate(at: 6), 0.55, accuracy: 1e-12)   // halfway through the cosine
         XCTAssertEqual(c.learningRate(at: 10), 0.1, accuracy: 1e-12)
-        c.schedule = "linear"
+        c.schedule = .linear
         XCTAssertEqual(c.learningRate(at: 6), 0.55, accuracy: 1e-12)
     }
 }
@@ -343,6 +348,23 @@ final class TrainCLITests: XCTestCase {
         XCTAssertEqual(r.0, 0, r.2)
         XCTAssertTrue(r.1.contains("resumed at step"), r.1)
         XCTAssertEqual(try losses(outA), try losses(outB))
+    }
+
+    /// The library's messages name settings; the command adds the flags that act on them.
+    func testErrorsSayWhichFlagsActOnThem() throws {
+        let exe = try bcsftExecutable()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let (yaml, _) = try TinyData.configFile(in: dir, "nan", steps: 12)
+        let nan = try runProcess(exe, ["train", "--config", yaml, "--set", "lr=1e4", "--set", "grad_clip=0", "--set", "warmup_steps=3",
+                                       "--set", "save_every=1", "--set", "keep_last=4", "--set", "schedule=constant"])
+        XCTAssertNotEqual(nan.0, 0)
+        XCTAssertTrue(nan.2.contains("Continue from ") && nan.2.contains("(bcsft train --config \(yaml) --resume-from "), nan.2)
+        let again = try runProcess(exe, ["train", "--config", yaml])
+        XCTAssertNotEqual(again.0, 0)
+        XCTAssertTrue(again.2.contains("resume it, or choose another output folder to start afresh (add --resume to continue it)"), again.2)
+        let zero = try runProcess(exe, ["train", "--config", yaml, "--nproc", "0"])
+        XCTAssertTrue(zero.2.contains("--set nproc=0: key 'nproc': must be at least 1"), zero.2)
     }
 }
 

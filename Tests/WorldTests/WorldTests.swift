@@ -1,4 +1,5 @@
 import Behaviors
+import Settings
 import Teachers
 import XCTest
 @testable import World

@@ -12,6 +12,7 @@
 import Datasets
 import Foundation
 import Models
+import Settings
 import Torch
 
 func arg(_ name: String, _ fallback: Int) -> Int {
@@ -122,7 +123,7 @@ func generate() throws -> [String: Any] {
     var times: [Double] = []
     for i in 0..<(warmup + steps) {
         let t0 = now()
-        let r = try m.generate(prompts: prompts, SamplingParameters(maxNewTokens: newTokens))
+        let r = try m.generate(prompts: prompts, Sampling(temperature: 0, maxTokens: newTokens))
         precondition(r.allSatisfy { $0.ids.count == newTokens })
         if i >= warmup { times.append(now() - t0) }
     }

@@ -7,7 +7,7 @@ public enum JSONLines {
     public static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> [T] {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw EvaluationError.cannotRead(path: url.path, reason: error.localizedDescription)
+            throw FileError.cannotRead(path: url.path, reason: error.localizedDescription)
         }
         return try decode(type, from: data, file: url.path)
     }
@@ -21,7 +21,7 @@ public enum JSONLines {
             do {
                 items.append(try decoder.decode(T.self, from: Data(line)))
             } catch {
-                throw EvaluationError.invalidLine(file: file, line: index + 1, reason: describe(error, decoding: T.self))
+                throw FileError.invalidLine(file: file, line: index + 1, reason: describe(error, decoding: T.self))
             }
         }
         return items
@@ -43,12 +43,12 @@ public enum JSONLines {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try text.write(to: url, atomically: true, encoding: .utf8)
         } catch {
-            throw EvaluationError.cannotWrite(path: url.path, reason: error.localizedDescription)
+            throw FileError.cannotWrite(path: url.path, reason: error.localizedDescription)
         }
     }
 
     /// A short reason instead of DecodingError's coding-path dump.
-    static func describe<T>(_ error: Error, decoding: T.Type) -> String {
+    public static func describe<T>(_ error: Error, decoding: T.Type) -> String {
         let what = "not a valid \(T.self) record"
         guard let e = error as? DecodingError else { return "\(what): \(error.localizedDescription)" }
         switch e {

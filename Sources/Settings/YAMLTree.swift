@@ -1,21 +1,26 @@
 import Foundation
 import Yams
 
-/// A recipe's YAML before interpretation: values typed as YAML types them, every node and key
-/// with its file:line. `--set` overrides edit this tree, and the schema is checked on it, so an
-/// unknown key is reported where it was written.
-indirect enum YAMLTree: Sendable {
-    struct Entry: Sendable {
-        var key: String
-        var keyAt: SourceLocation
-        var value: YAMLTree
+/// A YAML document (a recipe, a training configuration) before interpretation: values typed
+/// as YAML types them, every node and key with its file:line. `--set` overrides edit this tree,
+/// and schemas are checked on it, so an unknown key is reported where it was written.
+public indirect enum YAMLTree: Sendable {
+    public struct Entry: Sendable {
+        public var key: String
+        public var keyAt: SourceLocation
+        public var value: YAMLTree
+        public init(key: String, keyAt: SourceLocation, value: YAMLTree) {
+            self.key = key
+            self.keyAt = keyAt
+            self.value = value
+        }
     }
 
-    case scalar(RecipeValue, SourceLocation)
+    case scalar(SettingValue, SourceLocation)
     case list([YAMLTree], SourceLocation)
     case map([Entry], SourceLocation)
 
-    var location: SourceLocation {
+    public var location: SourceLocation {
         switch self {
         case let .scalar(_, at), let .list(_, at), let .map(_, at): at
         }
@@ -23,12 +28,12 @@ indirect enum YAMLTree: Sendable {
 
     /// Parses one YAML document. Syntax errors name the line; a `${...}` inside a flow mapping
     /// or list (where `{` ends a plain scalar) gets a hint to quote it.
-    static func parse(_ text: String, file: String) throws -> YAMLTree? {
+    public static func parse(_ text: String, file: String) throws -> YAMLTree? {
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch let error as YamlError {
             throw Self.describe(error, text: text, file: file)
         } catch {
-            throw RecipeError.notYAML(SourceLocation(file: file, line: nil), problem: "\(error)")
+            throw SettingsError.notYAML(SourceLocation(file: file, line: nil), problem: "\(error)")
         }
         return try node.map { try YAMLTree($0, file: file) }
     }
@@ -45,10 +50,10 @@ indirect enum YAMLTree: Sendable {
             for (k, v) in mapping {
                 let keyAt = SourceLocation(file: file, line: k.mark?.line ?? at.line)
                 guard case let .scalar(s) = k else {
-                    throw RecipeError.invalid(keyAt, key: "-", reason: "mapping keys must be plain names")
+                    throw SettingsError.invalid(key: "-", reason: "mapping keys must be plain names", at: keyAt)
                 }
                 if entries.contains(where: { $0.key == s.string }) {
-                    throw RecipeError.duplicateKey(keyAt, key: s.string)
+                    throw SettingsError.duplicateKey(keyAt, key: s.string)
                 }
                 entries.append(Entry(key: s.string, keyAt: keyAt, value: try YAMLTree(v, file: file, line: keyAt.line)))
             }
@@ -58,25 +63,25 @@ indirect enum YAMLTree: Sendable {
 
     /// A scalar's value as YAML's core schema types it: `7` is an integer, `"7"` a string,
     /// `true` a boolean, `~` or nothing null. Other tags (dates) stay strings.
-    static func typed(_ node: Node) -> RecipeValue {
+    static func typed(_ node: Node) -> SettingValue {
         let text = node.scalar?.string ?? ""
         // Yams keeps Tag.name internal; its description is the resolved name.
         switch node.tag.description {
         case Tag.Name.null.rawValue: return .null
-        case Tag.Name.bool.rawValue: return node.bool.map(RecipeValue.bool) ?? .string(text)
-        case Tag.Name.int.rawValue: return node.int.map(RecipeValue.int) ?? .string(text)
-        case Tag.Name.float.rawValue: return node.float.map(RecipeValue.double) ?? .string(text)
+        case Tag.Name.bool.rawValue: return node.bool.map(SettingValue.bool) ?? .string(text)
+        case Tag.Name.int.rawValue: return node.int.map(SettingValue.int) ?? .string(text)
+        case Tag.Name.float.rawValue: return node.float.map(SettingValue.double) ?? .string(text)
         default: return .string(text)
         }
     }
 
     /// The value a piece of text would have as an unquoted YAML scalar (`--set lr=1e-3`,
     /// `${SEED}` standing alone).
-    static func typedScalar(_ text: String) -> RecipeValue {
+    public static func typedScalar(_ text: String) -> SettingValue {
         typed(Node(text))
     }
 
-    private static func describe(_ error: YamlError, text: String, file: String) -> RecipeError {
+    private static func describe(_ error: YamlError, text: String, file: String) -> SettingsError {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _), let .composer(context, problem, mark, _):
             var message = problem
@@ -90,5 +95,35 @@ indirect enum YAMLTree: Sendable {
         default:
             return .notYAML(SourceLocation(file: file, line: nil), problem: "\(error)")
         }
+    }
+}
+
+extension YAMLTree {
+    /// The plain value, with the location of every key and list item by dotted path
+    /// (`model.config.hidden_size`, `budgets[1]`), for errors that point at the line.
+    public func resolved() -> (value: SettingValue, locations: [String: SourceLocation]) {
+        var locations: [String: SourceLocation] = [:]
+        func walk(_ t: YAMLTree, _ path: String) -> SettingValue {
+            switch t {
+            case let .scalar(v, _): return v
+            case let .list(xs, _):
+                return .list(xs.enumerated().map { i, x in
+                    let p = "\(path)[\(i)]"
+                    locations[p] = x.location
+                    return walk(x, p)
+                })
+            case let .map(entries, _):
+                var m: [String: SettingValue] = [:]
+                for e in entries {
+                    let p = path.isEmpty ? e.key : "\(path).\(e.key)"
+                    locations[p] = e.value.location
+                    m[e.key] = walk(e.value, p)
+                }
+                return .map(m)
+            }
+        }
+        let v = walk(self, "")
+        locations[""] = location
+        return (v, locations)
     }
 }

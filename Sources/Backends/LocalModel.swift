@@ -1,13 +1,17 @@
 import Datasets
 import Foundation
 import Models
+import Pipelines
+import Settings
 import Teachers
 import Tokenizers
 import Torch
+import Training
 
 /// The in-process student as a LanguageModel: a checkpoint folder (config.json,
-/// model.safetensors, tokenizer.model) behind the same interface as a teacher server, so
-/// every pipeline and the evaluator run on a fine-tuned student unchanged.
+/// model.safetensors, tokenizer.model), or a trainer's output folder (its newest checkpoint),
+/// behind the same interface as a teacher server, so every pipeline and the evaluator run on a
+/// fine-tuned student unchanged.
 ///
 /// Concurrent requests are batched: a worker thread takes the waiting requests that share
 /// sampling settings (up to `maxBatch`) and runs them through one KV-cached batched
@@ -21,7 +25,8 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
 
     private struct Pending {
         let ids: [Int32]
-        let params: SamplingParameters
+        let sampling: Sampling
+        let stop: Set<Int32>
         let key: String
         let continuation: CheckedContinuation<GenerationResult, Error>
     }
@@ -29,16 +34,19 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
     private var queue: [Pending] = []
     private var workerStarted = false
 
-    public init(checkpoint dir: URL, template: ChatTemplate = .default, maxBatch: Int = 16, device: Device = .cpu) throws {
+    public init(checkpoint: URL, template: ChatTemplate = .default, maxBatch: Int = 16, device: Device = .cpu) throws {
+        let dir = try RunDirectory.modelFolder(checkpoint)
         llama = try Checkpoint.load(dir, device: device)
-        let tokURL = dir.appendingPathComponent("tokenizer.model")
+        let tokURL = Checkpoint.tokenizerURL(in: dir)
         guard FileManager.default.fileExists(atPath: tokURL.path) else {
             throw PipelineError.invalid("\(tokURL.path): not found; a local backend needs the checkpoint's tokenizer.model")
         }
         tokenizer = try SentencePieceTokenizer(contentsOf: tokURL)
         self.template = template
         self.maxBatch = max(1, maxBatch)
-        name = "local:" + dir.standardizedFileURL.lastPathComponent
+        // The name keys cached answers: the weights' content and the kernels' numerics decide
+        // them, not the folder's name.
+        name = "local:\(dir.standardizedFileURL.lastPathComponent)@\(try Checkpoint.fingerprint(dir))+numerics-\(Llama.numericsRevision)"
     }
 
     public func complete(_ messages: [Message], _ sampling: Sampling) async throws -> Completion {
@@ -50,14 +58,12 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
         var choices: [Choice] = []
         var completionTokens = 0
         for i in 0..<max(1, sampling.n) {
-            var p = SamplingParameters(maxNewTokens: sampling.maxTokens)
-            p.temperature = sampling.temperature
-            p.topP = sampling.topP
-            p.seed = UInt64(truncatingIfNeeded: (sampling.seed ?? 0) &+ i)
-            p.stopStrings = sampling.stop
-            p.stopTokenIDs = llama.stopTokenIDs(tokenizerEOS: tokenizer.eosID)
-            let key = "\(p.maxNewTokens)/\(p.temperature)/\(p.topP)/\(p.seed)/\(p.stopStrings)"
-            let r = try await withCheckedThrowingContinuation { c in enqueue(Pending(ids: ids, params: p, key: key, continuation: c)) }
+            var p = sampling
+            p.n = 1
+            p.seed = (sampling.seed ?? 0) &+ i
+            let stop = llama.stopTokenIDs(tokenizerEOS: tokenizer.eosID)
+            let key = "\(p.maxTokens)/\(p.temperature)/\(p.topP)/\(p.topK)/\(p.seed ?? 0)/\(p.stop)"
+            let r = try await withCheckedThrowingContinuation { c in enqueue(Pending(ids: ids, sampling: p, stop: stop, key: key, continuation: c)) }
             let (reasoning, content) = splitThinking(r.text ?? "")
             choices.append(Choice(content: content, reasoning: reasoning, finishReason: r.finishReason == .length ? "length" : "stop"))
             completionTokens += r.completionTokens
@@ -97,13 +103,13 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
             do {
                 // Each row samples from a generator seeded by its own request (seed and prompt),
                 // so a sampled answer does not depend on which requests happened to share the batch.
-                var params = batch[0].params
-                params.rowSeeds = batch.map { p in
-                    var h = p.params.seed ^ 0x9E37_79B9_7F4A_7C15
+                let rowSeeds = batch.map { p in
+                    var h = UInt64(truncatingIfNeeded: p.sampling.seed ?? 0) ^ 0x9E37_79B9_7F4A_7C15
                     for id in p.ids { h = (h ^ UInt64(UInt32(bitPattern: id))) &* 0x100_0000_01b3 }
                     return h
                 }
-                let results = try llama.generate(prompts: batch.map(\.ids), params) { [tokenizer] in try tokenizer.decode($0) }
+                let results = try llama.generate(prompts: batch.map(\.ids), batch[0].sampling, rowSeeds: rowSeeds,
+                                                 stopTokenIDs: batch[0].stop) { [tokenizer] in try tokenizer.decode($0) }
                 for (p, r) in zip(batch, results) { p.continuation.resume(returning: r) }
             } catch {
                 for p in batch { p.continuation.resume(throwing: error) }

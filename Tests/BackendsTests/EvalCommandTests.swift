@@ -1,3 +1,4 @@
+import Common
 import Evaluation
 import Foundation
 import Models

@@ -1,6 +1,8 @@
 import Foundation
 import Models
+import Backends
 import Pipelines
+import Settings
 import Teachers
 import TestSupport
 import Torch

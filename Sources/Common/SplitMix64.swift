@@ -1,0 +1,20 @@
+/// A small seeded generator (Steele, Lea & Flood's SplitMix64) whose whole state is one
+/// integer: the same seed gives the same draws on every machine and Swift version, which the
+/// system generator does not promise. Bootstrap intervals, grading sample points, the
+/// trainer's data order and the scripted world all draw from it.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}

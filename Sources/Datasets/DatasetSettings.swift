@@ -1,0 +1,41 @@
+import Foundation
+import Settings
+
+/// `bcsft dataset build` and `kind: dataset`: how SFT records become packed rows.
+public struct DatasetSettings: Settings {
+    /// Required: tokens per packed row.
+    public var seqLen = 0
+    /// The chat template that renders records (bcsft or llama2).
+    public var template = ChatTemplate.default.name
+    /// Fraction of records (by a hash of their id) for validation.
+    public var valFraction = 0.0
+    /// Keep the first seq_len tokens of longer documents instead of dropping them (both are counted).
+    public var truncate = false
+    /// Count and skip bad lines and records without loss tokens instead of stopping.
+    public var skipInvalid = false
+
+    enum CodingKeys: String, CodingKey {
+        case seqLen = "seq_len", template, valFraction = "val_fraction", truncate, skipInvalid = "skip_invalid"
+    }
+
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.update(&seqLen, .seqLen)
+        try c.update(&template, .template)
+        try c.update(&valFraction, .valFraction)
+        try c.update(&truncate, .truncate)
+        try c.update(&skipInvalid, .skipInvalid)
+    }
+
+    public func validate() throws {
+        if seqLen == 0 { throw SettingsError.invalid("seq_len", "missing: the tokens per packed row") }
+        guard seqLen >= 8 else { throw SettingsError.invalid("seq_len", "must be at least 8") }
+        guard (0..<1).contains(valFraction) else { throw SettingsError.invalid("val_fraction", "must be in [0, 1)") }
+        do { _ = try ChatTemplate.named(template) } catch { throw SettingsError.invalid("template", error.localizedDescription) }
+    }
+
+    public var overlong: DatasetBuilder.Overlong { truncate ? .truncate : .drop }
+}
