@@ -111,7 +111,7 @@ void trim(CachingAllocator &a) {
 
 extern "C" {
 
-CT_API(ct_set_cpu_cache_limit, (int64_t bytes)) {
+ct_status ct_set_cpu_cache_limit(int64_t bytes) {
   return boundary(__func__, [&] {
     require(bytes >= 0, "cache limit must be >= 0 bytes");
     auto &a = instance();
@@ -125,7 +125,7 @@ CT_API(ct_set_cpu_cache_limit, (int64_t bytes)) {
   });
 }
 
-CT_API(ct_cpu_cache_stats, (int64_t * cached_bytes, int64_t *hits, int64_t *misses)) {
+ct_status ct_cpu_cache_stats(int64_t *cached_bytes, int64_t *hits, int64_t *misses) {
   return boundary(__func__, [&] {
     require(cached_bytes && hits && misses, "output pointer is NULL");
     auto &a = instance();

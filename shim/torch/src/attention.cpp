@@ -180,8 +180,8 @@ struct Attention : torch::autograd::Function<Attention> {
 
 extern "C" {
 
-CT_API(ct_attention, (const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, const ct_tensor *mask,
-                      double scale, bool causal, ct_tensor **out)) {
+ct_status ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, const ct_tensor *mask,
+                       double scale, bool causal, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     const auto &qt = T(q), &kt = T(k), &vt = T(v);

@@ -110,8 +110,8 @@ struct CrossEntropy : torch::autograd::Function<CrossEntropy> {
 
 extern "C" {
 
-CT_API(ct_cross_entropy, (const ct_tensor *logits, const ct_tensor *targets, int64_t ignore_index,
-                          ct_reduction reduction, ct_tensor **out)) {
+ct_status ct_cross_entropy(const ct_tensor *logits, const ct_tensor *targets, int64_t ignore_index,
+                           ct_reduction reduction, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     require(reduction >= CT_REDUCTION_NONE && reduction <= CT_REDUCTION_SUM, "unknown reduction");

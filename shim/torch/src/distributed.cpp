@@ -41,8 +41,8 @@ struct ct_process_group {
 
 extern "C" {
 
-CT_API(ct_process_group_new, (const char *backend, const char *master_addr, int master_port, int rank, int world_size,
-                              double timeout_s, ct_process_group **out)) {
+ct_status ct_process_group_new(const char *backend, const char *master_addr, int master_port, int rank, int world_size,
+                               double timeout_s, ct_process_group **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     require(backend && master_addr, "backend or master_addr is NULL");
@@ -104,7 +104,7 @@ void ct_process_group_free(ct_process_group *pg) {
   delete pg;
 }
 
-CT_API(ct_all_reduce_sum, (ct_process_group * pg, ct_tensor *const *tensors, int n)) {
+ct_status ct_all_reduce_sum(ct_process_group *pg, ct_tensor *const *tensors, int n) {
   return boundary(__func__, [&] {
     require(pg != nullptr, "process group is NULL");
     require(n >= 0 && (n == 0 || tensors != nullptr), "tensor list is NULL");
@@ -128,7 +128,7 @@ CT_API(ct_all_reduce_sum, (ct_process_group * pg, ct_tensor *const *tensors, int
   });
 }
 
-CT_API(ct_broadcast, (ct_process_group * pg, ct_tensor *tensor, int root)) {
+ct_status ct_broadcast(ct_process_group *pg, ct_tensor *tensor, int root) {
   return boundary(__func__, [&] {
     require(pg != nullptr && tensor != nullptr, "process group or tensor is NULL");
     std::vector<at::Tensor> ts{tensor->t};
@@ -139,7 +139,7 @@ CT_API(ct_broadcast, (ct_process_group * pg, ct_tensor *tensor, int root)) {
   });
 }
 
-CT_API(ct_barrier, (ct_process_group * pg)) {
+ct_status ct_barrier(ct_process_group *pg) {
   return boundary(__func__, [&] {
     require(pg != nullptr, "process group is NULL");
     pg->pg->barrier()->wait();

@@ -180,7 +180,7 @@ struct OneDNNMatmul : torch::autograd::Function<OneDNNMatmul> {
 
 extern "C" {
 
-CT_API(ct_linear, (const ct_tensor *x, const ct_tensor *weight, const ct_tensor *bias, ct_tensor **out)) {
+ct_status ct_linear(const ct_tensor *x, const ct_tensor *weight, const ct_tensor *bias, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     const auto &xt = T(x), &wt = T(weight);
@@ -198,7 +198,7 @@ CT_API(ct_linear, (const ct_tensor *x, const ct_tensor *weight, const ct_tensor 
   });
 }
 
-CT_API(ct_matmul, (const ct_tensor *a, const ct_tensor *b, ct_tensor **out)) {
+ct_status ct_matmul(const ct_tensor *a, const ct_tensor *b, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     const auto &at_ = T(a), &bt = T(b);
@@ -213,7 +213,7 @@ CT_API(ct_matmul, (const ct_tensor *a, const ct_tensor *b, ct_tensor **out)) {
   });
 }
 
-CT_API(ct_set_gemm_backend, (ct_gemm_backend backend)) {
+ct_status ct_set_gemm_backend(ct_gemm_backend backend) {
   return boundary(__func__, [&] {
     require(backend == CT_GEMM_ATEN || backend == CT_GEMM_ONEDNN, "unknown gemm backend");
 #ifndef CT_WITH_ONEDNN
@@ -222,10 +222,10 @@ CT_API(ct_set_gemm_backend, (ct_gemm_backend backend)) {
     g_backend.store(backend);
   });
 }
-CT_API(ct_get_gemm_backend, (ct_gemm_backend * out)) {
+ct_status ct_get_gemm_backend(ct_gemm_backend *out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = static_cast<ct_gemm_backend>(g_backend.load()); });
 }
-CT_API(ct_has_onednn, (bool *out)) {
+ct_status ct_has_onednn(bool *out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
 #ifdef CT_WITH_ONEDNN
@@ -235,13 +235,13 @@ CT_API(ct_has_onednn, (bool *out)) {
 #endif
   });
 }
-CT_API(ct_set_gemm_threads, (int n)) {
+ct_status ct_set_gemm_threads(int n) {
   return boundary(__func__, [&] {
     require(n >= 0, "thread count must be 0 (inherit) or positive");
     g_threads.store(n);
   });
 }
-CT_API(ct_gemm_info, (char *buf, size_t cap, size_t *needed)) {
+ct_status ct_gemm_info(char *buf, size_t cap, size_t *needed) {
   return boundary(__func__, [&] {
 #ifdef CT_WITH_ONEDNN
     const dnnl_version_t *v = dnnl_version();

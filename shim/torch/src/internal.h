@@ -107,6 +107,8 @@ struct RowView {
 
 }  // namespace ct
 
-// Declares `ct_status name(args)` whose body runs inside the boundary.
-#define CT_API(name, args) ct_status name args
+// Every exported function is defined with its plain C signature from ctorch.h, inside an
+// extern "C" block, so the compiler checks it against the declaration (a C function cannot be
+// overloaded: a mismatch is an error), and its body is `return boundary(__func__, [&] { ... });`.
+// Fails with CT_ERROR_INVALID_ARGUMENT when an out-parameter is NULL.
 #define CT_OUT(p) ct::require((p) != nullptr, "out-parameter " #p " is NULL")

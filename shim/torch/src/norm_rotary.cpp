@@ -166,7 +166,7 @@ struct Rotary : torch::autograd::Function<Rotary> {
 
 extern "C" {
 
-CT_API(ct_rms_norm, (const ct_tensor *x, const ct_tensor *weight, double eps, ct_tensor **out)) {
+ct_status ct_rms_norm(const ct_tensor *x, const ct_tensor *weight, double eps, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     const auto &xt = T(x), &wt = T(weight);
@@ -176,7 +176,7 @@ CT_API(ct_rms_norm, (const ct_tensor *x, const ct_tensor *weight, double eps, ct
   });
 }
 
-CT_API(ct_rotary, (const ct_tensor *x, const ct_tensor *cos, const ct_tensor *sin, ct_tensor **out)) {
+ct_status ct_rotary(const ct_tensor *x, const ct_tensor *cos, const ct_tensor *sin, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     const auto &xt = T(x), &ct_ = T(cos), &st = T(sin);

@@ -45,13 +45,13 @@ struct ct_adamw {
 
 extern "C" {
 
-CT_API(ct_torch_version, (char *buf, size_t cap, size_t *needed)) {
+ct_status ct_torch_version(char *buf, size_t cap, size_t *needed) {
   return boundary(__func__, [&] { write_string(TORCH_VERSION, buf, cap, needed); });
 }
-CT_API(ct_build_config, (char *buf, size_t cap, size_t *needed)) {
+ct_status ct_build_config(char *buf, size_t cap, size_t *needed) {
   return boundary(__func__, [&] { write_string(at::show_config(), buf, cap, needed); });
 }
-CT_API(ct_blas_info, (char *buf, size_t cap, size_t *needed)) {
+ct_status ct_blas_info(char *buf, size_t cap, size_t *needed) {
   return boundary(__func__, [&] {
     std::string s = "unknown";
     if (void *sym = dlsym(RTLD_DEFAULT, "sgemm_")) {
@@ -65,25 +65,25 @@ CT_API(ct_blas_info, (char *buf, size_t cap, size_t *needed)) {
     write_string(s, buf, cap, needed);
   });
 }
-CT_API(ct_cuda_is_available, (bool *out)) {
+ct_status ct_cuda_is_available(bool *out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = at::hasCUDA(); });
 }
-CT_API(ct_cuda_device_count, (int *out)) {
+ct_status ct_cuda_device_count(int *out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     *out = at::hasCUDA() ? static_cast<int>(torch::cuda::device_count()) : 0;
   });
 }
-CT_API(ct_set_num_threads, (int n)) {
+ct_status ct_set_num_threads(int n) {
   return boundary(__func__, [&] {
     require(n > 0, "thread count must be positive");
     at::set_num_threads(n);
   });
 }
-CT_API(ct_get_num_threads, (int *out)) {
+ct_status ct_get_num_threads(int *out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = at::get_num_threads(); });
 }
-CT_API(ct_set_blas_threads, (int n)) {
+ct_status ct_set_blas_threads(int n) {
   return boundary(__func__, [&] {
     require(n > 0, "thread count must be positive");
     auto f = blas_symbol<set_threads_fn>("openblas_set_num_threads");
@@ -91,7 +91,7 @@ CT_API(ct_set_blas_threads, (int n)) {
     f(n);
   });
 }
-CT_API(ct_get_blas_threads, (int *out)) {
+ct_status ct_get_blas_threads(int *out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     auto f = blas_symbol<get_threads_fn>("openblas_get_num_threads");
@@ -99,7 +99,7 @@ CT_API(ct_get_blas_threads, (int *out)) {
     *out = f();
   });
 }
-CT_API(ct_manual_seed, (uint64_t seed)) {
+ct_status ct_manual_seed(uint64_t seed) {
   return boundary(__func__, [&] {
     {
       auto g = at::globalContext().defaultGenerator(at::kCPU);
@@ -119,16 +119,16 @@ CT_API(ct_manual_seed, (uint64_t seed)) {
 
 // ---------------------------------------------------------------- autograd
 
-CT_API(ct_set_requires_grad, (ct_tensor *t, bool requires_grad)) {
+ct_status ct_set_requires_grad(ct_tensor *t, bool requires_grad) {
   return boundary(__func__, [&] {
     require(t != nullptr, "tensor handle is NULL");
     t->t.set_requires_grad(requires_grad);
   });
 }
-CT_API(ct_requires_grad, (const ct_tensor *t, bool *out)) {
+ct_status ct_requires_grad(const ct_tensor *t, bool *out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = T(t).requires_grad(); });
 }
-CT_API(ct_backward, (const ct_tensor *t, const ct_tensor *grad)) {
+ct_status ct_backward(const ct_tensor *t, const ct_tensor *grad) {
   return boundary(__func__, [&] {
     if (grad)
       T(t).backward(T(grad));
@@ -136,33 +136,33 @@ CT_API(ct_backward, (const ct_tensor *t, const ct_tensor *grad)) {
       T(t).backward();
   });
 }
-CT_API(ct_grad, (const ct_tensor *t, ct_tensor **out)) {
+ct_status ct_grad(const ct_tensor *t, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     const auto &g = T(t).grad();
     *out = g.defined() ? wrap(g) : nullptr;
   });
 }
-CT_API(ct_zero_grad, (ct_tensor *t)) {
+ct_status ct_zero_grad(ct_tensor *t) {
   return boundary(__func__, [&] {
     require(t != nullptr, "tensor handle is NULL");
     t->t.mutable_grad().reset();
   });
 }
-CT_API(ct_set_grad_enabled, (bool enabled, bool *previous)) {
+ct_status ct_set_grad_enabled(bool enabled, bool *previous) {
   return boundary(__func__, [&] {
     bool old = c10::GradMode::is_enabled();
     c10::GradMode::set_enabled(enabled);
     if (previous) *previous = old;
   });
 }
-CT_API(ct_is_grad_enabled, (bool *out)) {
+ct_status ct_is_grad_enabled(bool *out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = c10::GradMode::is_enabled(); });
 }
 
 // ---------------------------------------------------------------- generators
 
-CT_API(ct_generator_new, (uint64_t seed, const char *dev, ct_generator **out)) {
+ct_status ct_generator_new(uint64_t seed, const char *dev, ct_generator **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     auto d = device(dev);
@@ -178,7 +178,7 @@ CT_API(ct_generator_new, (uint64_t seed, const char *dev, ct_generator **out)) {
   });
 }
 void ct_generator_free(ct_generator *g) { delete g; }
-CT_API(ct_generator_get_state, (const ct_generator *g, ct_tensor **out)) {
+ct_status ct_generator_get_state(const ct_generator *g, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     require(g != nullptr, "generator is NULL");
@@ -187,7 +187,7 @@ CT_API(ct_generator_get_state, (const ct_generator *g, ct_tensor **out)) {
     *out = wrap(gen.get_state());
   });
 }
-CT_API(ct_generator_set_state, (ct_generator *g, const ct_tensor *state)) {
+ct_status ct_generator_set_state(ct_generator *g, const ct_tensor *state) {
   return boundary(__func__, [&] {
     require(g != nullptr, "generator is NULL");
     const auto &s = T(state);
@@ -209,7 +209,7 @@ ct_adamw_params ct_adamw_default_params(void) {
   return p;
 }
 
-CT_API(ct_adamw_new, (const ct_adamw_params *params, ct_adamw **out)) {
+ct_status ct_adamw_new(const ct_adamw_params *params, ct_adamw **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     ct_adamw_params hp = params ? *params : ct_adamw_default_params();
@@ -220,7 +220,7 @@ CT_API(ct_adamw_new, (const ct_adamw_params *params, ct_adamw **out)) {
 }
 void ct_adamw_free(ct_adamw *opt) { delete opt; }
 
-CT_API(ct_adamw_add_group, (ct_adamw * opt, ct_tensor *const *params, int n, double weight_decay)) {
+ct_status ct_adamw_add_group(ct_adamw *opt, ct_tensor *const *params, int n, double weight_decay) {
   return boundary(__func__, [&] {
     require(opt != nullptr, "optimizer is NULL");
     require(n >= 0 && (n == 0 || params != nullptr), "parameter list is NULL");
@@ -236,7 +236,7 @@ CT_API(ct_adamw_add_group, (ct_adamw * opt, ct_tensor *const *params, int n, dou
 
 // Follows torch.optim.AdamW (single-tensor path): decoupled decay, then the Adam update with
 // bias corrections applied to the step size and to the second moment.
-CT_API(ct_adamw_step, (ct_adamw * opt, double lr)) {
+ct_status ct_adamw_step(ct_adamw *opt, double lr) {
   return boundary(__func__, [&] {
     require(opt != nullptr, "optimizer is NULL");
     at::NoGradGuard no_grad;
@@ -259,20 +259,20 @@ CT_API(ct_adamw_step, (ct_adamw * opt, double lr)) {
     }
   });
 }
-CT_API(ct_adamw_zero_grad, (ct_adamw * opt)) {
+ct_status ct_adamw_zero_grad(ct_adamw *opt) {
   return boundary(__func__, [&] {
     require(opt != nullptr, "optimizer is NULL");
     for (auto &s : opt->params) s.p.mutable_grad().reset();
   });
 }
-CT_API(ct_adamw_param_count, (const ct_adamw *opt, int *out)) {
+ct_status ct_adamw_param_count(const ct_adamw *opt, int *out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     require(opt != nullptr, "optimizer is NULL");
     *out = static_cast<int>(opt->params.size());
   });
 }
-CT_API(ct_adamw_get_state, (const ct_adamw *opt, int i, int64_t *step, ct_tensor **exp_avg, ct_tensor **exp_avg_sq)) {
+ct_status ct_adamw_get_state(const ct_adamw *opt, int i, int64_t *step, ct_tensor **exp_avg, ct_tensor **exp_avg_sq) {
   return boundary(__func__, [&] {
     CT_OUT(step);
     CT_OUT(exp_avg);
@@ -286,7 +286,7 @@ CT_API(ct_adamw_get_state, (const ct_adamw *opt, int i, int64_t *step, ct_tensor
     *exp_avg_sq = v;
   });
 }
-CT_API(ct_adamw_set_state, (ct_adamw * opt, int i, int64_t step, const ct_tensor *exp_avg, const ct_tensor *exp_avg_sq)) {
+ct_status ct_adamw_set_state(ct_adamw *opt, int i, int64_t step, const ct_tensor *exp_avg, const ct_tensor *exp_avg_sq) {
   return boundary(__func__, [&] {
     require(opt != nullptr, "optimizer is NULL");
     require(step >= 0, "step must be non-negative");
@@ -302,7 +302,7 @@ CT_API(ct_adamw_set_state, (ct_adamw * opt, int i, int64_t step, const ct_tensor
   });
 }
 
-CT_API(ct_clip_grad_norm, (ct_tensor *const *params, int n, double max_norm, double *total_norm)) {
+ct_status ct_clip_grad_norm(ct_tensor *const *params, int n, double max_norm, double *total_norm) {
   return boundary(__func__, [&] {
     CT_OUT(total_norm);
     require(n >= 0 && (n == 0 || params != nullptr), "parameter list is NULL");

@@ -15,7 +15,7 @@ struct ct_named_tensors {
 
 extern "C" {
 
-CT_API(ct_save, (const char *path, const char *const *names, ct_tensor *const *tensors, int n)) {
+ct_status ct_save(const char *path, const char *const *names, ct_tensor *const *tensors, int n) {
   return boundary(__func__, [&] {
     require(path != nullptr, "path is NULL");
     require(n >= 0 && (n == 0 || (names && tensors)), "names or tensors is NULL");
@@ -37,7 +37,7 @@ CT_API(ct_save, (const char *path, const char *const *names, ct_tensor *const *t
   });
 }
 
-CT_API(ct_load, (const char *path, ct_named_tensors **out)) {
+ct_status ct_load(const char *path, ct_named_tensors **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     require(path != nullptr, "path is NULL");
@@ -61,7 +61,7 @@ CT_API(ct_load, (const char *path, ct_named_tensors **out)) {
   });
 }
 
-CT_API(ct_named_tensors_count, (const ct_named_tensors *list, int *out)) {
+ct_status ct_named_tensors_count(const ct_named_tensors *list, int *out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     require(list != nullptr, "list is NULL");
@@ -69,8 +69,8 @@ CT_API(ct_named_tensors_count, (const ct_named_tensors *list, int *out)) {
   });
 }
 
-CT_API(ct_named_tensors_get, (const ct_named_tensors *list, int i, char *name, size_t cap, size_t *needed,
-                              ct_tensor **tensor)) {
+ct_status ct_named_tensors_get(const ct_named_tensors *list, int i, char *name, size_t cap, size_t *needed,
+                               ct_tensor **tensor) {
   return boundary(__func__, [&] {
     CT_OUT(tensor);
     require(list != nullptr, "list is NULL");

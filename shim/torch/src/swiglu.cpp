@@ -51,7 +51,7 @@ struct SwiGLU : torch::autograd::Function<SwiGLU> {
 
 extern "C" {
 
-CT_API(ct_swiglu, (const ct_tensor *gate, const ct_tensor *up, ct_tensor **out)) {
+ct_status ct_swiglu(const ct_tensor *gate, const ct_tensor *up, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     const auto &g = T(gate), &u = T(up);

@@ -87,8 +87,8 @@ const char *ct_last_error(void) { return ct::last_error.c_str(); }
 
 void ct_tensor_free(ct_tensor *t) { delete t; }
 
-CT_API(ct_from_host, (const void *data, size_t nbytes, const int64_t *shape, int ndim, ct_dtype dtype,
-                      const char *dev, ct_tensor **out)) {
+ct_status ct_from_host(const void *data, size_t nbytes, const int64_t *shape, int ndim, ct_dtype dtype,
+                       const char *dev, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     auto sizes = dims(shape, ndim);
@@ -110,38 +110,38 @@ CT_API(ct_from_host, (const void *data, size_t nbytes, const int64_t *shape, int
   });
 }
 
-CT_API(ct_zeros, (const int64_t *shape, int ndim, ct_dtype dtype, const char *dev, ct_tensor **out)) {
+ct_status ct_zeros(const int64_t *shape, int ndim, ct_dtype dtype, const char *dev, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::zeros(dims(shape, ndim), opts(dtype, dev))); });
 }
-CT_API(ct_ones, (const int64_t *shape, int ndim, ct_dtype dtype, const char *dev, ct_tensor **out)) {
+ct_status ct_ones(const int64_t *shape, int ndim, ct_dtype dtype, const char *dev, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::ones(dims(shape, ndim), opts(dtype, dev))); });
 }
-CT_API(ct_full, (const int64_t *shape, int ndim, double value, ct_dtype dtype, const char *dev, ct_tensor **out)) {
+ct_status ct_full(const int64_t *shape, int ndim, double value, ct_dtype dtype, const char *dev, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::full(dims(shape, ndim), value, opts(dtype, dev))); });
 }
-CT_API(ct_arange, (double start, double end, double step, ct_dtype dtype, const char *dev, ct_tensor **out)) {
+ct_status ct_arange(double start, double end, double step, ct_dtype dtype, const char *dev, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     require(step != 0, "arange step is 0");
     *out = wrap(at::arange(start, end, step, opts(dtype, dev)));
   });
 }
-CT_API(ct_randn, (const int64_t *shape, int ndim, ct_dtype dtype, const char *dev, ct_generator *gen, ct_tensor **out)) {
+ct_status ct_randn(const int64_t *shape, int ndim, ct_dtype dtype, const char *dev, ct_generator *gen, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     auto o = opts(dtype, dev);
     *out = wrap(at::randn(dims(shape, ndim), pick(gen, o.device()), o));
   });
 }
-CT_API(ct_rand, (const int64_t *shape, int ndim, ct_dtype dtype, const char *dev, ct_generator *gen, ct_tensor **out)) {
+ct_status ct_rand(const int64_t *shape, int ndim, ct_dtype dtype, const char *dev, ct_generator *gen, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     auto o = opts(dtype, dev);
     *out = wrap(at::rand(dims(shape, ndim), pick(gen, o.device()), o));
   });
 }
-CT_API(ct_randint, (int64_t low, int64_t high, const int64_t *shape, int ndim, const char *dev, ct_generator *gen,
-                    ct_tensor **out)) {
+ct_status ct_randint(int64_t low, int64_t high, const int64_t *shape, int ndim, const char *dev, ct_generator *gen,
+                     ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     require(high > low, "randint needs high > low");
@@ -150,26 +150,26 @@ CT_API(ct_randint, (int64_t low, int64_t high, const int64_t *shape, int ndim, c
   });
 }
 
-CT_API(ct_ndim, (const ct_tensor *t, int *out)) {
+ct_status ct_ndim(const ct_tensor *t, int *out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = static_cast<int>(T(t).dim()); });
 }
-CT_API(ct_shape, (const ct_tensor *t, int64_t *d, int cap)) {
+ct_status ct_shape(const ct_tensor *t, int64_t *d, int cap) {
   return boundary(__func__, [&] {
     auto s = T(t).sizes();
     require(cap == 0 || d != nullptr, "dims is NULL");
     for (int i = 0; i < cap && i < static_cast<int>(s.size()); ++i) d[i] = s[i];
   });
 }
-CT_API(ct_numel, (const ct_tensor *t, int64_t *out)) {
+ct_status ct_numel(const ct_tensor *t, int64_t *out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = T(t).numel(); });
 }
-CT_API(ct_dtype_of, (const ct_tensor *t, ct_dtype *out)) {
+ct_status ct_dtype_of(const ct_tensor *t, ct_dtype *out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = from_scalar_type(T(t).scalar_type()); });
 }
-CT_API(ct_device_of, (const ct_tensor *t, char *buf, size_t cap, size_t *needed)) {
+ct_status ct_device_of(const ct_tensor *t, char *buf, size_t cap, size_t *needed) {
   return boundary(__func__, [&] { write_string(T(t).device().str(), buf, cap, needed); });
 }
-CT_API(ct_copy_to_host, (const ct_tensor *t, void *dst, size_t nbytes)) {
+ct_status ct_copy_to_host(const ct_tensor *t, void *dst, size_t nbytes) {
   return boundary(__func__, [&] {
     auto h = T(t).detach().to(at::kCPU).contiguous();
     size_t expect = static_cast<size_t>(h.numel()) * h.element_size();
@@ -180,11 +180,11 @@ CT_API(ct_copy_to_host, (const ct_tensor *t, void *dst, size_t nbytes)) {
     if (expect) std::memcpy(dst, h.data_ptr(), expect);
   });
 }
-CT_API(ct_item, (const ct_tensor *t, double *out)) {
+ct_status ct_item(const ct_tensor *t, double *out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = T(t).item<double>(); });
 }
 
-CT_API(ct_unary, (ct_unary_op op, const ct_tensor *a, ct_tensor **out)) {
+ct_status ct_unary(ct_unary_op op, const ct_tensor *a, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     const auto &x = T(a);
@@ -254,14 +254,14 @@ static at::Tensor binary(ct_binary_op op, const at::Tensor &a, const B &b) {
 
 extern "C" {
 
-CT_API(ct_binary, (ct_binary_op op, const ct_tensor *a, const ct_tensor *b, ct_tensor **out)) {
+ct_status ct_binary(ct_binary_op op, const ct_tensor *a, const ct_tensor *b, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(binary(op, T(a), T(b))); });
 }
-CT_API(ct_binary_scalar, (ct_binary_op op, const ct_tensor *a, double s, ct_tensor **out)) {
+ct_status ct_binary_scalar(ct_binary_op op, const ct_tensor *a, double s, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(binary(op, T(a), at::Scalar(s))); });
 }
 
-CT_API(ct_reduce, (ct_reduce_op op, const ct_tensor *a, const int64_t *d, int ndims, bool keepdim, ct_tensor **out)) {
+ct_status ct_reduce(ct_reduce_op op, const ct_tensor *a, const int64_t *d, int ndims, bool keepdim, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     const auto &x = T(a);
@@ -278,19 +278,19 @@ CT_API(ct_reduce, (ct_reduce_op op, const ct_tensor *a, const int64_t *d, int nd
   });
 }
 
-CT_API(ct_softmax, (const ct_tensor *a, int64_t dim, ct_tensor **out)) {
+ct_status ct_softmax(const ct_tensor *a, int64_t dim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::softmax(T(a), dim)); });
 }
-CT_API(ct_log_softmax, (const ct_tensor *a, int64_t dim, ct_tensor **out)) {
+ct_status ct_log_softmax(const ct_tensor *a, int64_t dim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::log_softmax(T(a), dim)); });
 }
-CT_API(ct_cumsum, (const ct_tensor *a, int64_t dim, ct_tensor **out)) {
+ct_status ct_cumsum(const ct_tensor *a, int64_t dim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::cumsum(T(a), dim)); });
 }
-CT_API(ct_argmax, (const ct_tensor *a, int64_t dim, bool keepdim, ct_tensor **out)) {
+ct_status ct_argmax(const ct_tensor *a, int64_t dim, bool keepdim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::argmax(T(a), dim, keepdim)); });
 }
-CT_API(ct_topk, (const ct_tensor *a, int64_t k, int64_t dim, bool largest, ct_tensor **values, ct_tensor **indices)) {
+ct_status ct_topk(const ct_tensor *a, int64_t k, int64_t dim, bool largest, ct_tensor **values, ct_tensor **indices) {
   return boundary(__func__, [&] {
     CT_OUT(values);
     CT_OUT(indices);
@@ -299,7 +299,7 @@ CT_API(ct_topk, (const ct_tensor *a, int64_t k, int64_t dim, bool largest, ct_te
     *indices = wrap(std::get<1>(r));
   });
 }
-CT_API(ct_sort, (const ct_tensor *a, int64_t dim, bool descending, ct_tensor **values, ct_tensor **indices)) {
+ct_status ct_sort(const ct_tensor *a, int64_t dim, bool descending, ct_tensor **values, ct_tensor **indices) {
   return boundary(__func__, [&] {
     CT_OUT(values);
     CT_OUT(indices);
@@ -308,7 +308,7 @@ CT_API(ct_sort, (const ct_tensor *a, int64_t dim, bool descending, ct_tensor **v
     *indices = wrap(std::get<1>(r));
   });
 }
-CT_API(ct_multinomial, (const ct_tensor *probs, int64_t n, bool replacement, ct_generator *gen, ct_tensor **out)) {
+ct_status ct_multinomial(const ct_tensor *probs, int64_t n, bool replacement, ct_generator *gen, ct_tensor **out) {
   return boundary(__func__, [&] {
     CT_OUT(out);
     const auto &p = T(probs);
@@ -316,19 +316,19 @@ CT_API(ct_multinomial, (const ct_tensor *probs, int64_t n, bool replacement, ct_
   });
 }
 
-CT_API(ct_embedding, (const ct_tensor *weight, const ct_tensor *indices, ct_tensor **out)) {
+ct_status ct_embedding(const ct_tensor *weight, const ct_tensor *indices, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::embedding(T(weight), T(indices))); });
 }
-CT_API(ct_masked_fill, (const ct_tensor *a, const ct_tensor *mask, double value, ct_tensor **out)) {
+ct_status ct_masked_fill(const ct_tensor *a, const ct_tensor *mask, double value, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::masked_fill(T(a), T(mask), value)); });
 }
-CT_API(ct_where, (const ct_tensor *cond, const ct_tensor *a, const ct_tensor *b, ct_tensor **out)) {
+ct_status ct_where(const ct_tensor *cond, const ct_tensor *a, const ct_tensor *b, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::where(T(cond), T(a), T(b))); });
 }
-CT_API(ct_triu, (const ct_tensor *a, int64_t diagonal, ct_tensor **out)) {
+ct_status ct_triu(const ct_tensor *a, int64_t diagonal, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::triu(T(a), diagonal)); });
 }
-CT_API(ct_tril, (const ct_tensor *a, int64_t diagonal, ct_tensor **out)) {
+ct_status ct_tril(const ct_tensor *a, int64_t diagonal, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::tril(T(a), diagonal)); });
 }
 
@@ -344,65 +344,65 @@ static std::vector<at::Tensor> list(ct_tensor *const *ts, int n) {
 }
 extern "C" {
 
-CT_API(ct_cat, (ct_tensor *const *ts, int n, int64_t dim, ct_tensor **out)) {
+ct_status ct_cat(ct_tensor *const *ts, int n, int64_t dim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::cat(list(ts, n), dim)); });
 }
-CT_API(ct_stack, (ct_tensor *const *ts, int n, int64_t dim, ct_tensor **out)) {
+ct_status ct_stack(ct_tensor *const *ts, int n, int64_t dim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::stack(list(ts, n), dim)); });
 }
-CT_API(ct_narrow, (const ct_tensor *a, int64_t dim, int64_t start, int64_t length, ct_tensor **out)) {
+ct_status ct_narrow(const ct_tensor *a, int64_t dim, int64_t start, int64_t length, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::narrow(T(a), dim, start, length)); });
 }
-CT_API(ct_index_select, (const ct_tensor *a, int64_t dim, const ct_tensor *index, ct_tensor **out)) {
+ct_status ct_index_select(const ct_tensor *a, int64_t dim, const ct_tensor *index, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::index_select(T(a), dim, T(index))); });
 }
-CT_API(ct_gather, (const ct_tensor *a, int64_t dim, const ct_tensor *index, ct_tensor **out)) {
+ct_status ct_gather(const ct_tensor *a, int64_t dim, const ct_tensor *index, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::gather(T(a), dim, T(index))); });
 }
-CT_API(ct_scatter, (const ct_tensor *a, int64_t dim, const ct_tensor *index, const ct_tensor *src, ct_tensor **out)) {
+ct_status ct_scatter(const ct_tensor *a, int64_t dim, const ct_tensor *index, const ct_tensor *src, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::scatter(T(a), dim, T(index), T(src))); });
 }
-CT_API(ct_view, (const ct_tensor *a, const int64_t *shape, int ndim, ct_tensor **out)) {
+ct_status ct_view(const ct_tensor *a, const int64_t *shape, int ndim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(T(a).view(dims(shape, ndim))); });
 }
-CT_API(ct_reshape, (const ct_tensor *a, const int64_t *shape, int ndim, ct_tensor **out)) {
+ct_status ct_reshape(const ct_tensor *a, const int64_t *shape, int ndim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::reshape(T(a), dims(shape, ndim))); });
 }
-CT_API(ct_transpose, (const ct_tensor *a, int64_t d0, int64_t d1, ct_tensor **out)) {
+ct_status ct_transpose(const ct_tensor *a, int64_t d0, int64_t d1, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::transpose(T(a), d0, d1)); });
 }
-CT_API(ct_permute, (const ct_tensor *a, const int64_t *d, int ndim, ct_tensor **out)) {
+ct_status ct_permute(const ct_tensor *a, const int64_t *d, int ndim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(T(a).permute(dims(d, ndim))); });
 }
-CT_API(ct_contiguous, (const ct_tensor *a, ct_tensor **out)) {
+ct_status ct_contiguous(const ct_tensor *a, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(T(a).contiguous()); });
 }
-CT_API(ct_unsqueeze, (const ct_tensor *a, int64_t dim, ct_tensor **out)) {
+ct_status ct_unsqueeze(const ct_tensor *a, int64_t dim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::unsqueeze(T(a), dim)); });
 }
-CT_API(ct_squeeze, (const ct_tensor *a, int64_t dim, ct_tensor **out)) {
+ct_status ct_squeeze(const ct_tensor *a, int64_t dim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::squeeze(T(a), dim)); });
 }
-CT_API(ct_expand, (const ct_tensor *a, const int64_t *shape, int ndim, ct_tensor **out)) {
+ct_status ct_expand(const ct_tensor *a, const int64_t *shape, int ndim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(T(a).expand(dims(shape, ndim))); });
 }
-CT_API(ct_repeat_interleave, (const ct_tensor *a, int64_t repeats, int64_t dim, ct_tensor **out)) {
+ct_status ct_repeat_interleave(const ct_tensor *a, int64_t repeats, int64_t dim, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(at::repeat_interleave(T(a), repeats, dim)); });
 }
 
-CT_API(ct_to_dtype, (const ct_tensor *a, ct_dtype dtype, ct_tensor **out)) {
+ct_status ct_to_dtype(const ct_tensor *a, ct_dtype dtype, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(T(a).to(scalar_type(dtype))); });
 }
-CT_API(ct_to_device, (const ct_tensor *a, const char *dev, ct_tensor **out)) {
+ct_status ct_to_device(const ct_tensor *a, const char *dev, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(T(a).to(device(dev))); });
 }
-CT_API(ct_clone, (const ct_tensor *a, ct_tensor **out)) {
+ct_status ct_clone(const ct_tensor *a, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(T(a).clone()); });
 }
-CT_API(ct_detach, (const ct_tensor *a, ct_tensor **out)) {
+ct_status ct_detach(const ct_tensor *a, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(T(a).detach()); });
 }
-CT_API(ct_copy_, (ct_tensor *dst, const ct_tensor *src)) {
+ct_status ct_copy_(ct_tensor *dst, const ct_tensor *src) {
   return boundary(__func__, [&] {
     require(dst != nullptr, "dst is NULL");
     at::NoGradGuard no_grad;
