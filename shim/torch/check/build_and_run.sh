@@ -31,7 +31,7 @@ pids=()
 # oneDNN's sgemm for the products where its headers are installed (libdnnl-dev), else ATen only.
 dnnl=(); dnnl_lib=()
 if [ -e /usr/include/oneapi/dnnl/dnnl.h ]; then dnnl=(-DCT_WITH_ONEDNN); dnnl_lib=(-ldnnl); fi
-units=(tensor runtime serialize gemm attention norm_rotary swiglu cross_entropy allocator distributed)
+units=(tensor runtime autograd generator optimizer serialize gemm attention norm_rotary swiglu cross_entropy allocator distributed)
 for f in "${units[@]}"; do
   g++ -std=$std -O2 -fPIC -D_GLIBCXX_USE_CXX11_ABI=$abi "${dnnl[@]}" "${nccl[@]}" "${inc[@]}" -c "$here/../src/$f.cpp" -o "$out/$f.o" &
   pids+=($!)

@@ -16,6 +16,7 @@
 //
 // Tensors it cannot serve (CUDA, half types, CT_GEMM_ATEN) take the composed ATen path, with
 // the softmax in float32 for half types.
+#include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <limits>

@@ -6,6 +6,7 @@
 // temporaries. Here forward keeps one log-sum-exp per row and backward writes the gradient,
 // scale * (softmax - onehot), in one pass, row by row on the OpenMP team. fp32 CPU logits only;
 // anything else goes to at::cross_entropy_loss.
+#include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <atomic>

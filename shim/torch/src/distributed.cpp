@@ -5,6 +5,7 @@
 // present). The c10d headers guard each backend behind USE_C10D_*, which libtorch defines for
 // its own build. Since torch 2.0 the backends derive from c10d::Backend rather than
 // c10d::ProcessGroup; `Group` is whichever this libtorch has (both have the calls used here).
+#include <ATen/ATen.h>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/version.h>
 #if __has_include(<gloo/config.h>)

@@ -14,6 +14,7 @@
 //
 // Everything else (CUDA tensors, other dtypes, broadcasting matmuls, CT_GEMM_ATEN) goes to
 // at::linear / at::matmul unchanged.
+#include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 #ifdef CT_WITH_ONEDNN
 #include <oneapi/dnnl/dnnl.h>

@@ -1,8 +1,14 @@
 // Shared by the shim's translation units: the handle structs and the one exception boundary.
+// Only the narrow headers these declarations need: a unit that calls ATen's operators includes
+// <ATen/ATen.h> (or the per-operator <ATen/ops/*.h>) itself, so the small units (autograd,
+// generators, optimizer, settings, the allocator) compile in about half the time.
 #pragma once
-#include <ATen/ATen.h>
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
 #include <ATen/core/grad_mode.h>  // at::NoGradGuard (not pulled in by ATen.h in torch 2.x)
+#include <c10/core/Device.h>
 #include <c10/core/GradMode.h>
+#include <c10/util/Exception.h>
 
 #include <stdexcept>
 #include <string>

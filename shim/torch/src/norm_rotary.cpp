@@ -9,6 +9,7 @@
 // rows, in a fixed order, so the result does not depend on the thread count); other devices and
 // dtypes use ATen ops with the same formulas, half types computing RMSNorm in float32 like HF's
 // LlamaRMSNorm.
+#include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "internal.h"

@@ -1,11 +1,13 @@
-// Runtime settings and information, autograd, random generators, AdamW, gradient clipping.
-#include <ATen/CPUGeneratorImpl.h>
+// Information and settings (ctorch.h's first section): versions, build and BLAS
+// configuration, CUDA queries, thread counts, seeding. The products' settings are in
+// gemm.cpp and the CPU cache's in allocator.cpp, beside the code they set.
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <ATen/Version.h>
 #include <dlfcn.h>
 #include <torch/cuda.h>
 #include <torch/version.h>
 
-#include <cmath>
 #include <mutex>
 
 #include "internal.h"
@@ -26,22 +28,6 @@ F blas_symbol(const char *name) {
 }
 
 }  // namespace
-
-struct ct_adamw {
-  struct Param {
-    at::Tensor p;
-    double weight_decay;
-    int64_t step = 0;
-    at::Tensor exp_avg, exp_avg_sq;
-  };
-  ct_adamw_params hp;
-  std::vector<Param> params;
-
-  Param &at_index(int i) {
-    require(i >= 0 && i < static_cast<int>(params.size()), "parameter index out of range");
-    return params[i];
-  }
-};
 
 extern "C" {
 
@@ -114,216 +100,6 @@ ct_status ct_manual_seed(uint64_t seed) {
         g.set_current_seed(seed);
       }
     }
-  });
-}
-
-// ---------------------------------------------------------------- autograd
-
-ct_status ct_set_requires_grad(ct_tensor *t, bool requires_grad) {
-  return boundary(__func__, [&] {
-    require(t != nullptr, "tensor handle is NULL");
-    t->t.set_requires_grad(requires_grad);
-  });
-}
-ct_status ct_requires_grad(const ct_tensor *t, bool *out) {
-  return boundary(__func__, [&] { CT_OUT(out); *out = T(t).requires_grad(); });
-}
-ct_status ct_backward(const ct_tensor *t, const ct_tensor *grad) {
-  return boundary(__func__, [&] {
-    if (grad)
-      T(t).backward(T(grad));
-    else
-      T(t).backward();
-  });
-}
-ct_status ct_grad(const ct_tensor *t, ct_tensor **out) {
-  return boundary(__func__, [&] {
-    CT_OUT(out);
-    const auto &g = T(t).grad();
-    *out = g.defined() ? wrap(g) : nullptr;
-  });
-}
-ct_status ct_zero_grad(ct_tensor *t) {
-  return boundary(__func__, [&] {
-    require(t != nullptr, "tensor handle is NULL");
-    t->t.mutable_grad().reset();
-  });
-}
-ct_status ct_set_grad_enabled(bool enabled, bool *previous) {
-  return boundary(__func__, [&] {
-    bool old = c10::GradMode::is_enabled();
-    c10::GradMode::set_enabled(enabled);
-    if (previous) *previous = old;
-  });
-}
-ct_status ct_is_grad_enabled(bool *out) {
-  return boundary(__func__, [&] { CT_OUT(out); *out = c10::GradMode::is_enabled(); });
-}
-
-// ---------------------------------------------------------------- generators
-
-ct_status ct_generator_new(uint64_t seed, const char *dev, ct_generator **out) {
-  return boundary(__func__, [&] {
-    CT_OUT(out);
-    auto d = device(dev);
-    at::Generator g;
-    if (d.is_cpu()) {
-      g = at::make_generator<at::CPUGeneratorImpl>(seed);
-    } else {
-      g = at::globalContext().defaultGenerator(d).clone();
-      std::lock_guard<std::mutex> lock(g.mutex());
-      g.set_current_seed(seed);
-    }
-    *out = new ct_generator{std::move(g)};
-  });
-}
-void ct_generator_free(ct_generator *g) { delete g; }
-ct_status ct_generator_get_state(const ct_generator *g, ct_tensor **out) {
-  return boundary(__func__, [&] {
-    CT_OUT(out);
-    require(g != nullptr, "generator is NULL");
-    auto gen = g->g;
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    *out = wrap(gen.get_state());
-  });
-}
-ct_status ct_generator_set_state(ct_generator *g, const ct_tensor *state) {
-  return boundary(__func__, [&] {
-    require(g != nullptr, "generator is NULL");
-    const auto &s = T(state);
-    require(s.scalar_type() == at::kByte, "generator state must be a uint8 tensor");
-    std::lock_guard<std::mutex> lock(g->g.mutex());
-    g->g.set_state(s);
-  });
-}
-
-// ---------------------------------------------------------------- AdamW
-
-ct_adamw_params ct_adamw_default_params(void) {
-  ct_adamw_params p;
-  p.lr = 1e-3;
-  p.beta1 = 0.9;
-  p.beta2 = 0.999;
-  p.eps = 1e-8;
-  p.weight_decay = 0.01;
-  return p;
-}
-
-ct_status ct_adamw_new(const ct_adamw_params *params, ct_adamw **out) {
-  return boundary(__func__, [&] {
-    CT_OUT(out);
-    ct_adamw_params hp = params ? *params : ct_adamw_default_params();
-    require(hp.beta1 >= 0 && hp.beta1 < 1 && hp.beta2 >= 0 && hp.beta2 < 1, "betas must lie in [0, 1)");
-    require(hp.eps > 0, "eps must be positive");
-    *out = new ct_adamw{hp, {}};
-  });
-}
-void ct_adamw_free(ct_adamw *opt) { delete opt; }
-
-ct_status ct_adamw_add_group(ct_adamw *opt, ct_tensor *const *params, int n, double weight_decay) {
-  return boundary(__func__, [&] {
-    require(opt != nullptr, "optimizer is NULL");
-    require(n >= 0 && (n == 0 || params != nullptr), "parameter list is NULL");
-    std::vector<ct_adamw::Param> group;
-    for (int i = 0; i < n; ++i) {
-      const auto &p = T(params[i]);
-      require(p.is_floating_point(), "AdamW parameters must be floating point");
-      group.push_back({p, weight_decay});
-    }
-    opt->params.insert(opt->params.end(), group.begin(), group.end());
-  });
-}
-
-// Follows torch.optim.AdamW (single-tensor path): decoupled decay, then the Adam update with
-// bias corrections applied to the step size and to the second moment.
-ct_status ct_adamw_step(ct_adamw *opt, double lr) {
-  return boundary(__func__, [&] {
-    require(opt != nullptr, "optimizer is NULL");
-    at::NoGradGuard no_grad;
-    const auto &hp = opt->hp;
-    for (auto &s : opt->params) {
-      const auto &g = s.p.grad();
-      if (!g.defined()) continue;
-      if (!s.exp_avg.defined()) {
-        s.exp_avg = at::zeros_like(s.p, at::MemoryFormat::Preserve);
-        s.exp_avg_sq = at::zeros_like(s.p, at::MemoryFormat::Preserve);
-      }
-      s.step += 1;
-      if (s.weight_decay != 0) s.p.mul_(1.0 - lr * s.weight_decay);
-      s.exp_avg.mul_(hp.beta1).add_(g, 1.0 - hp.beta1);
-      s.exp_avg_sq.mul_(hp.beta2).addcmul_(g, g, 1.0 - hp.beta2);
-      double bc1 = 1.0 - std::pow(hp.beta1, static_cast<double>(s.step));
-      double bc2 = 1.0 - std::pow(hp.beta2, static_cast<double>(s.step));
-      auto denom = (s.exp_avg_sq.sqrt() / std::sqrt(bc2)).add_(hp.eps);
-      s.p.addcdiv_(s.exp_avg, denom, -lr / bc1);
-    }
-  });
-}
-ct_status ct_adamw_zero_grad(ct_adamw *opt) {
-  return boundary(__func__, [&] {
-    require(opt != nullptr, "optimizer is NULL");
-    for (auto &s : opt->params) s.p.mutable_grad().reset();
-  });
-}
-ct_status ct_adamw_param_count(const ct_adamw *opt, int *out) {
-  return boundary(__func__, [&] {
-    CT_OUT(out);
-    require(opt != nullptr, "optimizer is NULL");
-    *out = static_cast<int>(opt->params.size());
-  });
-}
-ct_status ct_adamw_get_state(const ct_adamw *opt, int i, int64_t *step, ct_tensor **exp_avg, ct_tensor **exp_avg_sq) {
-  return boundary(__func__, [&] {
-    CT_OUT(step);
-    CT_OUT(exp_avg);
-    CT_OUT(exp_avg_sq);
-    require(opt != nullptr, "optimizer is NULL");
-    auto &s = const_cast<ct_adamw *>(opt)->at_index(i);
-    auto m = s.exp_avg.defined() ? wrap(s.exp_avg.detach().clone()) : nullptr;
-    auto v = s.exp_avg_sq.defined() ? wrap(s.exp_avg_sq.detach().clone()) : nullptr;
-    *step = s.step;
-    *exp_avg = m;
-    *exp_avg_sq = v;
-  });
-}
-ct_status ct_adamw_set_state(ct_adamw *opt, int i, int64_t step, const ct_tensor *exp_avg, const ct_tensor *exp_avg_sq) {
-  return boundary(__func__, [&] {
-    require(opt != nullptr, "optimizer is NULL");
-    require(step >= 0, "step must be non-negative");
-    auto &s = opt->at_index(i);
-    const auto &m = T(exp_avg);
-    const auto &v = T(exp_avg_sq);
-    if (!m.sizes().equals(s.p.sizes()) || !v.sizes().equals(s.p.sizes()))
-      throw InvalidArgument("optimizer state shape does not match parameter " + std::to_string(i));
-    auto opts = s.p.options().requires_grad(false);
-    s.exp_avg = m.detach().to(opts, /*non_blocking=*/false, /*copy=*/true);
-    s.exp_avg_sq = v.detach().to(opts, false, true);
-    s.step = step;
-  });
-}
-
-ct_status ct_clip_grad_norm(ct_tensor *const *params, int n, double max_norm, double *total_norm) {
-  return boundary(__func__, [&] {
-    CT_OUT(total_norm);
-    require(n >= 0 && (n == 0 || params != nullptr), "parameter list is NULL");
-    require(max_norm > 0, "max_norm must be positive");
-    at::NoGradGuard no_grad;
-    std::vector<at::Tensor> grads;
-    for (int i = 0; i < n; ++i) {
-      const auto &g = T(params[i]).grad();
-      if (g.defined()) grads.push_back(g);
-    }
-    if (grads.empty()) {
-      *total_norm = 0;
-      return;
-    }
-    std::vector<at::Tensor> norms;
-    for (auto &g : grads) norms.push_back(at::norm(g.to(at::kFloat), 2));
-    double total = at::norm(at::stack(norms), 2).item<double>();
-    double coef = max_norm / (total + 1e-6);
-    if (coef < 1.0 && std::isfinite(total))
-      for (auto &g : grads) g.mul_(coef);
-    *total_norm = total;
   });
 }
 

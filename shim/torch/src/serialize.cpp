@@ -1,4 +1,5 @@
 // Named-tensor files in torch.save's format, through libtorch's pickler.
+#include <ATen/ATen.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include <cstdio>

@@ -5,6 +5,7 @@
 // [tokens, ffn] activations, the widest of the layer. Here forward is one pass and backward one
 // pass writing both gradients, row by row on the OpenMP team (parallel.h, row_kernels.h).
 // fp32 CPU tensors only; others take at::silu(gate) * up.
+#include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include "internal.h"

@@ -1,7 +1,9 @@
 // Tensor creation, queries, host copies, elementwise ops, reductions, shape ops, casts.
-#include "internal.h"
+#include <ATen/ATen.h>
 
 #include <cstring>
+
+#include "internal.h"
 
 namespace ct {
 
