@@ -36,7 +36,7 @@ let ncclFlags: [String] = libtorch.map { dir in
     return found.count == 2 ? ["-DCT_WITH_NCCL"] + Set(found).sorted().map { "-I\($0)" } : []
 } ?? []
 
-// oneDNN's sgemm for the shim's products (shim/torch/src/gemm.cpp) where its headers are
+// oneDNN's sgemm for the shim's products (shim/torch/src/kernels/gemm.cpp) where its headers are
 // installed (libdnnl-dev; scripts/setup installs it). BCSFT_ONEDNN=0 leaves it out, for a binary
 // that must run where libdnnl is not installed (a pip libtorch keeps its oneDNN private).
 let oneDNN = env["BCSFT_ONEDNN"] != "0" && FileManager.default.fileExists(atPath: "/usr/include/oneapi/dnnl/dnnl.h")

@@ -2,7 +2,7 @@ import XCTest
 
 @testable import Torch
 
-/// The caching CPU allocator (shim/torch/src/allocator.cpp): freed blocks come back for tensors
+/// The caching CPU allocator (shim/torch/src/kernels/allocator.cpp): freed blocks come back for tensors
 /// of the same size class, the cap bounds what it holds, 0 turns it off, and reused memory
 /// carries no stale values into results.
 final class AllocatorTests: XCTestCase {

@@ -2,7 +2,7 @@ import Foundation
 import Torch
 import XCTest
 
-/// The shim's single-op RMSNorm, rotary embedding (shim/torch/src/norm_rotary.cpp), SwiGLU
+/// The shim's single-op RMSNorm, rotary embedding (shim/torch/src/kernels/norm_rotary.cpp), SwiGLU
 /// (swiglu.cpp) and cross-entropy (cross_entropy.cpp) against the same formulas composed from
 /// elementary ops or computed by ATen in float64: values and gradients.
 final class FusedLayerTests: XCTestCase {

@@ -2,7 +2,7 @@ import Foundation
 import Torch
 import XCTest
 
-/// The oneDNN products (shim/torch/src/gemm.cpp) against ATen's: values and gradients, for the
+/// The oneDNN products (shim/torch/src/kernels/gemm.cpp) against ATen's: values and gradients, for the
 /// operand layouts the model produces (transposed views, narrowed cache views, 4-D batches).
 final class GEMMTests: XCTestCase {
     override func tearDown() {

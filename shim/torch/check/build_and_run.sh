@@ -31,13 +31,17 @@ pids=()
 # oneDNN's sgemm for the products where its headers are installed (libdnnl-dev), else ATen only.
 dnnl=(); dnnl_lib=()
 if [ -e /usr/include/oneapi/dnnl/dnnl.h ]; then dnnl=(-DCT_WITH_ONEDNN); dnnl_lib=(-ldnnl); fi
-units=(tensor runtime autograd generator optimizer serialize gemm attention norm_rotary swiglu cross_entropy allocator distributed)
+# Every unit under src/ (the bindings) and src/kernels/ (the hand-written ops), as SwiftPM
+# compiles them; object files are named after the unit (the names are unique).
+units=("$here"/../src/*.cpp "$here"/../src/kernels/*.cpp)
+objs=()
 for f in "${units[@]}"; do
-  g++ -std=$std -O2 -fPIC -D_GLIBCXX_USE_CXX11_ABI=$abi "${dnnl[@]}" "${nccl[@]}" "${inc[@]}" -c "$here/../src/$f.cpp" -o "$out/$f.o" &
+  o="$out/$(basename "$f" .cpp).o"
+  g++ -std=$std -O2 -fPIC -D_GLIBCXX_USE_CXX11_ABI=$abi "${dnnl[@]}" "${nccl[@]}" "${inc[@]}" -c "$f" -o "$o" &
   pids+=($!)
+  objs+=("$o")
 done
 for p in "${pids[@]}"; do wait "$p"; done
-objs=(); for f in "${units[@]}"; do objs+=("$out/$f.o"); done
 link=(-L"$libdir" -Wl,-rpath,"$libdir" -Wl,--no-as-needed "${extra[@]}" -ltorch -ltorch_cpu -lc10 "${dnnl_lib[@]}" -lgomp -lm)
 for prog in check_device check_distributed; do
   gcc -O2 -I"$here/../include" -c "$here/$prog.c" -o "$out/$prog.o"

@@ -81,9 +81,9 @@ ct_status ct_get_gemm_backend(ct_gemm_backend *out);
 ct_status ct_set_gemm_threads(int n);
 /* The backend in effect, oneDNN's version and ISA, and the thread count; buffer contract above. */
 ct_status ct_gemm_info(char *buf, size_t cap, size_t *needed);
-/* The caching CPU allocator (allocator.cpp): keeps freed blocks of 256 KiB and more for reuse,
- * holding at most `bytes` unused; installs it as the CPU allocator for tensors made from now on.
- * 0 frees what it holds and puts c10's default allocator back. */
+/* The caching CPU allocator (src/kernels/allocator.cpp): keeps freed blocks of 256 KiB and
+ * more for reuse, holding at most `bytes` unused; installs it as the CPU allocator for tensors
+ * made from now on. 0 frees what it holds and puts c10's default allocator back. */
 ct_status ct_set_cpu_cache_limit(int64_t bytes);
 /* Bytes held unused now, and the allocations served from the cache (hits) or from malloc. */
 ct_status ct_cpu_cache_stats(int64_t *cached_bytes, int64_t *hits, int64_t *misses);
@@ -204,7 +204,8 @@ typedef enum { CT_REDUCTION_NONE = 0, CT_REDUCTION_MEAN = 1, CT_REDUCTION_SUM = 
 
 /* Cross-entropy of logits [N, C] against int64 targets [N]; targets equal to ignore_index
  * contribute nothing (and are not counted by MEAN). fp32 CPU logits: one op with a one-pass
- * backward (cross_entropy.cpp); a target outside [0, C) is an error naming its row. */
+ * backward (src/kernels/cross_entropy.cpp); a target outside [0, C) is an error naming its
+ * row. */
 ct_status ct_cross_entropy(const ct_tensor *logits, const ct_tensor *targets, int64_t ignore_index,
                            ct_reduction reduction, ct_tensor **out);
 /* a where mask is false, value where it is true (mask broadcasts). */

@@ -77,7 +77,7 @@ std::vector<int64_t> dims(const int64_t *shape, int ndim);
 // Writes s into buf the way the header's string functions promise.
 void write_string(const std::string &s, char *buf, size_t cap, size_t *needed);
 
-// Matrix products (gemm.cpp). Whether oneDNN serves fp32 CPU products, and whether a tensor
+// Matrix products (kernels/gemm.cpp). Whether oneDNN serves fp32 CPU products, and whether a tensor
 // is one it can serve.
 bool onednn_on();
 bool cpu_float(const at::Tensor &t);

@@ -1,6 +1,6 @@
 // Information and settings (ctorch.h's first section): versions, build and BLAS
 // configuration, CUDA queries, thread counts, seeding. The products' settings are in
-// gemm.cpp and the CPU cache's in allocator.cpp, beside the code they set.
+// kernels/gemm.cpp and the CPU cache's in kernels/allocator.cpp, beside the code they set.
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>

@@ -21,7 +21,7 @@
 
 #include <limits>
 
-#include "internal.h"
+#include "../internal.h"
 #include "parallel.h"
 #include "row_kernels.h"
 

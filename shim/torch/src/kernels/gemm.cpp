@@ -24,7 +24,7 @@
 #include <atomic>
 #include <string>
 
-#include "internal.h"
+#include "../internal.h"
 #include "parallel.h"  // the OpenMP calls (libgomp, which libtorch and oneDNN share)
 
 using namespace ct;

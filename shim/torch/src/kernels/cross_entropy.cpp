@@ -11,7 +11,7 @@
 
 #include <atomic>
 
-#include "internal.h"
+#include "../internal.h"
 #include "parallel.h"
 #include "row_kernels.h"
 

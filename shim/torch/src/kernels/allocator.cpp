@@ -13,7 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "internal.h"
+#include "../internal.h"
 
 using namespace ct;
 

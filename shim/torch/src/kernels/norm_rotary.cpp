@@ -12,7 +12,7 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-#include "internal.h"
+#include "../internal.h"
 #include "parallel.h"
 #include "row_kernels.h"
 
