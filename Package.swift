@@ -50,7 +50,7 @@ let package = Package(
                                           "Evaluation", "World", "Pipelines", "Backends", "Recipes", "Stages"]),
         // SentencePiece lives in its own shared object, loaded at run time with
         // dlopen(RTLD_LOCAL|RTLD_DEEPBIND): its bundled protobuf-lite must never share a
-        // symbol namespace with libtorch's protobuf (DESIGN.md, trap 1). Nothing imports it.
+        // symbol namespace with libtorch's protobuf (docs/design.md, trap 1). Nothing imports it.
         .library(name: "SentencePieceShim", type: .dynamic, targets: ["CSentencePiece"]),
     ],
     dependencies: [
@@ -71,14 +71,23 @@ let package = Package(
                 .linkedLibrary("gomp"),
             ] + (oneDNN ? [.linkedLibrary("dnnl")] : [])
         ),
-        // C API over libsentencepiece (shim/sentencepiece/include/cspm.h); only ever dlopen'ed.
+        // The SentencePiece shim's C API (shim/sentencepiece/include/cspm.h) as a header-only
+        // module: no sources, no symbols, no linker settings. Tokenizers imports it for the type of
+        // the function table it gets through dlsym, so the compiler checks every call, and links
+        // nothing of SentencePiece (docs/design.md, trap 1).
+        .target(name: "CSentencePieceAPI", path: "shim/sentencepiece/include", publicHeadersPath: "."),
+        // C API over libsentencepiece (the same cspm.h); only ever dlopen'ed. The version script
+        // leaves cspm_get_api its one exported symbol.
         .target(
             name: "CSentencePiece",
             path: "shim/sentencepiece",
             sources: ["src"],
             publicHeadersPath: "include",
             cxxSettings: [.unsafeFlags(["-O2"])],
-            linkerSettings: [.linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train")]
+            linkerSettings: [
+                .linkedLibrary("sentencepiece"), .linkedLibrary("sentencepiece_train"),
+                .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/shim/sentencepiece/exports.map"]),
+            ]
         ),
         // The one config system: settings values, YAML with file:line, --set, the decoder every
         // step's settings go through, and the sampling settings every step shares.
@@ -87,7 +96,7 @@ let package = Package(
         // whole, SplitMix64, the metrics-line record.
         .target(name: "Common"),
         .target(name: "Torch", dependencies: ["CTorch"]),
-        .target(name: "Tokenizers", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Tokenizers", dependencies: ["CSentencePieceAPI", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Datasets", dependencies: ["Tokenizers", "Common", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Models", dependencies: ["Torch", "Common", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
         // The system SQLite (libsqlite3-dev) for the teachers' response cache.

@@ -1,3 +1,4 @@
+import CSentencePieceAPI
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -5,43 +6,20 @@ import Glibc
 
 /// The SentencePiece shim, opened once per process with dlopen(RTLD_NOW | RTLD_LOCAL |
 /// RTLD_DEEPBIND). DEEPBIND makes the shim and libsentencepiece resolve their own protobuf
-/// symbols first, so they never bind to the protobuf that libtorch loaded (DESIGN.md, trap 1);
-/// LOCAL keeps theirs out of the global namespace. The function types below mirror
-/// shim/sentencepiece/include/cspm.h one for one.
+/// symbols first, so they never bind to the protobuf that libtorch loaded (docs/design.md,
+/// trap 1); LOCAL keeps theirs out of the global namespace. One symbol is looked up,
+/// `cspm_get_api`: the function table it returns has its type from
+/// shim/sentencepiece/include/cspm.h (the header-only module CSentencePieceAPI, which links
+/// nothing), so the compiler checks every call made through `api`.
 public struct SentencePieceLibrary: @unchecked Sendable {
-    typealias Handle = OpaquePointer
-    typealias LastError = @convention(c) () -> UnsafePointer<CChar>?
-    typealias Load = @convention(c) (UnsafePointer<CChar>?, UnsafeMutablePointer<Handle?>?) -> Int32
-    typealias LoadBytes = @convention(c) (UnsafeRawPointer?, Int, UnsafeMutablePointer<Handle?>?) -> Int32
-    typealias Free = @convention(c) (Handle?) -> Void
-    typealias Encode = @convention(c) (Handle?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<Int32>?, Int, UnsafeMutablePointer<Int>?) -> Int32
-    typealias Decode = @convention(c) (Handle?, UnsafePointer<Int32>?, Int, UnsafeMutablePointer<CChar>?, Int, UnsafeMutablePointer<Int>?) -> Int32
-    typealias VocabSize = @convention(c) (Handle?, UnsafeMutablePointer<Int32>?) -> Int32
-    typealias PieceToID = @convention(c) (Handle?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<Int32>?) -> Int32
-    typealias IDToPiece = @convention(c) (Handle?, Int32, UnsafeMutablePointer<CChar>?, Int, UnsafeMutablePointer<Int>?) -> Int32
-    typealias SpecialIDs = @convention(c) (Handle?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?) -> Int32
-    typealias IDKind = @convention(c) (Handle?, Int32, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?) -> Int32
-    typealias Train = @convention(c) (UnsafePointer<UnsafePointer<CChar>?>?, UnsafePointer<UnsafePointer<CChar>?>?, Int32) -> Int32
-
-    static let ok: Int32 = 0
-    static let bufferTooSmall: Int32 = 2
     static let fileName = "libSentencePieceShim.so"
 
     let path: String
-    let lastError: LastError
-    let load: Load
-    let loadBytes: LoadBytes
-    let free: Free
-    let encode: Encode
-    let decode: Decode
-    let vocabSize: VocabSize
-    let pieceToID: PieceToID
-    let idToPiece: IDToPiece
-    let specialIDs: SpecialIDs
-    let idKind: IDKind
-    let train: Train
+    /// The shim's functions. The table is static in the library, which is never closed.
+    let api: cspm_api
 
-    var message: String { lastError().map { String(cString: $0) } ?? "unknown error" }
+    /// The message of the last failed call on this thread.
+    var message: String { api.last_error().map { String(cString: $0) } ?? "unknown error" }
 
     /// The process-wide instance, loaded on first use.
     static func shared() throws -> SentencePieceLibrary { try cached.get() }
@@ -70,27 +48,18 @@ public struct SentencePieceLibrary: @unchecked Sendable {
         guard let h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND) else {
             throw TokenizerError.libraryNotFound(searched: [path], reason: String(cString: dlerror()))
         }
-        func sym<T>(_ name: String, _: T.Type) throws -> T {
-            guard let p = dlsym(h, name) else {
-                throw TokenizerError.libraryNotFound(searched: [path], reason: "symbol \(name) missing")
-            }
-            return unsafeBitCast(p, to: T.self)
+        func refuse(_ reason: String) -> TokenizerError { .libraryNotFound(searched: [path], reason: reason) }
+        guard let symbol = dlsym(h, "cspm_get_api") else {
+            throw refuse("no symbol cspm_get_api: not a SentencePiece shim of this build")
         }
-        return SentencePieceLibrary(
-            path: path,
-            lastError: try sym("cspm_last_error", LastError.self),
-            load: try sym("cspm_load", Load.self),
-            loadBytes: try sym("cspm_load_from_bytes", LoadBytes.self),
-            free: try sym("cspm_free", Free.self),
-            encode: try sym("cspm_encode", Encode.self),
-            decode: try sym("cspm_decode", Decode.self),
-            vocabSize: try sym("cspm_vocab_size", VocabSize.self),
-            pieceToID: try sym("cspm_piece_to_id", PieceToID.self),
-            idToPiece: try sym("cspm_id_to_piece", IDToPiece.self),
-            specialIDs: try sym("cspm_special_ids", SpecialIDs.self),
-            idKind: try sym("cspm_id_kind", IDKind.self),
-            train: try sym("cspm_train", Train.self)
-        )
+        guard let table = unsafeBitCast(symbol, to: cspm_get_api_fn.self)() else { throw refuse("cspm_get_api returned NULL") }
+        // The version and the size lead every version of the table: check them before reading the rest.
+        let version = table.pointee.abi_version, size = Int(table.pointee.struct_size)
+        guard version == UInt32(CSPM_API_VERSION), size == MemoryLayout<cspm_api>.size else {
+            throw refuse("its function table is version \(version) (\(size) bytes) but this build needs version "
+                + "\(CSPM_API_VERSION) (\(MemoryLayout<cspm_api>.size) bytes): a shim from another build")
+        }
+        return SentencePieceLibrary(path: path, api: table.pointee)
     }
 }
 

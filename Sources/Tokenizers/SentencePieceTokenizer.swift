@@ -1,3 +1,4 @@
+import CSentencePieceAPI
 import Crypto
 import Foundation
 
@@ -31,23 +32,23 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         let lib = try SentencePieceLibrary.shared()
         self.lib = lib
         var h: OpaquePointer?
-        let status = data.withUnsafeBytes { lib.loadBytes($0.baseAddress, $0.count, &h) }
-        guard status == SentencePieceLibrary.ok, let h else {
+        let status = data.withUnsafeBytes { lib.api.load_from_bytes($0.baseAddress, $0.count, &h) }
+        guard status == CSPM_OK, let h else {
             throw TokenizerError.cannotLoad(path: source, reason: lib.message)
         }
         handle = h
         modelData = data
         sha256 = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
         var n: Int32 = 0
-        _ = lib.vocabSize(h, &n)
+        _ = lib.api.vocab_size(h, &n)
         vocabularySize = Int(n)
         var bos: Int32 = -1, eos: Int32 = -1, pad: Int32 = -1, unk: Int32 = -1
-        _ = lib.specialIDs(h, &bos, &eos, &pad, &unk)
+        _ = lib.api.special_ids(h, &bos, &eos, &pad, &unk)
         func opt(_ v: Int32) -> Int32? { v >= 0 ? v : nil }
         (bosID, eosID, padID, unknownID) = (opt(bos), opt(eos), opt(pad), opt(unk))
     }
 
-    deinit { lib.free(handle) }
+    deinit { lib.api.free(handle) }
 
     public var serializedModel: Data? { modelData }
 
@@ -58,7 +59,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         // One id never covers less than one byte, so bytes + 1 ids suffice on the first call.
         let ids = text.utf8.withContiguousStorageIfAvailable { bytes in
             bytes.withMemoryRebound(to: CChar.self) { t in
-                withGrowingBuffer(of: Int32.self, initial: t.count + 1) { lib.encode(handle, t.baseAddress, t.count, $0, $1, $2) }
+                withGrowingBuffer(of: Int32.self, initial: t.count + 1) { lib.api.encode(handle, t.baseAddress, t.count, $0, $1, $2) }
             }
         }
         guard let ids = ids ?? nil else { throw TokenizerError.encodeFailed(lib.message) }
@@ -69,7 +70,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         for id in ids where id < 0 || Int(id) >= vocabularySize {
             throw TokenizerError.unknownID(id, vocabularySize: vocabularySize)
         }
-        let bytes = withGrowingBuffer(of: CChar.self, initial: ids.count * 8 + 16) { lib.decode(handle, ids, ids.count, $0, $1, $2) }
+        let bytes = withGrowingBuffer(of: CChar.self, initial: ids.count * 8 + 16) { lib.api.decode(handle, ids, ids.count, $0, $1, $2) }
         guard let bytes else { throw TokenizerError.decodeFailed(lib.message) }
         return String(decoding: bytes.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
@@ -78,8 +79,8 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         guard !piece.isEmpty else { return nil }
         var id: Int32 = -1
         let bytes = Array(piece.utf8).map { CChar(bitPattern: $0) }
-        let status = bytes.withUnsafeBufferPointer { lib.pieceToID(handle, $0.baseAddress, $0.count, &id) }
-        guard status == SentencePieceLibrary.ok else { return nil }
+        let status = bytes.withUnsafeBufferPointer { lib.api.piece_to_id(handle, $0.baseAddress, $0.count, &id) }
+        guard status == CSPM_OK else { return nil }
         // PieceToId answers the unknown id for pieces it lacks; only the unknown piece itself maps there.
         if let unk = unknownID, id == unk, (try? self.piece(forID: unk)) != piece { return nil }
         return id
@@ -87,7 +88,7 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
 
     public func piece(forID id: Int32) throws -> String {
         guard id >= 0, Int(id) < vocabularySize else { throw TokenizerError.unknownID(id, vocabularySize: vocabularySize) }
-        guard let bytes = withGrowingBuffer(of: CChar.self, initial: 64, { lib.idToPiece(handle, id, $0, $1, $2) }) else {
+        guard let bytes = withGrowingBuffer(of: CChar.self, initial: 64, { lib.api.id_to_piece(handle, id, $0, $1, $2) }) else {
             throw TokenizerError.decodeFailed(lib.message)
         }
         return String(decoding: bytes.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -96,27 +97,27 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     /// Whether an id is a control symbol (<s>, </s>, <pad>): never produced by encode.
     public func isControl(_ id: Int32) -> Bool {
         var c: Int32 = 0, u: Int32 = 0, b: Int32 = 0
-        return lib.idKind(handle, id, &c, &u, &b) == SentencePieceLibrary.ok && c != 0
+        return lib.api.id_kind(handle, id, &c, &u, &b) == CSPM_OK && c != 0
     }
 
     /// Calls a shim function with the "buffer, capacity, needed" contract (cspm.h), calling
     /// again with a buffer of the needed size when the first was too small. Nil on failure.
     private func withGrowingBuffer<T: Numeric>(of _: T.Type, initial: Int,
-                                               _ call: (UnsafeMutablePointer<T>?, Int, UnsafeMutablePointer<Int>?) -> Int32) -> [T]? {
-        var status: Int32 = SentencePieceLibrary.ok
+                                               _ call: (UnsafeMutablePointer<T>?, Int, UnsafeMutablePointer<Int>?) -> cspm_status) -> [T]? {
+        var status = CSPM_OK
         var needed = 0
         // Uninitialized storage: the shim writes the first `needed` elements, the rest is cut.
         var buffer = [T](unsafeUninitializedCapacity: Swift.max(initial, 1)) { buf, count in
             status = call(buf.baseAddress, buf.count, &needed)
-            count = status == SentencePieceLibrary.ok ? needed : 0
+            count = status == CSPM_OK ? needed : 0
         }
-        if status == SentencePieceLibrary.bufferTooSmall {
+        if status == CSPM_BUFFER_TOO_SMALL {
             buffer = [T](unsafeUninitializedCapacity: needed) { buf, count in
                 status = call(buf.baseAddress, buf.count, &needed)
-                count = status == SentencePieceLibrary.ok ? needed : 0
+                count = status == CSPM_OK ? needed : 0
             }
         }
-        guard status == SentencePieceLibrary.ok else { return nil }
+        guard status == CSPM_OK else { return nil }
         return buffer
     }
 }

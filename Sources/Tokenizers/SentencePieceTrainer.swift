@@ -1,3 +1,4 @@
+import CSentencePieceAPI
 import Foundation
 
 /// Trains a SentencePiece model. The defaults suit SFT data: digits split one by one (math
@@ -87,10 +88,10 @@ public struct SentencePieceTrainer: Sendable {
         defer { (keys + values).forEach { Foundation.free($0) } }
         let status = keys.map { UnsafePointer($0) }.withUnsafeBufferPointer { k in
             values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
-                lib.train(k.baseAddress, v.baseAddress, Int32(options.count))
+                lib.api.train(k.baseAddress, v.baseAddress, Int32(options.count))
             }
         }
-        guard status == SentencePieceLibrary.ok else { throw TokenizerError.trainingFailed(lib.message) }
+        guard status == CSPM_OK else { throw TokenizerError.trainingFailed(lib.message) }
 
         let vocabOut = output.deletingPathExtension().appendingPathExtension("vocab")
         for (from, to) in [("m.vocab", vocabOut), ("m.model", output)] {
