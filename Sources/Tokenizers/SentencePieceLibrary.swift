@@ -6,9 +6,9 @@ import Glibc
 
 /// The SentencePiece shim, opened once per process with dlopen(RTLD_NOW | RTLD_LOCAL |
 /// RTLD_DEEPBIND). DEEPBIND makes the shim and libsentencepiece resolve their own protobuf
-/// symbols first, so they never bind to the protobuf that libtorch loaded (docs/design.md,
-/// trap 1); LOCAL keeps theirs out of the global namespace. One symbol is looked up,
-/// `cspm_get_api`: the function table it returns has its type from
+/// symbols first, so they never bind to the protobuf that libtorch loaded
+/// (docs/design.md, trap 1); LOCAL keeps theirs out of the global namespace. One symbol is
+/// looked up, `cspm_get_api`: the function table it returns has its type from
 /// shim/sentencepiece/include/cspm.h (the header-only module CSentencePieceAPI, which links
 /// nothing), so the compiler checks every call made through `api`.
 public struct SentencePieceLibrary: @unchecked Sendable {

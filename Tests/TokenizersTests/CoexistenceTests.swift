@@ -4,7 +4,7 @@ import Torch
 import XCTest
 
 /// libtorch (linked) and SentencePiece (dlopen'ed with RTLD_DEEPBIND) in one process: the
-/// protobuf clash of DESIGN.md trap 1 would crash here if the loading were wrong.
+/// protobuf clash of docs/design.md, trap 1 would crash here if the loading were wrong.
 final class CoexistenceTests: XCTestCase {
     func testTokenizerIDsFeedATrainingStep() throws {
         let tok = try SentencePieceTokenizer(contentsOf: Fixture.referenceModel)

@@ -2,11 +2,12 @@
  * cspm.h: the C API of bcsft's SentencePiece shim (libSentencePieceShim.so).
  *
  * This library is never linked into a binary that also links libtorch: Debian's
- * libsentencepiece carries its own protobuf-lite and the two protobufs clash (docs/design.md,
- * trap 1). Swift loads it with dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND) and looks up ONE
- * symbol, cspm_get_api, which returns a table of function pointers (cspm_api). Swift takes
- * the table's type from this header (the header-only SwiftPM target CSentencePieceAPI), so the
- * compiler checks every call against the signatures below; nothing is mirrored by hand.
+ * libsentencepiece carries its own protobuf-lite and the two protobufs clash
+ * (docs/design.md, trap 1). Swift loads it with dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND)
+ * and looks up ONE symbol, cspm_get_api, which returns a table of function pointers (cspm_api).
+ * Swift takes the table's type from this header (the header-only SwiftPM target
+ * CSentencePieceAPI), so the compiler checks every call against the signatures below; nothing
+ * is mirrored by hand.
  *
  * Rules (ctorch.h's, for the same reasons):
  *  - Every object is an opaque handle. Whoever receives a handle through an out-parameter
