@@ -115,7 +115,7 @@ let package = Package(
         // world, a server; and `bcsft doctor`'s checks of the parts they run on.
         .target(name: "Backends", dependencies: ["Pipelines", "Teachers", "World", "Models", "Training", "Tokenizers", "Datasets", "Torch", "Settings"]),
         // Recipes: YAML experiments run as stages with a content-hash cache; stage kinds are registered by the caller.
-        .target(name: "Recipes", dependencies: ["Settings", .product(name: "Yams", package: "Yams"), .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Recipes", dependencies: ["Settings", .product(name: "Crypto", package: "swift-crypto")]),
         // The stage kinds of bcsft's recipes: each pipeline step as a cached, resumable stage.
         .target(name: "Stages", dependencies: ["Recipes", "Pipelines", "Backends", "World", "Training", "Datasets", "Tokenizers", "Torch", "Behaviors",
                                                "Evaluation", "Teachers", "Common", "Settings", "Models"]),

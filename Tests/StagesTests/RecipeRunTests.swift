@@ -120,6 +120,65 @@ final class RecipeRunTests: XCTestCase {
         XCTAssertEqual(try losses(killed), try losses(straight), "per-step losses after kill -9 and resume equal the straight run's")
     }
 
+    /// `nproc: 2` in a train stage starts the same ranks as `bcsft train --nproc 2` (the
+    /// launcher is one, in Training): the same losses, step for step.
+    func testRecipeTrainsOnTwoProcessesLikeTheCommand() throws {
+        let training = """
+          model: {config: {hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4}, seed: 3}
+          steps: 6
+          batch_size: 2
+          lr: 3.0e-3
+          seed: 5
+          log_every: 1
+          nproc: 2
+        """
+        let recipe = dir.appendingPathComponent("two.yaml")
+        try """
+        name: two
+        stages:
+          world: {kind: world, settings: {train: 60, test: 1}}
+          sft:
+            kind: generate
+            inputs: {problems: "${stages.world.out}/train.jsonl"}
+            settings: {temperature: 0, backend: {kind: scripted}}
+          tokenizer:
+            kind: tokenizer
+            inputs: {corpus: "${stages.sft.out}/sft.jsonl"}
+            settings: {vocab_size: 400}
+          data:
+            kind: dataset
+            inputs: {records: "${stages.sft.out}/sft.jsonl", tokenizer: "${stages.tokenizer.out}/tokenizer.model"}
+            settings: {seq_len: 256}
+          student:
+            kind: train
+            inputs: {data: "${stages.data.out}"}
+            settings:
+        \(training.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+        """.write(to: recipe, atomically: true, encoding: .utf8)
+        let bcsft = try bcsftExecutable()
+        let work = dir.appendingPathComponent("work")
+        var (status, out, err) = try runProcess(bcsft, ["run", recipe.path, "--workdir", work.path])
+        XCTAssertEqual(status, 0, err)
+        let log = try String(contentsOf: work.appendingPathComponent("student.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("on 2 process(es)"), log)
+        let config = dir.appendingPathComponent("cli.yaml")
+        try ("data: \(work.appendingPathComponent("data/data").path)\noutput: \(dir.appendingPathComponent("cli").path)\n"
+            + training.split(separator: "\n").map { $0.dropFirst(2) }.joined(separator: "\n").replacingOccurrences(of: "nproc: 2", with: ""))
+            .write(to: config, atomically: true, encoding: .utf8)
+        (status, out, err) = try runProcess(bcsft, ["train", "--config", config.path, "--nproc", "2"])
+        XCTAssertEqual(status, 0, err)
+        XCTAssertTrue(out.contains("x 2 process(es)"), out)
+        func losses(_ run: URL) throws -> [String] {
+            try String(contentsOf: run.appendingPathComponent("metrics.jsonl"), encoding: .utf8).split(separator: "\n").map { line in
+                let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any]
+                return "\(o["step"]!) \(o["loss"]!)"
+            }
+        }
+        let stage = try losses(work.appendingPathComponent("student"))
+        XCTAssertEqual(stage.count, 6)
+        XCTAssertEqual(stage, try losses(dir.appendingPathComponent("cli")), "the stage's two ranks and the command's two ranks train alike")
+    }
+
     func worldProblems() throws -> (train: String, test: String) {
         let w = dir.appendingPathComponent("world")
         let (status, _, err) = try runProcess(try bcsftExecutable(), ["world", "--out", w.path, "--train", "60", "--test", "12"])
