@@ -130,11 +130,11 @@ let package = Package(
         // Helpers shared by the test targets (temporary folders, running the bcsft binary).
         .target(name: "TestSupport", dependencies: ["Tokenizers", "Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "TestSupport"]),
-        .testTarget(name: "TeachersTests", dependencies: ["Teachers", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "WorldTests", dependencies: ["World", "Teachers", "Behaviors"]),
+        .testTarget(name: "TeachersTests", dependencies: ["Teachers", "Settings", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "WorldTests", dependencies: ["World", "Teachers", "Behaviors", "Settings"]),
         // Builds and runs without libtorch: the pipelines over the scripted world and servers.
-        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "Evaluation", "Settings", "TestSupport"]),
-        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Pipelines", "World", "Teachers", "Evaluation", "Models", "Torch", "Settings", "TestSupport"]),
+        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "Evaluation", "Common", "Settings", "TestSupport"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Pipelines", "World", "Teachers", "Evaluation", "Models", "Torch", "Common", "Settings", "TestSupport"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Recipes", "Pipelines", "Datasets", "Evaluation", "Training", "World", "Models", "Torch", "Settings",
                                                      "TestSupport"]),
         .testTarget(name: "BehaviorsTests", dependencies: ["Behaviors", "TestSupport"]),
