@@ -102,7 +102,7 @@ let package = Package(
         // The system SQLite (libsqlite3-dev) for the teachers' response cache.
         .systemLibrary(name: "CSQLite", path: "shim/sqlite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Teachers", dependencies: ["CSQLite", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Behaviors", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Behaviors", dependencies: ["Common", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Training", dependencies: ["Torch", "Models", "Datasets", "Common", "Settings"]),
         // Grading answers, metrics over eval samples, and reports (no libtorch).
         .target(name: "Evaluation", dependencies: ["Common", "Settings"]),

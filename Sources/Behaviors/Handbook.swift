@@ -1,18 +1,5 @@
+import Common
 import Foundation
-
-public enum BehaviorError: LocalizedError, Equatable {
-    case invalidLine(file: String, line: Int, reason: String)
-    case cannotRead(path: String, reason: String)
-    case cannotWrite(path: String, reason: String)
-
-    public var errorDescription: String? {
-        switch self {
-        case let .invalidLine(file, line, reason): "\(file):\(line): \(reason)"
-        case let .cannotRead(path, reason): "\(path): cannot read: \(reason)"
-        case let .cannotWrite(path, reason): "\(path): cannot write: \(reason)"
-        }
-    }
-}
 
 /// The behavior handbook: a JSONL file of behaviors, deduplicated as they are added.
 public struct Handbook: Sendable, Equatable {
@@ -84,7 +71,7 @@ public struct Handbook: Sendable, Equatable {
     public static func load(_ url: URL) throws -> Handbook {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw BehaviorError.cannotRead(path: url.path, reason: error.localizedDescription)
+            throw FileError.cannotRead(path: url.path, reason: error.localizedDescription)
         }
         var h = Handbook()
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -93,14 +80,14 @@ public struct Handbook: Sendable, Equatable {
             do {
                 var b = try JSONDecoder().decode(Behavior.self, from: Data(trimmed.utf8))
                 guard b.name.hasPrefix("behavior_"), !b.instruction.isEmpty else {
-                    throw BehaviorError.invalidLine(file: url.path, line: n + 1, reason: "name must start with behavior_ and instruction must not be empty")
+                    throw FileError.invalidLine(file: url.path, line: n + 1, reason: "name must start with behavior_ and instruction must not be empty")
                 }
                 b.id = Behavior.contentID(name: b.name, instruction: b.instruction)
                 h.add(b)
-            } catch let e as BehaviorError {
+            } catch let e as FileError {
                 throw e
             } catch {
-                throw BehaviorError.invalidLine(file: url.path, line: n + 1, reason: "not a behavior record (\(error))")
+                throw FileError.invalidLine(file: url.path, line: n + 1, reason: "not a behavior record (\(error))")
             }
         }
         return h
@@ -119,7 +106,7 @@ public struct Handbook: Sendable, Equatable {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try out.write(to: url, options: .atomic)
         } catch {
-            throw BehaviorError.cannotWrite(path: url.path, reason: error.localizedDescription)
+            throw FileError.cannotWrite(path: url.path, reason: error.localizedDescription)
         }
     }
 }

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// The evaluation report: `report.md` (tables) and `report.html` (the same tables plus inline
@@ -13,7 +14,7 @@ public enum Report {
         } catch let e as EvaluationError {
             throw e
         } catch {
-            throw EvaluationError.cannotWrite(path: directory.path, reason: error.localizedDescription)
+            throw FileError.cannotWrite(path: directory.path, reason: error.localizedDescription)
         }
     }
 

@@ -197,17 +197,17 @@ extension Summary {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do { try encoder.encode(self).write(to: url, options: .atomic) } catch {
-            throw EvaluationError.cannotWrite(path: url.path, reason: error.localizedDescription)
+            throw FileError.cannotWrite(path: url.path, reason: error.localizedDescription)
         }
     }
 
     public static func read(from url: URL) throws -> Summary {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw EvaluationError.cannotRead(path: url.path, reason: error.localizedDescription)
+            throw FileError.cannotRead(path: url.path, reason: error.localizedDescription)
         }
         do { return try JSONDecoder().decode(Summary.self, from: data) } catch {
-            throw EvaluationError.cannotRead(path: url.path, reason: JSONLines.describe(error, decoding: Summary.self))
+            throw FileError.cannotRead(path: url.path, reason: JSONLines.describe(error, decoding: Summary.self))
         }
     }
 }

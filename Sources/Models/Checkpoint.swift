@@ -56,6 +56,6 @@ public enum Checkpoint {
         if let e = model.config.eosTokenJSON { gen["eos_token_id"] = e }
         try JSONSerialization.data(withJSONObject: gen, options: [.prettyPrinted, .sortedKeys])
             .write(to: tmp.appendingPathComponent("generation_config.json"))
-        if let tok = tokenizerModel { try tok.write(to: tmp.appendingPathComponent("tokenizer.model")) }
+        if let tok = tokenizerModel { try tok.write(to: tokenizerURL(in: tmp)) }
     }
 }

@@ -41,6 +41,38 @@ extension ModelStepSettings {
     public func promptSet() throws -> PromptSet { try PromptSet(overrides: prompts.map { URL(fileURLWithPath: $0) }) }
 }
 
+/// The keys of steps that may be behavior-conditioned (given a handbook) and sample several
+/// responses per problem: `retrieval`, `k` and `samples`, beside the model step's keys.
+public protocol ConditionedStepSettings: ModelStepSettings {
+    var retrieval: RetrievalSettings { get set }
+    /// Responses per problem (per budget where there are several).
+    var samples: Int { get set }
+}
+
+private enum ConditionedKeys: String, CodingKey { case samples }
+
+extension ConditionedStepSettings {
+    mutating func decodeConditioned(from decoder: Decoder) throws {
+        try decodeShared(from: decoder)
+        retrieval = try RetrievalSettings(from: decoder)
+        let c = try decoder.container(keyedBy: ConditionedKeys.self)
+        try c.update(&samples, .samples)
+    }
+
+    func encodeConditioned(to encoder: Encoder) throws {
+        try encodeShared(to: encoder)
+        try retrieval.encode(to: encoder)
+        var c = encoder.container(keyedBy: ConditionedKeys.self)
+        try c.encode(samples, forKey: .samples)
+    }
+
+    func validateConditioned() throws {
+        try validateShared()
+        try retrieval.validate()
+        guard samples >= 1 else { throw SettingsError.invalid("samples", "must be at least 1") }
+    }
+}
+
 /// A list of output budgets (`budgets: [2048, 4096]`): non-empty, each at least 1 token.
 func checkBudgets(_ budgets: [Int], key: String = "budgets") throws {
     guard !budgets.isEmpty, budgets.allSatisfy({ $0 >= 1 }) else {
@@ -83,42 +115,33 @@ public struct ExtractSettings: ModelStepSettings {
 }
 
 /// `bcsft solve` and `kind: solve`: vanilla or behavior-conditioned inference, n samples per problem.
-public struct SolveSettings: ModelStepSettings {
+public struct SolveSettings: ConditionedStepSettings {
     public var problems = ProblemSelection()
     public var sampling = Sampling()
     public var backend = Backend()
     public var prompts: String?
     public var retrieval = RetrievalSettings()
-    /// Responses per problem.
     public var samples = 1
     public var promptStyle = SolvePipeline.PromptStyle.template
 
-    enum CodingKeys: String, CodingKey { case samples, promptStyle = "prompt_style" }
+    enum CodingKeys: String, CodingKey { case promptStyle = "prompt_style" }
 
     public init() {}
 
     public init(from decoder: Decoder) throws {
         self.init()
-        try decodeShared(from: decoder)
-        retrieval = try RetrievalSettings(from: decoder)
+        try decodeConditioned(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        try c.update(&samples, .samples)
         try c.update(&promptStyle, .promptStyle)
     }
 
     public func encode(to encoder: Encoder) throws {
-        try encodeShared(to: encoder)
-        try retrieval.encode(to: encoder)
+        try encodeConditioned(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(samples, forKey: .samples)
         try c.encode(promptStyle, forKey: .promptStyle)
     }
 
-    public func validate() throws {
-        try validateShared()
-        try retrieval.validate()
-        guard samples >= 1 else { throw SettingsError.invalid("samples", "must be at least 1") }
-    }
+    public func validate() throws { try validateConditioned() }
 }
 
 /// `bcsft improve` and `kind: improve`: behavior-guided self-improvement against
@@ -156,13 +179,12 @@ public struct ImproveSettings: ModelStepSettings {
 
 /// `bcsft generate` and `kind: generate`: teacher responses for an SFT set, vanilla or
 /// behavior-conditioned (a handbook given), n per question.
-public struct GenerateSettings: ModelStepSettings {
+public struct GenerateSettings: ConditionedStepSettings {
     public var problems = ProblemSelection()
     public var sampling = Sampling()
     public var backend = Backend()
     public var prompts: String?
     public var retrieval = RetrievalSettings()
-    /// Responses per question.
     public var samples = 1
     /// Keep only responses the grader accepts (problems need an answer).
     public var filterCorrect = false
@@ -171,49 +193,38 @@ public struct GenerateSettings: ModelStepSettings {
     /// Put the teacher's separate reasoning into the assistant turn as a <think> span.
     public var keepReasoning = true
 
-    enum CodingKeys: String, CodingKey {
-        case samples, filterCorrect = "filter_correct", keepTruncated = "keep_truncated", keepReasoning = "keep_reasoning"
-    }
+    enum CodingKeys: String, CodingKey { case filterCorrect = "filter_correct", keepTruncated = "keep_truncated", keepReasoning = "keep_reasoning" }
 
     public init() {}
 
     public init(from decoder: Decoder) throws {
         self.init()
-        try decodeShared(from: decoder)
-        retrieval = try RetrievalSettings(from: decoder)
+        try decodeConditioned(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        try c.update(&samples, .samples)
         try c.update(&filterCorrect, .filterCorrect)
         try c.update(&keepTruncated, .keepTruncated)
         try c.update(&keepReasoning, .keepReasoning)
     }
 
     public func encode(to encoder: Encoder) throws {
-        try encodeShared(to: encoder)
-        try retrieval.encode(to: encoder)
+        try encodeConditioned(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(samples, forKey: .samples)
         try c.encode(filterCorrect, forKey: .filterCorrect)
         try c.encode(keepTruncated, forKey: .keepTruncated)
         try c.encode(keepReasoning, forKey: .keepReasoning)
     }
 
-    public func validate() throws {
-        try validateShared()
-        try retrieval.validate()
-        guard samples >= 1 else { throw SettingsError.invalid("samples", "must be at least 1") }
-    }
+    public func validate() throws { try validateConditioned() }
 }
 
 /// `bcsft eval` and `kind: eval`: a model on a problems file at each budget, n samples each,
 /// every response graded.
-public struct EvalSettings: ModelStepSettings {
+public struct EvalSettings: ConditionedStepSettings {
     public var problems = ProblemSelection()
     public var sampling = Sampling()
     public var backend = Backend()
     public var prompts: String?
     public var retrieval = RetrievalSettings()
-    /// Samples per problem and budget.
     public var samples = 1
     /// Output budgets; nil: one, `max_tokens`.
     public var budgets: [Int]?
@@ -222,26 +233,22 @@ public struct EvalSettings: ModelStepSettings {
     /// nil: the bare question for a local student (as it was trained), the templates otherwise.
     public var promptStyle: SolvePipeline.PromptStyle?
 
-    enum CodingKeys: String, CodingKey { case samples, budgets, arm, promptStyle = "prompt_style" }
+    enum CodingKeys: String, CodingKey { case budgets, arm, promptStyle = "prompt_style" }
 
     public init() {}
 
     public init(from decoder: Decoder) throws {
         self.init()
-        try decodeShared(from: decoder)
-        retrieval = try RetrievalSettings(from: decoder)
+        try decodeConditioned(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        try c.update(&samples, .samples)
         try c.update(&budgets, .budgets)
         try c.update(&arm, .arm)
         try c.update(&promptStyle, .promptStyle)
     }
 
     public func encode(to encoder: Encoder) throws {
-        try encodeShared(to: encoder)
-        try retrieval.encode(to: encoder)
+        try encodeConditioned(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(samples, forKey: .samples)
         try c.encodeIfPresent(budgets, forKey: .budgets)
         try c.encodeIfPresent(arm, forKey: .arm)
         try c.encodeIfPresent(promptStyle, forKey: .promptStyle)
@@ -254,9 +261,7 @@ public struct EvalSettings: ModelStepSettings {
     public var resolvedPromptStyle: SolvePipeline.PromptStyle { promptStyle ?? (backend.resolvedKind == .local ? .question : .template) }
 
     public func validate() throws {
-        try validateShared()
-        try retrieval.validate()
-        guard samples >= 1 else { throw SettingsError.invalid("samples", "must be at least 1") }
+        try validateConditioned()
         if let budgets { try checkBudgets(budgets) }
     }
 }

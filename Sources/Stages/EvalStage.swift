@@ -21,14 +21,8 @@ struct EvalStage: ModelStepStage {
         try inputs.optionalURL("checkpoint") != nil ? StudentNumerics.version(version) : version
     }
 
-    func validate(_ s: StageSettings, inputs: StageInputs) throws {
-        _ = try inputs.url("problems")
-        _ = try step(s, inputs: inputs)
-    }
-
     func run(_ context: StageContext) async throws {
-        let step = try step(context.settings, inputs: context.inputs)
-        let problems = try step.problems.load(try context.inputs.url("problems"))
+        let (step, problems) = try prepare(context)
         if let checkpoint = try context.inputs.optionalURL("checkpoint") {
             let metrics = RunDirectory(checkpoint).metricsURL
             if FileManager.default.fileExists(atPath: metrics.path) {

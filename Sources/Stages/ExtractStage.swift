@@ -13,14 +13,8 @@ struct ExtractStage: ModelStepStage {
     let version = "1"
     let inputNames: Set<String>? = ["problems", "checkpoint"]
 
-    func validate(_ s: StageSettings, inputs: StageInputs) throws {
-        _ = try inputs.url("problems")
-        _ = try step(s, inputs: inputs)
-    }
-
     func run(_ context: StageContext) async throws {
-        let step = try step(context.settings, inputs: context.inputs)
-        let problems = try step.problems.load(try context.inputs.url("problems"))
+        let (step, problems) = try prepare(context)
         var book = Handbook()
         let (records, summary, failure) = try await ExtractPipeline.run(
             problems: problems, strategist: try model(step, context), sampling: step.sampling, prompts: try step.promptSet(),

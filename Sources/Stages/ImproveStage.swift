@@ -12,14 +12,8 @@ struct ImproveStage: ModelStepStage {
     let version = "1"
     let inputNames: Set<String>? = ["problems", "checkpoint"]
 
-    func validate(_ s: StageSettings, inputs: StageInputs) throws {
-        _ = try inputs.url("problems")
-        _ = try step(s, inputs: inputs)
-    }
-
     func run(_ context: StageContext) async throws {
-        let step = try step(context.settings, inputs: context.inputs)
-        let problems = try step.problems.load(try context.inputs.url("problems"))
+        let (step, problems) = try prepare(context)
         let (records, points, failure) = await ImprovePipeline.run(
             problems: problems, model: try model(step, context), sampling: step.sampling, budgets: step.budgets, prompts: try step.promptSet(),
             verify: Grading.verify, maxInFlight: step.backend.concurrency, progress: progress(context, "problems"))

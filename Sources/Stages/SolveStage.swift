@@ -12,14 +12,8 @@ struct SolveStage: ModelStepStage {
     let version = "1"
     let inputNames: Set<String>? = ["problems", "handbook", "checkpoint"]
 
-    func validate(_ s: StageSettings, inputs: StageInputs) throws {
-        _ = try inputs.url("problems")
-        _ = try step(s, inputs: inputs)
-    }
-
     func run(_ context: StageContext) async throws {
-        let step = try step(context.settings, inputs: context.inputs)
-        let problems = try step.problems.load(try context.inputs.url("problems"))
+        let (step, problems) = try prepare(context)
         let selector = try await StageFiles.selector(context.inputs, retrieval: step.retrieval, backend: step.backend)
         let (records, failure) = await SolvePipeline.run(
             problems: problems, model: try model(step, context), sampling: step.sampling, samples: step.samples, prompts: try step.promptSet(),

@@ -24,6 +24,18 @@ extension StepStage {
 protocol ModelStepStage: StepStage where Step: ModelStepSettings {}
 
 extension ModelStepStage {
+    /// Every model step reads a problems file; the rest is the settings' own checks.
+    func validate(_ s: StageSettings, inputs: StageInputs) throws {
+        _ = try inputs.url("problems")
+        _ = try step(s, inputs: inputs)
+    }
+
+    /// The step's settings and its problems.
+    func prepare(_ context: StageContext) throws -> (Step, [Problem]) {
+        let step = try step(context.settings, inputs: context.inputs)
+        return (step, try step.problems.load(try context.inputs.url("problems")))
+    }
+
     func step(_ s: StageSettings, inputs: StageInputs) throws -> Step {
         let checkpoint = try inputs.optionalURL("checkpoint")
         let step = try s.decode(Step.self) { $0.backend.checkpoint = checkpoint }

@@ -75,6 +75,29 @@ struct SamplingOptions: ParsableArguments {
     }
 }
 
+/// The flags every step that asks a model shares: the backend, the sampling and the prompt
+/// templates (the keys of `ModelStepSettings` but the problems).
+struct ModelOptions: ParsableArguments {
+    @OptionGroup var backend: BackendOptions
+    @OptionGroup var sampling: SamplingOptions
+    @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
+
+    func fill(_ g: inout GivenSettings) {
+        backend.fill(&g)
+        sampling.fill(&g)
+        g.set("prompts", prompts)
+    }
+
+    /// The settings of a step from these flags and `more` (the step's own); the checkpoint
+    /// flag fills the backend before the checks.
+    func settings<S: ModelStepSettings>(_ type: S.Type, _ more: (inout GivenSettings) throws -> Void) throws -> S {
+        var g = GivenSettings()
+        fill(&g)
+        try more(&g)
+        return try g.decode(S.self) { try backend.prepare(&$0.backend) }
+    }
+}
+
 /// `--budgets 2048,4096`: the list setting `budgets`.
 func parseBudgets(_ text: String?) throws -> [Int]? {
     try text.map {

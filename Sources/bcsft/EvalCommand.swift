@@ -19,27 +19,22 @@ struct EvalCommand: AsyncParsableCommand {
     @Option(help: "Use only the first N problems (default: all).") var limit: Int?
     @Option(help: "Output folder: samples.jsonl and summary.json.") var out: String
     @OptionGroup var retrieval: RetrievalOptions
-    @OptionGroup var backend: BackendOptions
-    @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var model: ModelOptions
     @Option(help: help("Samples per problem and budget.", default: EvalSettings().samples)) var samples: Int?
     @Option(help: "Comma-separated budgets (max output tokens) (default: --max-tokens).") var budgets: String?
     @Option(help: "Label written into every sample (e.g. bc-sft).") var arm: String?
     @Option(name: .customLong("prompt-style"), help: "question or template (default: question for a local student, else template).")
     var promptStyle: String?
-    @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
 
     func settings() throws -> EvalSettings {
-        var g = GivenSettings()
-        g.set("limit", limit)
-        retrieval.fill(&g)
-        backend.fill(&g)
-        sampling.fill(&g)
-        g.set("samples", samples)
-        g.set("budgets", try parseBudgets(budgets))
-        g.set("arm", arm)
-        g.set("prompt_style", promptStyle)
-        g.set("prompts", prompts)
-        return try g.decode(EvalSettings.self) { try backend.prepare(&$0.backend) }
+        try model.settings(EvalSettings.self) { g in
+            g.set("limit", limit)
+            retrieval.fill(&g)
+            g.set("samples", samples)
+            g.set("budgets", try parseBudgets(budgets))
+            g.set("arm", arm)
+            g.set("prompt_style", promptStyle)
+        }
     }
 
     func run() async throws {
@@ -47,7 +42,7 @@ struct EvalCommand: AsyncParsableCommand {
         let problems = try step.problems.load(URL(fileURLWithPath: self.problems))
         let dir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let model = try backend.make(step.backend, output: dir.appendingPathComponent("responses"))
+        let model = try model.backend.make(step.backend, output: dir.appendingPathComponent("responses"))
         let progress = ProgressSink("eval", total: problems.count * step.samples * step.resolvedBudgets.count)
         let (results, failure) = try await EvalPipeline.run(
             problems: problems, model: model, settings: step, prompts: try step.promptSet(),

@@ -13,26 +13,21 @@ struct ExtractCommand: AsyncParsableCommand {
     )
     @OptionGroup var io: ProblemOptions
     @Option(help: "Handbook JSONL to create or merge into.") var handbook: String
-    @OptionGroup var backend: BackendOptions
-    @OptionGroup var sampling: SamplingOptions
-    @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
+    @OptionGroup var model: ModelOptions
     @Option(name: .customLong("merge-similar"), help: "Also merge behaviors whose embeddings have cosine similarity at least this (e.g. 0.92); needs a backend with embeddings.")
     var mergeSimilar: Double?
 
     func settings() throws -> ExtractSettings {
-        var g = GivenSettings()
-        io.fill(&g)
-        backend.fill(&g)
-        sampling.fill(&g)
-        g.set("prompts", prompts)
-        g.set("merge_similar", mergeSimilar)
-        return try g.decode(ExtractSettings.self) { try backend.prepare(&$0.backend) }
+        try model.settings(ExtractSettings.self) { g in
+            io.fill(&g)
+            g.set("merge_similar", mergeSimilar)
+        }
     }
 
     func run() async throws {
         let step = try settings()
         let problems = try step.problems.load(io.problemsURL)
-        let model = try backend.make(step.backend, output: io.outURL)
+        let model = try model.backend.make(step.backend, output: io.outURL)
         let url = URL(fileURLWithPath: handbook)
         var book = FileManager.default.fileExists(atPath: url.path) ? try Handbook.load(url) : Handbook()
         let progress = ProgressSink("extract", total: problems.count)

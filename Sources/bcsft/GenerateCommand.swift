@@ -12,8 +12,7 @@ struct GenerateCommand: AsyncParsableCommand {
     )
     @OptionGroup var io: ProblemOptions
     @OptionGroup var retrieval: RetrievalOptions
-    @OptionGroup var backend: BackendOptions
-    @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var model: ModelOptions
     @Option(help: help("Responses per question.", default: GenerateSettings().samples)) var samples: Int?
     @Flag(inversion: .prefixedNo, help: help("Keep only responses whose answer the grader accepts.", default: GenerateSettings().filterCorrect))
     var filterCorrect: Bool?
@@ -21,26 +20,22 @@ struct GenerateCommand: AsyncParsableCommand {
     var keepTruncated: Bool?
     @Flag(inversion: .prefixedNo, help: help("Put the teacher's separate reasoning into the answer as a <think> span.", default: GenerateSettings().keepReasoning))
     var keepReasoning: Bool?
-    @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
 
     func settings() throws -> GenerateSettings {
-        var g = GivenSettings()
-        io.fill(&g)
-        retrieval.fill(&g)
-        backend.fill(&g)
-        sampling.fill(&g)
-        g.set("samples", samples)
-        g.set("filter_correct", filterCorrect)
-        g.set("keep_truncated", keepTruncated)
-        g.set("keep_reasoning", keepReasoning)
-        g.set("prompts", prompts)
-        return try g.decode(GenerateSettings.self) { try backend.prepare(&$0.backend) }
+        try model.settings(GenerateSettings.self) { g in
+            io.fill(&g)
+            retrieval.fill(&g)
+            g.set("samples", samples)
+            g.set("filter_correct", filterCorrect)
+            g.set("keep_truncated", keepTruncated)
+            g.set("keep_reasoning", keepReasoning)
+        }
     }
 
     func run() async throws {
         let step = try settings()
         let problems = try step.problems.load(io.problemsURL)
-        let teacher = try backend.make(step.backend, output: io.outURL)
+        let teacher = try model.backend.make(step.backend, output: io.outURL)
         let selector = try await retrieval.selector(step.retrieval, backend: step.backend)
         let progress = ProgressSink(selector == nil ? "generate" : "generate (BC)", total: problems.count * step.samples)
         let (records, summary, failure) = try await GeneratePipeline.run(

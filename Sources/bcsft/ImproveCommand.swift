@@ -11,25 +11,20 @@ struct ImproveCommand: AsyncParsableCommand {
         discussion: "--max-tokens is the budget of the first attempt and the feedback; --budgets those of the second attempt."
     )
     @OptionGroup var io: ProblemOptions
-    @OptionGroup var backend: BackendOptions
-    @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var model: ModelOptions
     @Option(help: help("Comma-separated budgets (max output tokens) for the second attempt.", default: ImproveSettings().budgets)) var budgets: String?
-    @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
 
     func settings() throws -> ImproveSettings {
-        var g = GivenSettings()
-        io.fill(&g)
-        backend.fill(&g)
-        sampling.fill(&g)
-        g.set("budgets", try parseBudgets(budgets))
-        g.set("prompts", prompts)
-        return try g.decode(ImproveSettings.self) { try backend.prepare(&$0.backend) }
+        try model.settings(ImproveSettings.self) { g in
+            io.fill(&g)
+            g.set("budgets", try parseBudgets(budgets))
+        }
     }
 
     func run() async throws {
         let step = try settings()
         let problems = try step.problems.load(io.problemsURL)
-        let model = try backend.make(step.backend, output: io.outURL)
+        let model = try model.backend.make(step.backend, output: io.outURL)
         let progress = ProgressSink("improve", total: problems.count)
         let (records, points, failure) = await ImprovePipeline.run(
             problems: problems, model: model, sampling: step.sampling, budgets: step.budgets, prompts: try step.promptSet(), verify: Grading.verify,

@@ -12,30 +12,25 @@ struct SolveCommand: AsyncParsableCommand {
     )
     @OptionGroup var io: ProblemOptions
     @OptionGroup var retrieval: RetrievalOptions
-    @OptionGroup var backend: BackendOptions
-    @OptionGroup var sampling: SamplingOptions
+    @OptionGroup var model: ModelOptions
     @Option(help: help("Samples per problem.", default: SolveSettings().samples)) var samples: Int?
-    @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
     @Option(name: .customLong("prompt-style"), help: help("template (the solution/BCI prompts) or question (the bare question, as SFT students were trained).",
                                                           default: SolveSettings().promptStyle))
     var promptStyle: String?
 
     func settings() throws -> SolveSettings {
-        var g = GivenSettings()
-        io.fill(&g)
-        retrieval.fill(&g)
-        backend.fill(&g)
-        sampling.fill(&g)
-        g.set("samples", samples)
-        g.set("prompts", prompts)
-        g.set("prompt_style", promptStyle)
-        return try g.decode(SolveSettings.self) { try backend.prepare(&$0.backend) }
+        try model.settings(SolveSettings.self) { g in
+            io.fill(&g)
+            retrieval.fill(&g)
+            g.set("samples", samples)
+            g.set("prompt_style", promptStyle)
+        }
     }
 
     func run() async throws {
         let step = try settings()
         let problems = try step.problems.load(io.problemsURL)
-        let model = try backend.make(step.backend, output: io.outURL)
+        let model = try model.backend.make(step.backend, output: io.outURL)
         let selector = try await retrieval.selector(step.retrieval, backend: step.backend)
         let progress = ProgressSink(selector == nil ? "solve" : "solve (BCI)", total: problems.count * step.samples)
         let (records, failure) = await SolvePipeline.run(

@@ -59,7 +59,7 @@ struct TrainCommand: ParsableCommand {
             }
             if lead { bar.finish() }
             try launcher.wait()
-            if lead { print("done: \(cfg.output)/checkpoints, metrics in \(cfg.output)/metrics.jsonl") }
+            if lead { print("done: \(trainer.folder.checkpointsURL.path), metrics in \(trainer.folder.metricsURL.path)") }
         } catch let e as TrainingError {
             throw CLIHint(e, hint: hint(e))
         }
