@@ -1,7 +1,7 @@
 import Foundation
+import Settings
 #if canImport(FoundationNetworking)
 import FoundationNetworking
-import Settings
 #endif
 
 public enum TeacherError: LocalizedError, Equatable {

@@ -1,7 +1,7 @@
 import Foundation
+import Settings
 #if canImport(Glibc)
 import Glibc
-import Settings
 #endif
 
 /// A small OpenAI-compatible HTTP/1.1 server over any LanguageModel: `POST /v1/chat/completions`,
