@@ -9,8 +9,10 @@ struct BCSFT: AsyncParsableCommand {
         commandName: "bcsft",
         abstract: "Behavior-conditioned SFT: extract reusable reasoning behaviors, build BC-SFT data, train and evaluate students.",
         discussion: """
-        Threads: torch intra-op threads default to 1 and OpenBLAS threads to the core count
-        (measured; see README). Override with BCSFT_TORCH_THREADS and BCSFT_BLAS_THREADS.
+        Threads: with oneDNN (the default where libdnnl is installed), torch and the matrix
+        products use every core; with BCSFT_GEMM=aten, torch uses 1 thread and OpenBLAS every
+        core (measured: docs/performance.md). Override with BCSFT_TORCH_THREADS and
+        BCSFT_BLAS_THREADS.
         """,
         subcommands: [DoctorCommand.self, TokenizerCommand.self, DatasetCommand.self, TrainCommand.self, SampleCommand.self,
                       WorldCommand.self, ExtractCommand.self, SolveCommand.self, ImproveCommand.self, GenerateCommand.self,

@@ -51,7 +51,7 @@ cp -r "$work/cuda" "$work/cross"
 train cross cpu --resume --set steps=45 > "$out/train-cross.log" 2>&1
 # Greedy samples of the GPU's final checkpoint on each device.
 sample() { "$b" sample --model "$work/cuda/checkpoints/step-000040" --prompt "What is 12 + 30? Show the sum." --template bcsft \
-  --max-new-tokens 24 --device "$1" --json; }
+  --max-tokens 24 --temperature 0 --device "$1" --json; }
 sample cpu > "$out/sample-cpu.json"
 sample "$gpu" > "$out/sample-gpu.json"
 # Two ranks over NCCL, one GPU each, batch 4 per rank: the same global batch as the GPU run.
