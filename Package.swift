@@ -96,7 +96,7 @@ let package = Package(
         // whole, SplitMix64, the metrics-line record.
         .target(name: "Common"),
         .target(name: "Torch", dependencies: ["CTorch"]),
-        .target(name: "Tokenizers", dependencies: ["CSentencePieceAPI", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Tokenizers", dependencies: ["CSentencePieceAPI", "Common", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Datasets", dependencies: ["Tokenizers", "Common", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Models", dependencies: ["Torch", "Common", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
         // The system SQLite (libsqlite3-dev) for the teachers' response cache.
@@ -115,7 +115,7 @@ let package = Package(
         // world, a server; and `bcsft doctor`'s checks of the parts they run on.
         .target(name: "Backends", dependencies: ["Pipelines", "Teachers", "World", "Models", "Training", "Tokenizers", "Datasets", "Torch", "Settings"]),
         // Recipes: YAML experiments run as stages with a content-hash cache; stage kinds are registered by the caller.
-        .target(name: "Recipes", dependencies: ["Settings", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Recipes", dependencies: ["Settings", "Common", .product(name: "Crypto", package: "swift-crypto")]),
         // The stage kinds of bcsft's recipes: each pipeline step as a cached, resumable stage.
         .target(name: "Stages", dependencies: ["Recipes", "Pipelines", "Backends", "World", "Training", "Datasets", "Tokenizers", "Torch", "Behaviors",
                                                "Evaluation", "Teachers", "Common", "Settings", "Models"]),

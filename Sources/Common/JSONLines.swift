@@ -6,7 +6,10 @@ public enum JSONLines {
     /// Decodes every non-blank line of `url`.
     public static func read<T: Decodable>(_ type: T.Type, from url: URL) throws -> [T] {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do {
+            try FileCheck.readable(url)
+            data = try Data(contentsOf: url)
+        } catch let e as FileError { throw e } catch {
             throw FileError.cannotRead(path: url.path, reason: error.localizedDescription)
         }
         return try decode(type, from: data, file: url.path)
@@ -18,6 +21,9 @@ public enum JSONLines {
         var items: [T] = []
         for (index, line) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             if line.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") || $0 == UInt8(ascii: "\t") }) { continue }
+            if let p = JSONStructure.problem(in: line) {
+                throw FileError.invalidLine(file: file, line: index + 1, reason: p.description)
+            }
             do {
                 items.append(try decoder.decode(T.self, from: Data(line)))
             } catch {

@@ -84,10 +84,12 @@ public struct DatasetBuilder {
         try o.settings.validate()
         let fm = FileManager.default
         let totalBytes = (try? fm.attributesOfItem(atPath: o.input.path)[.size] as? Int) ?? 0
-        guard fm.fileExists(atPath: o.input.path) else { throw DatasetError.cannotRead(path: o.input.path, reason: "no such file") }
+        try FileCheck.readable(o.input)
 
         var manifest: Manifest?
-        try AtomicDirectory.write(to: o.output) { staging in
+        // A dataset folder is replaced by a new build; anything else at the path is the user's.
+        try AtomicDirectory.write(to: o.output, owns: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("manifest.json").path) },
+                                  what: "a dataset folder (it holds no manifest.json)") { staging in
             manifest = try build(into: staging, template: try ChatTemplate.named(o.settings.template), started: started,
                                  totalBytes: totalBytes, progress: progress)
         }
@@ -126,8 +128,15 @@ public struct DatasetBuilder {
             let parsed = try parallelMap(batch.map(\.data), threads: o.threads) { data -> Parsed in
                 let record: SFTRecord
                 do { record = try SFTRecord.parse(data) } catch let e as SFTRecord.ParseError { return .invalid(e.reason) }
-                let (ids, mask) = try template.encode(record.messages, with: tok)
-                return .document(id: record.id, Document(ids: ids, mask: mask))
+                // A tokenizer failure names the record's line like any other bad record.
+                do {
+                    let (ids, mask) = try template.encode(record.messages, with: tok)
+                    return .document(id: record.id, Document(ids: ids, mask: mask))
+                } catch let e as DatasetError {
+                    throw e
+                } catch {
+                    return .invalid("cannot tokenize: \(error.localizedDescription)")
+                }
             }
             for ((line, _), result) in zip(batch, parsed) {
                 guard case .document(let id, var doc) = result else {
@@ -158,7 +167,7 @@ public struct DatasetBuilder {
             }
             progress(.progress(records: stats.records, bytesRead: lines.bytesRead, totalBytes: totalBytes))
         }
-        if let error = lines.error { throw DatasetError.cannotRead(path: o.input.path, reason: error.localizedDescription) }
+        if let error = lines.error { throw error as? FileError ?? DatasetError.cannotRead(path: o.input.path, reason: error.localizedDescription) }
 
         var splits: [String: Manifest.Split] = [:]
         for (name, var out) in outputs {

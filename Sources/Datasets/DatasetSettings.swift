@@ -33,9 +33,14 @@ public struct DatasetSettings: Settings {
     public func validate() throws {
         if seqLen == 0 { throw SettingsError.invalid("seq_len", "missing: the tokens per packed row") }
         guard seqLen >= 8 else { throw SettingsError.invalid("seq_len", "must be at least 8") }
+        // The packer keeps hundreds of rows open; a million tokens per row is past any model's context.
+        guard seqLen <= Self.maxSeqLen else { throw SettingsError.invalid("seq_len", "\(seqLen) is above \(Self.maxSeqLen) tokens per row") }
         guard (0..<1).contains(valFraction) else { throw SettingsError.invalid("val_fraction", "must be in [0, 1)") }
         do { _ = try ChatTemplate.named(template) } catch { throw SettingsError.invalid("template", error.localizedDescription) }
     }
 
     public var overlong: DatasetBuilder.Overlong { truncate ? .truncate : .drop }
+
+    /// The longest row: 2^20 tokens, above the context of any supported model.
+    public static let maxSeqLen = 1 << 20
 }

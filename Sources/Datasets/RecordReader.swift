@@ -42,7 +42,7 @@ public struct RecordReader: Sequence {
                     reader.stats.add(err.localizedDescription)
                 }
             }
-            if let error = lines.error { throw DatasetError.cannotRead(path: reader.url.path, reason: error.localizedDescription) }
+            if let error = lines.error { throw error as? FileError ?? DatasetError.cannotRead(path: reader.url.path, reason: error.localizedDescription) }
             return nil
         }
 

@@ -1,4 +1,5 @@
 import Crypto
+import Common
 import Foundation
 
 /// One SFT example: an id (used for the deterministic train/validation split) and its turns.
@@ -27,7 +28,15 @@ public struct SFTRecord: Sendable, Equatable {
 
     /// Parses one JSONL line; the error says which field is wrong (file and line are added by
     /// the reader).
+    /// The largest record read: far above any SFT example (a 16k-token trace is about 64 KiB),
+    /// far below what tokenizing one record may take in memory (a few hundred bytes per byte).
+    public static let maxBytes = 4 << 20
+
     public static func parse(_ line: Data) throws -> SFTRecord {
+        guard line.count <= maxBytes else {
+            throw ParseError("the record is \(line.count >> 20) MiB, over the \(maxBytes >> 20) MiB a record may hold")
+        }
+        if let p = JSONStructure.problem(in: line) { throw ParseError(p.description) }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: line, options: [])

@@ -38,7 +38,10 @@ public enum Checkpoint {
     /// `beforeCommit` may add files (trainer state) to the folder before it is moved into place.
     public static func save(_ model: Llama, to dir: URL, tokenizerModel: Data? = nil,
                             beforeCommit: (URL) throws -> Void = { _ in }) throws {
-        try AtomicDirectory.write(to: dir) { tmp in
+        // Only a trainer's checkpoint is replaced (a resumed run saving a step again); an HF
+        // folder at the path (a base model) is the user's.
+        try AtomicDirectory.write(to: dir, owns: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("trainer_state.json").path) },
+                                  what: "a training checkpoint (it holds no trainer_state.json)") { tmp in
             try write(model, into: tmp, tokenizerModel: tokenizerModel)
             try beforeCommit(tmp)
         }

@@ -51,7 +51,10 @@ extension Llama {
         }
         if let rs = rowSeeds, rs.count != b { throw ModelError.unsupported("rowSeeds has \(rs.count) seeds for \(b) prompts") }
         let gens = try (rowSeeds ?? [UInt64(truncatingIfNeeded: p.seed ?? 0)]).map { try Generator(seed: $0) }
-        let cache = KVCache(layers: config.numHiddenLayers, capacity: width + p.maxTokens)
+        // A row never runs past the model's context: the cache (sized up front) holds at most
+        // max_position_embeddings positions, whatever budget a request asks for.
+        let steps = max(0, min(p.maxTokens, config.maxPositionEmbeddings - width))
+        let cache = KVCache(layers: config.numHiddenLayers, capacity: width + steps)
         var keyMask = try Tensor(mask, shape: [b, width], device: device)
         var next = try Tensor(ids, shape: [b, width], device: device)
         var positions = try Tensor(pos, shape: [b, width], device: device)
@@ -60,7 +63,7 @@ extension Llama {
         var texts = [String?](repeating: nil, count: b)
 
         try withFusedWeights { try withNoGrad {
-            for _ in 0..<p.maxTokens {
+            for _ in 0..<steps {
                 let logits = try forward(next, positions: positions, cache: cache, keyMask: keyMask)
                 let last = try logits.narrow(1, start: logits.size(1) - 1, length: 1).squeeze(1)
                 let chosen = try sample(last, p, gens).toArray(Int64.self)

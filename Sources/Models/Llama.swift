@@ -69,6 +69,15 @@ public final class Llama {
     /// every device.
     public convenience init(config: LlamaConfig, generator: Generator, dtype: DType = .float32, device: Device = .cpu) throws {
         try config.validate()
+        // Initial weights are drawn on the CPU: they must fit its memory.
+        let bytes = config.parameterCount * Double(dtype.size)
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        guard bytes < memory / 2 else {
+            let embeddings = Double(config.vocabSize) * Double(config.hiddenSize) * (config.tieWordEmbeddings ? 1 : 2)
+            throw ModelError.invalidConfig(path: "model.config", field: embeddings > config.parameterCount / 2 ? "vocab_size" : "num_hidden_layers",
+                                           reason: String(format: "%.3g parameters need %.1f GiB (%@), more than half of this machine's %.1f GiB: lower num_hidden_layers, hidden_size, intermediate_size or vocab_size",
+                                                          config.parameterCount, bytes / 1073741824, dtype.description, memory / 1073741824))
+        }
         var w: [String: Tensor] = [:]
         for (name, shape) in Self.parameterShapes(config) {
             w[name] = name.hasSuffix("norm.weight") ? try Tensor.ones(shape, dtype: dtype)

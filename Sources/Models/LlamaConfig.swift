@@ -133,12 +133,32 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
         return config
     }
 
+    /// Upper bounds far above any released model (Llama 3.1 405B: 126 layers, hidden 16384,
+    /// vocabulary 128256), so a typo or a hostile config.json is an error, not an allocation
+    /// that runs until the machine kills the process.
+    static let limits: [(field: String, max: Int)] = [
+        ("vocab_size", 1 << 22), ("hidden_size", 1 << 16), ("intermediate_size", 1 << 18), ("num_hidden_layers", 1024),
+        ("num_attention_heads", 1024), ("num_key_value_heads", 1024), ("max_position_embeddings", 1 << 24),
+    ]
+
+    /// Parameters of a model with this configuration (in Double: no size can overflow it).
+    public var parameterCount: Double {
+        let h = Double(hiddenSize), kv = Double(numKeyValueHeads * headDim)
+        let layer = h * h * 2 + h * kv * 2 + h * Double(intermediateSize) * 3 + h * 2
+        return Double(vocabSize) * h * (tieWordEmbeddings ? 1 : 2) + Double(numHiddenLayers) * layer + h
+    }
+
     public func validate(path: String = "config") throws {
         func bad(_ f: String, _ r: String) -> ModelError { .invalidConfig(path: path, field: f, reason: r) }
         for (f, v) in [("vocab_size", vocabSize), ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
                        ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
                        ("num_key_value_heads", numKeyValueHeads)] where v <= 0 {
             throw bad(f, "must be positive, got \(v)")
+        }
+        let values = ["vocab_size": vocabSize, "hidden_size": hiddenSize, "intermediate_size": intermediateSize, "num_hidden_layers": numHiddenLayers,
+                      "num_attention_heads": numAttentionHeads, "num_key_value_heads": numKeyValueHeads, "max_position_embeddings": maxPositionEmbeddings]
+        for (f, limit) in Self.limits where values[f]! > limit {
+            throw bad(f, "\(values[f]!) is above \(limit), larger than any model this implementation supports")
         }
         guard hiddenSize % numAttentionHeads == 0 else { throw bad("hidden_size", "\(hiddenSize) is not divisible by num_attention_heads \(numAttentionHeads)") }
         guard headDim % 2 == 0 else { throw bad("hidden_size", "head dimension \(headDim) must be even for rotary embeddings") }

@@ -99,6 +99,9 @@ public struct Backend: Settings {
         case .openai:
             if baseURLs.isEmpty { throw bad("base_url", "missing: backend openai needs the server's URL") }
             if let u = baseURLs.first(where: { URL(string: $0)?.scheme == nil }) { throw bad("base_url", "'\(u)' is not a URL") }
+            if baseURLs.contains(where: { URL(string: $0).map { $0.user != nil || $0.password != nil } ?? false }) {
+                throw bad("base_url", "holds credentials (user:password@): put the key in an environment variable and name it in api_key_env")
+            }
             if model == nil { throw bad("model", "missing: backend openai needs the model name the server serves") }
         case .local:
             if checkpoint == nil { throw bad("kind", "local needs a checkpoint folder (a stage's `checkpoint` input, or --checkpoint)") }

@@ -40,10 +40,14 @@ public struct Problem: Codable, Sendable, Equatable {
     /// Reads a problems file; a bad line or a repeated id is an error naming file and line.
     public static func load(_ url: URL, limit: Int? = nil) throws -> [Problem] {
         guard FileManager.default.fileExists(atPath: url.path) else { throw PipelineError.missingFile(url.path) }
+        try FileCheck.readable(url)
         var out: [Problem] = []
         var seen: [String: Int] = [:]
         var it = JSONLReader(url: url).makeIterator()
         while let (line, data) = it.next() {
+            if let problem = JSONStructure.problem(in: data) {
+                throw PipelineError.badLine(file: url.path, line: line, reason: problem.description)
+            }
             let p: Problem
             do { p = try JSONDecoder().decode(Problem.self, from: data) } catch {
                 throw PipelineError.badLine(file: url.path, line: line, reason: PipelineError.describe(error))
@@ -53,7 +57,7 @@ public struct Problem: Codable, Sendable, Equatable {
             out.append(p)
             if let limit, out.count >= limit { break }
         }
-        if let e = it.error { throw PipelineError.missingFile("\(url.path): \(e.localizedDescription)") }
+        if let e = it.error { throw e as? FileError ?? PipelineError.missingFile("\(url.path): \(e.localizedDescription)") }
         return out
     }
 }

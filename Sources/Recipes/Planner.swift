@@ -81,11 +81,18 @@ struct Planner {
             let key = fingerprint.key
             keys[name] = key
 
-            let complete = StageMarker.read(Self.finalFolder(workdir, name).appendingPathComponent(StageMarker.completeName))
+            let final = Self.finalFolder(workdir, name)
+            let complete = StageMarker.read(final.appendingPathComponent(StageMarker.completeName))
             let scratch = Self.scratchFolder(workdir, name)
             let scratchExists = FileManager.default.fileExists(atPath: scratch.path)
             let scratchComplete = StageMarker.read(scratch.appendingPathComponent(StageMarker.completeName))
             let attempt = StageMarker.read(scratch.appendingPathComponent(StageMarker.attemptName))
+            // The runner replaces a stage's folders; it must never replace one it did not write.
+            for (folder, marker) in [(final, complete), (scratch, scratchComplete ?? attempt)]
+                where marker == nil && FileManager.default.fileExists(atPath: folder.path) && !Self.isEmptyFolder(folder) {
+                throw RecipeError.io(path: folder.path, reason: "exists but bcsft did not write it (no \(StageMarker.completeName)); stage \(name) would replace it. "
+                                         + "Move it away, or choose another workdir")
+            }
 
             var action = RunPlan.Action.run
             var reason: String
@@ -126,6 +133,10 @@ struct Planner {
                                           fingerprint: fingerprint, plan: planStage))
         }
         return (RunPlan(recipe: recipe.source, workdir: workdir, stages: prepared.map(\.plan)), prepared)
+    }
+
+    static func isEmptyFolder(_ url: URL) -> Bool {
+        (try? FileManager.default.contentsOfDirectory(atPath: url.path))?.isEmpty ?? false
     }
 
     /// Looks the stage's kind up and lets it check the resolved settings and inputs.

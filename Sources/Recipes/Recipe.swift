@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Settings
 
@@ -32,7 +33,12 @@ public struct Recipe: Sendable {
                             environment: [String: String] = ProcessInfo.processInfo.environment,
                             baseDirectory: URL = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)) throws -> Recipe {
         let text: String
-        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+        do {
+            try FileCheck.readable(URL(fileURLWithPath: file))
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch let FileError.cannotRead(_, reason) {
+            throw RecipeError.unreadable(path: file, reason: reason)
+        } catch {
             throw RecipeError.unreadable(path: file, reason: (error as NSError).localizedDescription)
         }
         return try parse(yaml: text, source: file, overrides: overrides, workdir: workdir,

@@ -161,6 +161,8 @@ private struct ValueDecoder: Decoder {
             case let .int(i): d = Double(i)
             default: throw mismatch()
             }
+            // No setting means infinity or not-a-number; they would reach a file or a kernel.
+            guard d.isFinite else { throw fail("expected a finite number, got \(value)") }
             return (T.self == Float.self ? Float(d) as Any : d as Any) as! T
         case is Int.Type, is Int64.Type, is Int32.Type, is UInt64.Type, is UInt.Type, is UInt32.Type:
             let i: Int

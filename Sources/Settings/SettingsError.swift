@@ -19,7 +19,8 @@ public enum SettingsError: LocalizedError, Equatable {
         case let .notYAML(at, problem): "\(at): not valid YAML: \(problem)"
         case let .duplicateKey(at, key): "\(at): key '\(key)' appears twice"
         case let .badOverride(arg, reason): "--set \(arg): \(reason)"
-        case let .invalid(key, reason, at): (at.map { "\($0): " } ?? "") + "\(key): \(reason)"
+        // "-" is the document as a whole (its size, its nesting), not a key in it.
+        case let .invalid(key, reason, at): (at.map { "\($0): " } ?? "") + (key == "-" ? reason : "\(key): \(reason)")
         }
     }
 

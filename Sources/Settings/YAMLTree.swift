@@ -28,23 +28,75 @@ public indirect enum YAMLTree: Sendable {
 
     /// Parses one YAML document. Syntax errors name the line; a `${...}` inside a flow mapping
     /// or list (where `{` ends a plain scalar) gets a hint to quote it.
+    /// Limits no recipe or configuration comes near, so that no file can exhaust the stack
+    /// (deep nesting) or memory (an alias repeating aliases, a billion laughs) while read.
+    public static let maxBytes = 16 << 20
+    public static let maxFlowDepth = 64
+    public static let maxIndent = 1000
+    public static let maxValues = 1_000_000
+
     public static func parse(_ text: String, file: String) throws -> YAMLTree? {
+        try checkLimits(text, file: file)
         let node: Node?
         do { node = try Yams.compose(yaml: text) } catch let error as YamlError {
             throw Self.describe(error, text: text, file: file)
         } catch {
             throw SettingsError.notYAML(SourceLocation(file: file, line: nil), problem: "\(error)")
         }
-        return try node.map { try YAMLTree($0, file: file) }
+        var budget = maxValues
+        return try node.map { try YAMLTree($0, file: file, budget: &budget) }
     }
 
-    init(_ node: Node, file: String, line fallback: Int? = nil) throws {
+    /// Size, flow nesting ([ and { inside a line) and indentation, checked on the text before
+    /// the YAML library sees it (its composer recurses once per level).
+    static func checkLimits(_ text: String, file: String) throws {
+        guard text.utf8.count <= maxBytes else {
+            throw SettingsError.invalid(key: "-", reason: "the file is \(text.utf8.count >> 20) MiB; YAML files over \(maxBytes >> 20) MiB are refused",
+                                        at: SourceLocation(file: file, line: nil))
+        }
+        var depth = 0, line = 1, column = 0
+        var quote: Character?
+        var comment = false
+        for c in text {
+            if c == "\n" {
+                line += 1
+                column = 0
+                comment = false
+                continue
+            }
+            column += 1
+            if comment { continue }
+            if let q = quote {
+                if c == q { quote = nil }
+                continue
+            }
+            switch c {
+            case "\"", "'": quote = c
+            case "#": comment = true
+            case "[", "{":
+                depth += 1
+                guard depth <= maxFlowDepth else {
+                    throw SettingsError.invalid(key: "-", reason: "nested deeper than \(maxFlowDepth) levels", at: SourceLocation(file: file, line: line))
+                }
+            case "]", "}": depth = max(0, depth - 1)
+            case " " where column > maxIndent && depth == 0:
+                throw SettingsError.invalid(key: "-", reason: "indented more than \(maxIndent) columns", at: SourceLocation(file: file, line: line))
+            default: break
+            }
+        }
+    }
+
+    init(_ node: Node, file: String, line fallback: Int? = nil, budget: inout Int) throws {
         let at = SourceLocation(file: file, line: node.mark?.line ?? fallback)
+        budget -= 1
+        guard budget >= 0 else {
+            throw SettingsError.invalid(key: "-", reason: "expands to more than \(YAMLTree.maxValues) values (aliases repeating aliases?)", at: at)
+        }
         switch node {
         case .scalar:
             self = .scalar(Self.typed(node), at)
         case let .sequence(seq):
-            self = .list(try seq.map { try YAMLTree($0, file: file, line: at.line) }, at)
+            self = .list(try seq.map { try YAMLTree($0, file: file, line: at.line, budget: &budget) }, at)
         case let .mapping(mapping):
             var entries: [Entry] = []
             for (k, v) in mapping {
@@ -55,7 +107,7 @@ public indirect enum YAMLTree: Sendable {
                 if entries.contains(where: { $0.key == s.string }) {
                     throw SettingsError.duplicateKey(keyAt, key: s.string)
                 }
-                entries.append(Entry(key: s.string, keyAt: keyAt, value: try YAMLTree(v, file: file, line: keyAt.line)))
+                entries.append(Entry(key: s.string, keyAt: keyAt, value: try YAMLTree(v, file: file, line: keyAt.line, budget: &budget)))
             }
             self = .map(entries, at)
         }

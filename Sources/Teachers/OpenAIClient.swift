@@ -9,6 +9,10 @@ public enum TeacherError: LocalizedError, Equatable {
     case transport(url: String, reason: String)
     case badResponse(url: String, reason: String)
     case missingAPIKey(variable: String)
+    /// The key cannot be sent as it is (a line break in it would split the header).
+    case badAPIKey(variable: String, reason: String)
+    /// A base URL with user:password in it (the key belongs in the variable api_key_env names).
+    case credentialsInURL(String)
     case gaveUp(url: String, attempts: Int, last: String)
     case server(String)
 
@@ -19,6 +23,8 @@ public enum TeacherError: LocalizedError, Equatable {
         case let .badResponse(url, reason): "\(url): unexpected response: \(reason)"
         case let .server(reason): "bcsft serve: \(reason)"
         case let .missingAPIKey(v): "the API key variable \(v) named in the configuration is not set in the environment"
+        case let .badAPIKey(v, reason): "the API key in \(v) \(reason)"
+        case let .credentialsInURL(u): "the base URL \(u) holds credentials: put the key in an environment variable and name it in api_key_env"
         case let .gaveUp(url, attempts, last): "\(url): gave up after \(attempts) attempts; last error: \(last)"
         }
     }
@@ -60,8 +66,15 @@ public final class OpenAIClient: LanguageModel, @unchecked Sendable {
     public init(_ configuration: Configuration) throws {
         precondition(!configuration.baseURLs.isEmpty, "at least one base URL")
         self.configuration = configuration
+        if let u = configuration.baseURLs.first(where: { $0.user != nil || $0.password != nil }) {
+            throw TeacherError.credentialsInURL(Self.withoutCredentials(u))
+        }
         if let v = configuration.apiKeyVariable {
             guard let key = ProcessInfo.processInfo.environment[v], !key.isEmpty else { throw TeacherError.missingAPIKey(variable: v) }
+            // URLSession drops a header value with a line break in it without a word.
+            guard !key.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+                throw TeacherError.badAPIKey(variable: v, reason: "holds control characters (a line break?); a key is one line of printable text")
+            }
             apiKey = key
         } else {
             apiKey = nil
@@ -84,7 +97,10 @@ public final class OpenAIClient: LanguageModel, @unchecked Sendable {
         // sent only when set.
         if s.topK > 0 { body["top_k"] = s.topK }
         let model = configuration.model
-        return try await post("chat/completions", body) { data, url in try Self.parseCompletion(data, url: url, model: model) }
+        var c = try await post("chat/completions", body) { data, url in try Self.parseCompletion(data, url: url, model: model) }
+        // What is stored (records, the response cache) never holds the key, even if echoed.
+        c.choices = c.choices.map { Choice(content: redacted($0.content), reasoning: $0.reasoning.map(redacted), finishReason: $0.finishReason) }
+        return c
     }
 
     /// Embeddings from `/v1/embeddings`, one vector per input, in order.
@@ -132,6 +148,21 @@ public final class OpenAIClient: LanguageModel, @unchecked Sendable {
     /// POSTs JSON to the least-loaded endpoint and parses the reply, retrying as the class
     /// comment says. A 200 whose body does not parse (cut off by a proxy or a dying server)
     /// is retried like a dropped connection.
+    /// Text from a server with the key taken out: a server that echoes the request (or its
+    /// headers) in an error or a completion must not get the key into output, logs or records.
+    func redacted(_ text: String) -> String {
+        guard let apiKey, text.contains(apiKey) else { return text }
+        return text.replacingOccurrences(of: apiKey, with: "[api key]")
+    }
+
+    /// A URL as it may be shown: without user and password.
+    static func withoutCredentials(_ url: URL) -> String {
+        guard var c = URLComponents(url: url, resolvingAgainstBaseURL: false) else { return "(a URL)" }
+        c.user = nil
+        c.password = nil
+        return c.string ?? "(a URL)"
+    }
+
     func post<T>(_ path: String, _ body: [String: Any], parse: (Data, String) throws -> T) async throws -> T {
         let payload = try JSONSerialization.data(withJSONObject: body)
         var lastError = ""
@@ -151,9 +182,9 @@ public final class OpenAIClient: LanguageModel, @unchecked Sendable {
                 await slots.release(endpoint)
                 guard let http = response as? HTTPURLResponse else { throw TeacherError.badResponse(url: lastURL, reason: "not HTTP") }
                 if (200..<300).contains(http.statusCode) {
-                    do { return try parse(data, lastURL) } catch { throw Malformed(reason: error.localizedDescription) }
+                    do { return try parse(data, lastURL) } catch { throw Malformed(reason: redacted(error.localizedDescription)) }
                 }
-                let text = String(decoding: data.prefix(500), as: UTF8.self)
+                let text = redacted(String(decoding: data.prefix(500), as: UTF8.self))
                 lastError = "HTTP \(http.statusCode): \(text)"
                 let retryable = http.statusCode == 408 || http.statusCode == 429 || http.statusCode >= 500
                 guard retryable else { throw TeacherError.http(url: lastURL, status: http.statusCode, body: text) }
@@ -166,7 +197,7 @@ public final class OpenAIClient: LanguageModel, @unchecked Sendable {
                 lastError = e.reason
             } catch {
                 await slots.release(endpoint)
-                lastError = error.localizedDescription
+                lastError = redacted(error.localizedDescription)
             }
             if attempt == configuration.maxAttempts { break }
             let backoff = wait ?? min(configuration.maxBackoff, configuration.initialBackoff * pow(2, Double(attempt - 1)))

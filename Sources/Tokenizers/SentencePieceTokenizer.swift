@@ -1,5 +1,6 @@
 import CSentencePieceAPI
 import Crypto
+import Common
 import Foundation
 
 /// A SentencePiece model (unigram or BPE), loaded through the dlopen'ed shim.
@@ -20,7 +21,10 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     public convenience init(contentsOf url: URL) throws {
         let data: Data
         do {
+            try FileCheck.readable(url)
             data = try Data(contentsOf: url)
+        } catch let FileError.cannotRead(_, reason) {
+            throw TokenizerError.cannotLoad(path: url.path, reason: reason)
         } catch {
             throw TokenizerError.cannotLoad(path: url.path, reason: "cannot read file (\(error.localizedDescription))")
         }

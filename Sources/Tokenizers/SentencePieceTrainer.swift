@@ -91,7 +91,7 @@ public struct SentencePieceTrainer: Sendable {
                 lib.api.train(k.baseAddress, v.baseAddress, Int32(options.count))
             }
         }
-        guard status == CSPM_OK else { throw TokenizerError.trainingFailed(lib.message) }
+        guard status == CSPM_OK else { throw TokenizerError.trainingFailed(Self.explain(lib.message, vocabularySize: vocabularySize)) }
 
         let vocabOut = output.deletingPathExtension().appendingPathExtension("vocab")
         for (from, to) in [("m.vocab", vocabOut), ("m.model", output)] {
@@ -101,5 +101,17 @@ public struct SentencePieceTrainer: Sendable {
             }
         }
         return try SentencePieceTokenizer(contentsOf: output)
+    }
+
+    /// SentencePiece's internal assertions, said as what to change where we know them.
+    static func explain(_ message: String, vocabularySize: Int) -> String {
+        // "Vocabulary size is smaller than required_chars. 300 vs 328."
+        if message.contains("Vocabulary size is smaller than required_chars"),
+           let vs = message.range(of: #"\d+ vs (\d+)"#, options: .regularExpression) {
+            let needed = message[vs].split(separator: " ").last.map(String.init) ?? "?"
+            return "vocab_size \(vocabularySize) is too small for this corpus: its distinct characters and the special pieces need \(needed) pieces "
+                + "before any merge. Raise vocab_size above \(needed) (a few hundred more leave room for useful pieces), or train on text with fewer distinct characters"
+        }
+        return message
     }
 }

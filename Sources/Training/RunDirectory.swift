@@ -51,7 +51,7 @@ public struct RunDirectory: Sendable {
     public static func modelFolder(_ path: URL) throws -> URL {
         if FileManager.default.fileExists(atPath: path.appendingPathComponent("config.json").path) { return path }
         guard let newest = RunDirectory(path).latest else {
-            throw TrainingError.badState(path: path.path, reason: "neither a model folder (config.json) nor a trainer's output with checkpoints/step-*")
+            throw TrainingError.notAModel(path: path.path)
         }
         return newest
     }

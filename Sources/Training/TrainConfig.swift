@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Models
 import Settings
@@ -134,8 +135,13 @@ public struct TrainConfig: Settings, Equatable {
     /// Reads a configuration file.
     public static func load(file: String, overrides: [String] = []) throws -> TrainConfig {
         let text: String
-        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
-            throw TrainingError.invalidConfig(source: file, key: "-", reason: "cannot read (\(error.localizedDescription))")
+        do {
+            try FileCheck.readable(URL(fileURLWithPath: file))
+            text = try String(contentsOfFile: file, encoding: .utf8)
+        } catch let FileError.cannotRead(_, reason) {
+            throw TrainingError.invalidConfig(source: file, key: "-", reason: "cannot read: \(reason)")
+        } catch {
+            throw TrainingError.invalidConfig(source: file, key: "-", reason: "cannot read: \(error.localizedDescription)")
         }
         return try load(yaml: text, source: file, overrides: overrides)
     }

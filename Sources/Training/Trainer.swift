@@ -54,6 +54,7 @@ public final class Trainer {
         data = try PackedDataset(directory: URL(fileURLWithPath: config.data), tokenizerSHA256: nil)
         tokenizerModel = try? Data(contentsOf: data.tokenizerURL)
         source = try BatchSource(data: data, split: "train", seed: config.seed)
+        try OutputFolder.check(folder.url, markers: ["checkpoints", "metrics.jsonl", "config.resolved.json", ".bcsft-attempt.json"], what: "a training run")
         try FileManager.default.createDirectory(at: folder.checkpointsURL, withIntermediateDirectories: true)
 
         let newest = folder.latest
@@ -71,6 +72,7 @@ public final class Trainer {
         } else {
             model = try Llama(config: try Self.scratchConfig(config, data.manifest), generator: Generator(seed: config.model.seed), device: device)
         }
+        try Self.checkMemory(config, model: model.config, seqLen: data.manifest.seqLen, device: device)
         guard model.config.vocabSize >= data.manifest.vocabularySize else {
             throw TrainingError.invalidConfig(source: "model", key: "vocab_size",
                                               reason: "\(model.config.vocabSize) is smaller than the dataset's tokenizer (\(data.manifest.vocabularySize))")
@@ -200,6 +202,24 @@ public final class Trainer {
                 tokens += b.lossTokens
             }
             return tokens > 0 ? sum / Double(tokens) : nil
+        }
+    }
+
+    /// Refuses a run whose micro-batches cannot fit in this machine's memory (CPU), naming the
+    /// setting to lower, before anything is allocated. A rough upper estimate: the batch's
+    /// tensors, the logits and their gradient, and each layer's activations kept for backward.
+    static func checkMemory(_ c: TrainConfig, model m: LlamaConfig, seqLen: Int, device: Device) throws {
+        guard !device.isCUDA else { return }
+        let tokens = Double(c.batchSize) * Double(seqLen)
+        let perToken = Double(m.vocabSize) * 12 + Double(m.hiddenSize) * Double(m.numHiddenLayers) * 40 + Double(m.intermediateSize) * 12
+        let batchTensors = Double(c.gradAccum) * tokens * 32
+        let need = tokens * perToken + batchTensors + m.parameterCount * 16
+        let memory = Double(ProcessInfo.processInfo.physicalMemory)
+        guard need < memory else {
+            let key = batchTensors > tokens * perToken ? "grad_accum" : "batch_size"
+            throw TrainingError.invalidConfig(source: "train config", key: key, reason: String(
+                format: "batch_size %d x grad_accum %d rows of %d tokens need about %.1f GiB for one step, more than this machine's %.1f GiB: lower %@",
+                c.batchSize, c.gradAccum, seqLen, need / 1073741824, memory / 1073741824, key))
         }
     }
 

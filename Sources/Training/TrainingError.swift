@@ -14,18 +14,22 @@ public enum TrainingError: LocalizedError, Equatable {
     case noData(String)
     /// A data-parallel rank or the launcher failed.
     case launch(String)
+    /// A path given as a model is neither a checkpoint nor a trainer's folder.
+    case notAModel(path: String)
 
     /// A settings error as a configuration error, with where it was written.
     init(_ e: SettingsError, source: String) {
         switch e {
         case let .invalid(key, reason, at): self = .invalidConfig(source: at?.description ?? source, key: key, reason: reason)
-        default: self = .invalidConfig(source: source, key: "-", reason: e.localizedDescription)
+        case let .notYAML(at, problem): self = .invalidConfig(source: at.description, key: "-", reason: "not valid YAML: \(problem)")
+        case let .duplicateKey(at, key): self = .invalidConfig(source: at.description, key: key, reason: "appears twice")
+        case let .badOverride(arg, reason): self = .invalidConfig(source: "--set \(arg)", key: "-", reason: reason)
         }
     }
 
     public var errorDescription: String? {
         switch self {
-        case let .invalidConfig(source, key, reason): "\(source): key '\(key)': \(reason)"
+        case let .invalidConfig(source, key, reason): key == "-" ? "\(source): \(reason)" : "\(source): key '\(key)': \(reason)"
         case let .nonFiniteLoss(step, loss, what, newest, resumable):
             "\(what) became \(loss) at step \(step): training stopped before applying that update, so no checkpoint holds it. "
                 + (newest.map { resumable == $0 ? "" : "\($0) holds the weights that gave it (resuming it repeats the step). " } ?? "")
@@ -36,6 +40,7 @@ public enum TrainingError: LocalizedError, Equatable {
         case let .badState(path, reason): "\(path): trainer state unusable: \(reason)"
         case let .noData(m): m
         case let .launch(m): m
+        case let .notAModel(path): "\(path): neither a model folder (config.json) nor a trainer's output with checkpoints/step-*"
         }
     }
 }

@@ -41,6 +41,7 @@ struct EvalCommand: AsyncParsableCommand {
         let step = try settings()
         let problems = try step.problems.load(URL(fileURLWithPath: self.problems))
         let dir = URL(fileURLWithPath: out)
+        try OutputFolder.check(dir, markers: ["samples.jsonl", "summary.json", "responses.cache.sqlite"], what: "an evaluation")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let model = try model.backend.make(step.backend, output: dir.appendingPathComponent("responses"))
         let progress = ProgressSink("eval", total: problems.count * step.samples * step.resolvedBudgets.count)

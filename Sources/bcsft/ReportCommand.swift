@@ -1,5 +1,6 @@
 import ArgumentParser
 import Evaluation
+import Common
 import Foundation
 import Settings
 
@@ -50,6 +51,7 @@ struct ReportCommand: ParsableCommand {
             try ReportRun.load(from: run.0, label: run.1, metrics: metrics.isEmpty ? nil : URL(fileURLWithPath: metrics[i]))
         }
         let outURL = URL(fileURLWithPath: out)
+        try OutputFolder.check(outURL, markers: ["report.html", "report.md"], what: "a report")
         try Report.write(runs: loaded, to: outURL, title: s.title)
         print("wrote \(outURL.appendingPathComponent("report.md").path) and report.html")
     }

@@ -35,6 +35,9 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         let cfg = try TrainConfig.load(file: config, overrides: overrides + (nproc.map { ["nproc=\($0)"] } ?? []))
         let from = resumeFrom.map { URL(fileURLWithPath: $0) }
+        if resume, RunDirectory(URL(fileURLWithPath: cfg.output)).latest == nil {
+            throw ValidationError("--resume: \(cfg.output) holds no checkpoint to continue; drop --resume to start a new run there")
+        }
         do {
             let launcher = try Launcher(cfg, resume: resume, resumeFrom: from, source: config)
             defer { launcher.stop() }

@@ -25,6 +25,7 @@ struct WorldCommand: ParsableCommand {
     func run() throws {
         let (tr, te) = try settings().splits()
         let dir = URL(fileURLWithPath: out)
+        try OutputFolder.check(dir, markers: ["train.jsonl", "test.jsonl"], what: "the world's problems")
         try JSONLines.write(tr, to: dir.appendingPathComponent("train.jsonl"))
         try JSONLines.write(te, to: dir.appendingPathComponent("test.jsonl"))
         print("wrote \(tr.count) train and \(te.count) test problems to \(dir.path)")

@@ -62,8 +62,11 @@ final class FaultToleranceTests: XCTestCase {
         var env = ProcessInfo.processInfo.environment
         env["BCSFT_TEST_KEY"] = secret
         let p = try launch(bcsft, args, environment: env)
-        // 24 requests of 0.3 s, 2 at a time, take 3.6 s; kill somewhere in the middle.
-        Thread.sleep(forTimeInterval: Double.random(in: 1.0...2.5))
+        // 24 requests of 0.3 s, 2 at a time, take 3.6 s; kill somewhere in the middle: once the
+        // server has answered a few (however long the process took to start on a busy machine).
+        let deadline = Date().addingTimeInterval(60)
+        while (try server.stats()["requests"] as! Int) < 5, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        Thread.sleep(forTimeInterval: Double.random(in: 0.1...1.0))
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         let cached = try ResponseCache(path: out.path + ".cache.sqlite").count
