@@ -41,6 +41,15 @@ let ncclFlags: [String] = libtorch.map { dir in
 // that must run where libdnnl is not installed (a pip libtorch keeps its oneDNN private).
 let oneDNN = env["BCSFT_ONEDNN"] != "0" && FileManager.default.fileExists(atPath: "/usr/include/oneapi/dnnl/dnnl.h")
 
+// Fuzzing (scripts/fuzz, `make fuzz`): with BCSFT_FUZZ=1 the package also has one libFuzzer
+// executable per reader, built with --sanitize=fuzzer into a scratch path of its own. They have
+// no main (libFuzzer's), so they exist only in that build.
+let fuzzTargets = ["safetensors", "config", "records", "grader", "recipe"]
+let fuzzExecutables: [Target] = env["BCSFT_FUZZ"] == "1" ? fuzzTargets.map {
+    .executableTarget(name: "fuzz-\($0)", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/fuzz-\($0)",
+                      swiftSettings: [.unsafeFlags(["-parse-as-library"])])
+} : []
+
 let package = Package(
     name: "bcsft",
     platforms: [.macOS(.v13)],
@@ -144,6 +153,11 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "Common", "TestSupport"]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Settings", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
-    ],
+        // The readers bcsft points at untrusted bytes, as functions for the fuzzers and for the
+        // test that replays every fuzz corpus file.
+        .target(name: "FuzzTargets", dependencies: ["Models", "Datasets", "Evaluation", "Pipelines", "Recipes", "Settings", "Training", "Common"],
+                path: "Tests/Fuzz/FuzzTargets"),
+        .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "TestSupport"], path: "Tests/Fuzz/FuzzTests"),
+    ] + fuzzExecutables,
     cxxLanguageStandard: .cxx17
 )

@@ -29,6 +29,7 @@ public struct JSONLReader: Sequence {
         let path: String
         var buffer = Data()
         var start = 0
+        var searched = 0
         var lineNumber = 0
         var eof = false
         /// Bytes of the file consumed so far (for progress).
@@ -51,7 +52,8 @@ public struct JSONLReader: Sequence {
 
         public mutating func next() -> (line: Int, data: Data)? {
             while true {
-                if let nl = buffer[start...].firstIndex(of: 0x0A) {
+                // Search only bytes not searched before: a long line arrives in many chunks.
+                if let nl = buffer[Swift.max(start, searched)...].firstIndex(of: 0x0A) {
                     var line = buffer[start..<nl]
                     bytesRead += nl + 1 - start
                     start = nl + 1
@@ -73,6 +75,7 @@ public struct JSONLReader: Sequence {
                 // Keep the unfinished tail, read the next chunk.
                 buffer = Data(buffer[start...])
                 start = 0
+                searched = buffer.count
                 guard buffer.count <= maxLineBytes else {
                     error = FileError.invalidLine(file: path, line: lineNumber + 1,
                                                   reason: "longer than \(maxLineBytes >> 20) MiB without a line break: not a JSON Lines file?")

@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Settings
 import Tokenizers
@@ -67,6 +68,7 @@ public struct TokenizerSettings: Settings {
         let scratch = output.deletingLastPathComponent().appendingPathComponent(".corpus-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
+        for url in inputs { try FileCheck.readable(url) }
         let texts = try inputs.enumerated().map { i, url -> URL in
             guard url.pathExtension == "jsonl" else { return url }
             let text = scratch.appendingPathComponent("records-\(i).txt")

@@ -1,4 +1,5 @@
 import CSentencePieceAPI
+import Common
 import Foundation
 
 /// Trains a SentencePiece model. The defaults suit SFT data: digits split one by one (math
@@ -44,8 +45,11 @@ public struct SentencePieceTrainer: Sendable {
     public func train(inputs: [URL], output: URL) throws -> SentencePieceTokenizer {
         guard vocabularySize > 0 else { throw TokenizerError.invalidOption("vocabulary size must be positive") }
         guard !inputs.isEmpty else { throw TokenizerError.invalidOption("no input files") }
-        for url in inputs where !FileManager.default.fileExists(atPath: url.path) {
-            throw TokenizerError.invalidOption("input file not found: \(url.path)")
+        for url in inputs {
+            // Not only missing files: a folder or a device (/dev/zero never ends) is refused too.
+            do { try FileCheck.readable(url) } catch let FileError.cannotRead(path, reason) {
+                throw TokenizerError.invalidOption("input \(path): \(reason)")
+            }
         }
         for s in userDefinedSymbols where s.contains(",") || s.isEmpty {
             throw TokenizerError.invalidOption("user-defined symbol '\(s)' is empty or contains a comma")

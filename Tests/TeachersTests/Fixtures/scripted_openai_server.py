@@ -12,6 +12,8 @@ drive every path of a real HTTP exchange. Prints its port on the first line of s
   TIMEOUT   first request with this text answers after 3 s (past the tests' client timeout)
   DROP      first request: the connection is closed with no response
   TRUNC     first request: a 200 whose JSON body is cut in half
+  ECHOKEY   a careless server: 400 whose error message repeats the Authorization header
+  ECHOKEY200  a 200 whose content repeats the Authorization header
   otherwise "echo: <text>"
 GET /debug/stats returns {"requests", "max_concurrent", "auth", "texts": {last user text: count}}.
 """
@@ -94,6 +96,12 @@ class Handler(BaseHTTPRequestHandler):
                     state["seen"].add((key, text))
                 if first:
                     return self.reply(status, {"error": {"message": "scripted failure"}}, headers)
+        if "ECHOKEY200" in text:
+            message = {"role": "assistant", "content": f"you sent {self.headers.get('Authorization')}"}
+            return self.reply(200, {"id": "x", "object": "chat.completion", "model": req.get("model"),
+                                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]})
+        if "ECHOKEY" in text:
+            return self.reply(400, {"error": {"message": f"invalid header Authorization: {self.headers.get('Authorization')}"}})
         if "BAD400" in text:
             return self.reply(400, {"error": {"message": "scripted bad request"}})
         if "SLOW" in text:
