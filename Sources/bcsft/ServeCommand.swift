@@ -12,6 +12,14 @@ struct ServeCommand: ParsableCommand {
         discussion: """
         Prints `listening on http://HOST:PORT/v1` once ready (with --port 0, a free port). Point any
         command at it with --backend openai --base-url URL --model NAME.
+
+        Limits: a request over one is refused with a JSON error naming it. Request head over
+        --max-header-bytes: 431; body over --max-body-bytes: 413; a malformed or negative
+        Content-Length, or both Content-Length and Transfer-Encoding: 400; chunked
+        Transfer-Encoding: 411 (send a Content-Length). Each of these closes the connection.
+        Past --max-connections open connections: 503 with Retry-After. A connection that has
+        not delivered its next whole request --idle-timeout seconds after it opened or got its
+        last answer is closed (408 if it sent part of one).
         """
     )
     @Flag(help: "Serve the scripted offline world's teacher and strategist (and bag-of-words embeddings).") var scripted = false
@@ -19,18 +27,37 @@ struct ServeCommand: ParsableCommand {
     @Option var host = "127.0.0.1"
     @Option var port = 8000
     @Option(name: .customLong("world-seed")) var worldSeed: UInt64 = 0
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body.") var maxBodyBytes = HTTPLimits().maxBodyBytes
+    @Option(name: .customLong("max-header-bytes"), help: "Largest request line plus headers.") var maxHeaderBytes = HTTPLimits().maxHeadBytes
+    @Option(name: .customLong("max-connections"), help: "Most open connections.") var maxConnections = OpenAIServer.Limits().maxConnections
+    @Option(name: .customLong("idle-timeout"), help: "Seconds a connection may take to deliver its next whole request.")
+    var idleTimeout = OpenAIServer.Limits().idleTimeout
 
     func validate() throws {
         guard scripted != (checkpoint != nil) else { throw ValidationError("give exactly one of --scripted and --checkpoint") }
+        for (flag, value) in [("--max-body-bytes", maxBodyBytes), ("--max-header-bytes", maxHeaderBytes), ("--max-connections", maxConnections)]
+        where value < 1 {
+            throw ValidationError("\(flag) must be at least 1, got \(value)")
+        }
+        guard idleTimeout > 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be a positive number of seconds, got \(idleTimeout)") }
+    }
+
+    var limits: OpenAIServer.Limits {
+        var l = OpenAIServer.Limits()
+        l.http = HTTPLimits(maxHeadBytes: maxHeaderBytes, maxBodyBytes: maxBodyBytes)
+        l.maxConnections = maxConnections
+        l.idleTimeout = idleTimeout
+        return l
     }
 
     func run() throws {
         let server: OpenAIServer
         if scripted {
-            server = try OpenAIServer(model: ScriptedModel(seed: worldSeed), embedder: { $0.map(ScriptedEmbedding.embed) }, host: host, port: port)
+            server = try OpenAIServer(model: ScriptedModel(seed: worldSeed), embedder: { $0.map(ScriptedEmbedding.embed) }, host: host,
+                                      port: port, limits: limits)
         } else {
             try configureRuntime()
-            server = try OpenAIServer(model: try LocalModel(checkpoint: URL(fileURLWithPath: checkpoint!)), host: host, port: port)
+            server = try OpenAIServer(model: try LocalModel(checkpoint: URL(fileURLWithPath: checkpoint!)), host: host, port: port, limits: limits)
         }
         FileHandle.standardOutput.write(Data("listening on http://\(host):\(server.port)/v1\n".utf8))
         server.serve()

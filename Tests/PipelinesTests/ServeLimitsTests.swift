@@ -1,0 +1,81 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `bcsft serve` against requests no well-behaved client sends: each is answered (or the
+/// connection closed) without harming the server or any other connection.
+final class ServeLimitsTests: XCTestCase {
+    /// A scripted server and its port; terminated when the test ends.
+    func serve(_ args: [String] = []) throws -> (Process, Int) {
+        let (p, url) = try startServe(["--scripted"] + args)
+        addTeardownBlock { p.terminate(); p.waitUntilExit() }
+        return (p, url.port!)
+    }
+
+    func health(_ port: Int) throws -> Int? {
+        let c = try RawConnection(port: port, timeout: 5)
+        c.send(rawRequest("GET", "/health"))
+        return c.readResponse()?.status
+    }
+
+    /// A good chat request on `c`: answered 200 with one choice.
+    func assertGoodChat(_ c: RawConnection, _ prompt: String = "Problem: What is 2 + 3?", file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertTrue(c.send(rawRequest("POST", "/v1/chat/completions", body: chatRequestBody(prompt, ["max_tokens": 50]))), file: file, line: line)
+        let r = c.readResponse()
+        XCTAssertEqual(r?.status, 200, r.map { String(decoding: $0.body, as: UTF8.self) } ?? "no response", file: file, line: line)
+        XCTAssertEqual((r?.json?["choices"] as? [Any])?.count, 1, file: file, line: line)
+    }
+
+    // A Content-Length that is negative or does not fit an Int used to trap (a range
+    // precondition, an arithmetic overflow) and take the whole server down.
+    func testMalformedContentLengthIsRefusedAndTheServerStaysUp() throws {
+        let (p, port) = try serve()
+        let cases: [(String, Int)] = [("-5", 400), ("9223372036854775807", 413), ("99999999999999999999999999", 413), ("+5", 400),
+                                      ("5x", 400), ("0x10", 400), ("", 400), ("5, 6", 400), ("1 2", 400)]
+        for (value, status) in cases {
+            let c = try RawConnection(port: port, timeout: 5)
+            c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: \(value)\r\n\r\n{}")
+            let r = try XCTUnwrap(c.readResponse(), "Content-Length '\(value)': no answer")
+            XCTAssertEqual(r.status, status, "Content-Length '\(value)'")
+            XCTAssertTrue(r.errorMessage.contains("Content-Length"), r.errorMessage)
+            XCTAssertEqual(r.headers["connection"], "close")
+            XCTAssertTrue(c.closedByPeer(), "the connection is closed after a framing error")
+            XCTAssertTrue(p.isRunning)
+            XCTAssertEqual(try health(port), 200)
+        }
+        // Two Content-Length fields that disagree; two that agree are one.
+        let c = try RawConnection(port: port, timeout: 5)
+        c.send("POST /v1/chat/completions HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}")
+        XCTAssertEqual(c.readResponse()?.status, 400)
+        let body = chatRequestBody("Problem: What is 2 + 3?")
+        let d = try RawConnection(port: port, timeout: 5)
+        d.send(Array("POST /v1/chat/completions HTTP/1.1\r\nContent-Length: \(body.count)\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + Array(body))
+        XCTAssertEqual(d.readResponse()?.status, 200)
+    }
+
+    // A body used to be buffered whatever its declared length: RSS grew 1:1 with a client that
+    // kept sending. Now a Content-Length over the limit is refused as soon as the head arrives.
+    func testBodyOverTheLimitIsRefusedBeforeItIsBuffered() throws {
+        let (p, port) = try serve()
+        let warm = try RawConnection(port: port, timeout: 5)
+        assertGoodChat(warm)
+        let before = try XCTUnwrap(processMemory(p.processIdentifier))
+
+        let c = try RawConnection(port: port, timeout: 3)
+        c.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: \(1 << 40)\r\n\r\n")
+        let chunk = [UInt8](repeating: 0x20, count: 1 << 20)
+        var sent = 0, answered: RawResponse?
+        while sent < 48, answered == nil {
+            guard c.send(chunk) else { break }
+            sent += 1
+            var pfd = pollfd(fd: c.fd, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 0) > 0 { answered = c.readResponse() }
+        }
+        if answered == nil { answered = c.readResponse() }
+        XCTAssertEqual(answered?.status, 413, "refused while the client was still sending (\(sent) MiB sent)")
+        XCTAssertTrue(answered?.errorMessage.contains("8388608") ?? false, answered?.errorMessage ?? "")
+        let after = try XCTUnwrap(processMemory(p.processIdentifier))
+        XCTAssertLessThan(after.peak - before.rss, 16 << 10, "peak RSS grew by \(after.peak - before.rss) KiB")
+        XCTAssertEqual(try health(port), 200)
+    }
+}
