@@ -10,18 +10,32 @@ import Glibc
 /// the scripted world or a local student. Loopback by default; one thread per connection,
 /// keep-alive; not meant to face the internet.
 ///
-/// No request can take it down (`Limits`): request framing is parsed by `HTTPRequestParser`
-/// within size limits, a connection must deliver each request within the idle timeout, and at
-/// most `maxConnections` are open. Every refusal is an OpenAI-style JSON error naming the limit.
+/// No request can take it down or starve the others (`Limits`): request framing is parsed by
+/// `HTTPRequestParser` within size limits, a connection must deliver each request within the
+/// idle timeout, `n` and `max_tokens` are bounded (and by a model's context window), at most
+/// `maxInFlight` requests compute at once while the rest wait in arrival order, and at most
+/// `maxConnections` are open. Every refusal is an OpenAI-style JSON error naming the limit.
 public final class OpenAIServer: @unchecked Sendable {
     public typealias Embedder = @Sendable ([String]) -> [[Float]]
 
-    /// What one client may send the server. Over a limit is an error naming it.
+    /// What one client may ask of the server, and how much is computed at once. Over a limit
+    /// is an error naming it, never a silent clamp.
     public struct Limits: Sendable, Equatable {
         /// The size of one request's head (431 above it) and body (413 above it).
         public var http = HTTPLimits()
         /// Open connections; one more is answered 503 (with Retry-After) and closed.
         public var maxConnections = 64
+        /// Requests computed at once (chat and embeddings); the rest wait in arrival order, so a
+        /// slow request holds one slot and no more.
+        public var maxInFlight = 16
+        /// `n` of a chat request: choices, each a whole generation (400 above it).
+        public var maxN = 16
+        /// `max_tokens` of a chat request (400 above it). A model with a context window (a
+        /// checkpoint) also refuses more than its window leaves after the prompt. Without
+        /// max_tokens a request gets the smallest of 4096, this and what the window leaves.
+        public var maxTokens = 32768
+        /// Inputs of one embeddings request (400 above it).
+        public var maxEmbeddingInputs = 2048
         /// Seconds a connection may take to deliver its next whole request, counted from when
         /// it opened or got its previous answer: an idle connection is closed, one that sent
         /// part of a request (a slow sender) is answered 408 and closed. Also the send timeout.
@@ -38,6 +52,7 @@ public final class OpenAIServer: @unchecked Sendable {
     public private(set) var port: Int = 0
     private let requests = Counter()
     private let connections = Counter()
+    private let gate: Gate
 
     public init(model: LanguageModel, embedder: Embedder? = nil, host: String = "127.0.0.1", port: Int = 0, limits: Limits = Limits()) throws {
         self.model = model
@@ -45,6 +60,7 @@ public final class OpenAIServer: @unchecked Sendable {
         self.host = host
         self.port = port
         self.limits = limits
+        gate = Gate(slots: max(1, limits.maxInFlight))
         try bind()
     }
 
@@ -271,6 +287,20 @@ public final class OpenAIServer: @unchecked Sendable {
         return ["error": e]
     }
 
+    /// An integer field of a request: absent (or null), a JSON integer (or a float with an
+    /// integral value), or anything else.
+    private enum IntegerField { case absent, value(Int), invalid }
+
+    private static func integer(_ o: [String: Any], _ key: String) -> IntegerField {
+        guard let v = o[key], !(v is NSNull) else { return .absent }
+        if let i = v as? Int { return .value(i) }
+        if let d = v as? Double, d.isFinite, d == d.rounded() {
+            // Past Int's range is past every limit; keep the sign without converting.
+            return .value(abs(d) < 9e18 ? Int(d) : (d < 0 ? Int.min : Int.max))
+        }
+        return .invalid
+    }
+
     private func chat(_ body: Data) -> (Int, Any) {
         guard let o = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
               let raw = o["messages"] as? [[String: Any]] else { return (400, errorBody("body must be JSON with a messages array", param: "messages")) }
@@ -285,19 +315,57 @@ public final class OpenAIServer: @unchecked Sendable {
         s.seed = nil
         if let t = o["temperature"] as? Double { s.temperature = t }
         if let p = o["top_p"] as? Double { s.topP = p }
-        if let k = o["top_k"] as? Int { s.topK = max(0, k) }
-        if let m = (o["max_tokens"] ?? o["max_completion_tokens"]) as? Int { s.maxTokens = m }
-        if let n = o["n"] as? Int { s.n = n }
+        if let k = o["top_k"] as? Int { s.topK = max(0, k) }  // -1 (vLLM's "every token") is 0 here
         if let seed = o["seed"] as? Int { s.seed = seed }
         if let stop = o["stop"] as? [String] { s.stop = stop } else if let stop = o["stop"] as? String { s.stop = [stop] }
+
+        switch Self.integer(o, "n") {
+        case .absent: break
+        case let .value(n) where n >= 1 && n <= limits.maxN: s.n = n
+        case .value, .invalid:
+            return (400, errorBody("'n' must be an integer from 1 to \(limits.maxN) (this server's limit, bcsft serve --max-n), got \(Self.describe(o["n"]))",
+                                   param: "n"))
+        }
+        // The most max_tokens may be: this server's limit, and for a model with a context window
+        // (which sizes its cache by prompt + max_tokens) what the window leaves after the prompt.
+        var tokenLimit = limits.maxTokens, limitReason = "this server's limit, bcsft serve --max-tokens-limit"
+        if let windowed = model as? ContextWindowModel {
+            let use: (window: Int, promptTokens: Int)
+            do { use = try windowed.contextUse(of: messages) } catch { return (400, errorBody(error.localizedDescription, param: "messages")) }
+            let left = use.window - use.promptTokens
+            guard left >= 1 else {
+                return (400, errorBody("the prompt's \(use.promptTokens) tokens leave no room in the model's \(use.window)-token context "
+                                       + "(max_position_embeddings)", param: "messages"))
+            }
+            if left < tokenLimit {
+                tokenLimit = left
+                limitReason = "the model's context, max_position_embeddings \(use.window), minus the prompt's \(use.promptTokens) tokens"
+            }
+        }
+        let tokensKey = o["max_tokens"] != nil || o["max_completion_tokens"] == nil ? "max_tokens" : "max_completion_tokens"
+        switch Self.integer(o, tokensKey) {
+        case .absent: s.maxTokens = min(Sampling().maxTokens, tokenLimit)
+        case let .value(m) where m >= 1 && m <= tokenLimit: s.maxTokens = m
+        case .value, .invalid:
+            return (400, errorBody("'\(tokensKey)' must be an integer from 1 to \(tokenLimit) (\(limitReason)), got \(Self.describe(o[tokensKey]))",
+                                   param: tokensKey))
+        }
+        do { try s.validate() } catch let SettingsError.invalid(key, reason, _) {
+            return (400, errorBody("'\(key)' \(reason)", param: key))
+        } catch {
+            return (400, errorBody(error.localizedDescription))
+        }
+
         let box = ResultBox()
         let semaphore = DispatchSemaphore(value: 0)
         let model = self.model
+        gate.enter()
         Task {
             do { box.result = .success(try await model.complete(messages, s)) } catch { box.result = .failure(error) }
             semaphore.signal()
         }
         semaphore.wait()
+        gate.leave()
         requests.increment()
         switch box.result! {
         case let .failure(e): return (500, errorBody(e.localizedDescription, type: "server_error"))
@@ -314,13 +382,30 @@ public final class OpenAIServer: @unchecked Sendable {
         }
     }
 
+    /// A request's value for an error message.
+    private static func describe(_ v: Any?) -> String {
+        switch v {
+        case let s as String: "'\(HTTPRequestParser.clip(s))'"
+        case let d as Double where d.isFinite && d == d.rounded() && abs(d) < 9e18: String(Int(d))
+        case let v?: HTTPRequestParser.clip("\(v)")
+        case nil: "nothing"
+        }
+    }
+
     private func embeddings(_ body: Data) -> (Int, Any) {
         guard let embedder else { return (404, errorBody("this server has no embedding model")) }
         guard let o = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return (400, errorBody("body must be JSON")) }
         let inputs = (o["input"] as? [String]) ?? (o["input"] as? String).map { [$0] }
         guard let inputs else { return (400, errorBody("input must be a string or an array of strings", param: "input")) }
+        guard inputs.count <= limits.maxEmbeddingInputs else {
+            return (400, errorBody("'input' may hold at most \(limits.maxEmbeddingInputs) strings (this server's limit, bcsft serve --max-embedding-inputs), "
+                                   + "got \(inputs.count)", param: "input"))
+        }
+        gate.enter()
+        let vectors = embedder(inputs)
+        gate.leave()
         requests.increment()
-        let data = embedder(inputs).enumerated().map { i, v in ["object": "embedding", "index": i, "embedding": v.map(Double.init)] as [String: Any] }
+        let data = vectors.enumerated().map { i, v in ["object": "embedding", "index": i, "embedding": v.map(Double.init)] as [String: Any] }
         return (200, ["object": "list", "data": data, "model": model.name])
     }
 }
@@ -341,4 +426,34 @@ private final class Counter: @unchecked Sendable {
     }
     func decrement() { lock.withLock { n -= 1 } }
     var value: Int { lock.withLock { n } }
+}
+
+/// At most `slots` holders at once; the others wait and enter in the order they came (tickets),
+/// so no request is passed over however many arrive after it.
+private final class Gate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private let slots: Int
+    private var inside = 0
+    private var nextTicket = 0
+    private var nextToEnter = 0
+
+    init(slots: Int) { self.slots = slots }
+
+    func enter() {
+        condition.lock()
+        let ticket = nextTicket
+        nextTicket += 1
+        while ticket != nextToEnter || inside >= slots { condition.wait() }
+        nextToEnter += 1
+        inside += 1
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func leave() {
+        condition.lock()
+        inside -= 1
+        condition.broadcast()
+        condition.unlock()
+    }
 }

@@ -78,4 +78,34 @@ final class ServeLimitsTests: XCTestCase {
         XCTAssertLessThan(after.peak - before.rss, 16 << 10, "peak RSS grew by \(after.peak - before.rss) KiB")
         XCTAssertEqual(try health(port), 200)
     }
+
+    // n = 200000 used to hold the server for half a minute and n = 10^7 to grow it until killed.
+    func testHugeNIsRefusedAtOnce() throws {
+        let (p, port) = try serve()
+        for n in [200_000, 10_000_000] {
+            let c = try RawConnection(port: port, timeout: 10)
+            let start = Date()
+            c.send(rawRequest("POST", "/v1/chat/completions", body: chatRequestBody("Problem: What is 2 + 3?", ["n": n])))
+            let r = try XCTUnwrap(c.readResponse(), "n = \(n): no answer within 10 s")
+            guard r.status == 400 else { return XCTFail("n = \(n): HTTP \(r.status)") }
+            XCTAssertLessThan(Date().timeIntervalSince(start), 2)
+            XCTAssertTrue(r.errorMessage.contains("'n'") && r.errorMessage.contains("16"), r.errorMessage)
+            XCTAssertEqual(((r.json?["error"] as? [String: Any])?["param"] as? String), "n")
+            assertGoodChat(c)  // the same connection goes on
+        }
+        XCTAssertTrue(p.isRunning)
+    }
+
+    func testMaxTokensOverTheLimitIsRefusedNotClamped() throws {
+        let (_, port) = try serve()
+        let c = try RawConnection(port: port, timeout: 10)
+        for (field, value) in [("max_tokens", 1_000_000_000_000), ("max_completion_tokens", 40000), ("max_tokens", 0), ("max_tokens", -3)] {
+            c.send(rawRequest("POST", "/v1/chat/completions", body: chatRequestBody("Problem: What is 2 + 3?", [field: value])))
+            let r = try XCTUnwrap(c.readResponse(), "\(field) = \(value): no answer")
+            guard r.status == 400 else { return XCTFail("\(field) = \(value): HTTP \(r.status)") }
+            XCTAssertTrue(r.errorMessage.contains("'\(field)'") && r.errorMessage.contains("32768"), r.errorMessage)
+        }
+        c.send(rawRequest("POST", "/v1/chat/completions", body: chatRequestBody("Problem: What is 2 + 3?", ["max_tokens": 32768, "n": 16])))
+        XCTAssertEqual(c.readResponse()?.status, 200, "the limits themselves are allowed")
+    }
 }

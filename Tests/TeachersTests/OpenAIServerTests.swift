@@ -4,7 +4,8 @@ import Teachers
 import TestSupport
 import XCTest
 
-/// OpenAIServer in process over a stub model: connection and idle limits.
+/// OpenAIServer in process over stub models: how many requests compute at once, connection
+/// and idle limits, and the per-request limits a model's context window adds.
 final class OpenAIServerTests: XCTestCase {
     /// Echoes the prompt; a prompt starting "slow" takes 2 s and "busy" 0.3 s. Records how many
     /// run at once and the sampling each got.
@@ -30,6 +31,16 @@ final class OpenAIServerTests: XCTestCase {
         }
     }
 
+    /// A model with a 100-token window whose prompt tokens are the messages' words.
+    final class WindowedModel: ContextWindowModel, @unchecked Sendable {
+        let stub = StubModel()
+        var name: String { "windowed" }
+        func complete(_ messages: [Message], _ s: Sampling) async throws -> Completion { try await stub.complete(messages, s) }
+        func contextUse(of messages: [Message]) throws -> (window: Int, promptTokens: Int) {
+            (100, messages.reduce(0) { $0 + $1.content.split(separator: " ").count })
+        }
+    }
+
     func start(_ model: LanguageModel, embedder: OpenAIServer.Embedder? = nil, limits configure: (inout OpenAIServer.Limits) -> Void = { _ in }) throws -> OpenAIServer {
         var limits = OpenAIServer.Limits()
         configure(&limits)
@@ -43,6 +54,25 @@ final class OpenAIServerTests: XCTestCase {
         guard let c = try? RawConnection(port: port, timeout: timeout) else { return nil }
         c.send(rawRequest("POST", "/v1/chat/completions", body: chatRequestBody(prompt, extra)))
         return c.readResponse()
+    }
+
+    func testAtMostMaxInFlightComputeAtOnceAndOthersAreNotHeldBehindASlowOne() throws {
+        let model = StubModel()
+        let server = try start(model, limits: { $0.maxInFlight = 2 })
+        let statuses = LockedArray<Int>()
+        DispatchQueue.concurrentPerform(iterations: 6) { i in statuses.append(Self.chat(server.port, "busy \(i)")?.status ?? 0) }
+        XCTAssertEqual(statuses.values, Array(repeating: 200, count: 6))
+        XCTAssertEqual(model.peak, 2, "two slots, six requests")
+
+        // A slow request holds one slot; requests after it go through the other without waiting for it.
+        let slow = Thread { _ = Self.chat(server.port, "slow") }
+        slow.start()
+        Thread.sleep(forTimeInterval: 0.2)
+        for i in 0..<5 {
+            let start = Date()
+            XCTAssertEqual(Self.chat(server.port, "fast \(i)")?.status, 200)
+            XCTAssertLessThan(Date().timeIntervalSince(start), 1)
+        }
     }
 
     func testConnectionsOverTheLimitAreAnswered503() throws {
@@ -98,5 +128,53 @@ final class OpenAIServerTests: XCTestCase {
         XCTAssertEqual(kept.readResponse()?.status, 200)
         XCTAssertEqual(Self.chat(server.port, "hello")?.status, 200)
         XCTAssertTrue(kept.closedByPeer())
+    }
+
+    func testAContextWindowBoundsMaxTokens() throws {
+        let model = WindowedModel()
+        let server = try start(model)
+        let ten = Array(repeating: "word", count: 10).joined(separator: " ")
+        let r = try XCTUnwrap(Self.chat(server.port, ten, ["max_tokens": 91]))
+        XCTAssertEqual(r.status, 400)
+        XCTAssertTrue(r.errorMessage.contains("from 1 to 90") && r.errorMessage.contains("max_position_embeddings 100"), r.errorMessage)
+        XCTAssertEqual(Self.chat(server.port, ten, ["max_tokens": 90])?.status, 200)
+        XCTAssertEqual(Self.chat(server.port, ten)?.status, 200)
+        XCTAssertEqual(model.stub.samplings.map(\.maxTokens), [90, 90], "without max_tokens: what the window leaves")
+        let full = try XCTUnwrap(Self.chat(server.port, Array(repeating: "word", count: 100).joined(separator: " ")))
+        XCTAssertEqual(full.status, 400)
+        XCTAssertTrue(full.errorMessage.contains("no room"), full.errorMessage)
+    }
+
+    func testRequestFieldsAreChecked() throws {
+        let model = StubModel()
+        let server = try start(model, embedder: { $0.map { _ in [1, 2] } }, limits: {
+            $0.maxN = 3
+            $0.maxTokens = 100
+            $0.maxEmbeddingInputs = 3
+        })
+        for (extra, param) in [(["n": "3"], "n"), (["n": 2.5], "n"), (["n": 1e30], "n"), (["n": 4], "n"), (["n": 0], "n"),
+                               (["max_tokens": 101], "max_tokens"), (["max_tokens": -1e300], "max_tokens"), (["max_completion_tokens": 101], "max_completion_tokens"),
+                               (["temperature": -1], "temperature"), (["top_p": 0], "top_p")] as [([String: Any], String)] {
+            let r = try XCTUnwrap(Self.chat(server.port, "hi", extra))
+            XCTAssertEqual(r.status, 400, "\(extra)")
+            XCTAssertEqual((r.json?["error"] as? [String: Any])?["param"] as? String, param, r.errorMessage)
+        }
+        XCTAssertEqual(Self.chat(server.port, "hi", ["n": 3, "max_tokens": 100, "top_k": -1])?.status, 200)
+        XCTAssertEqual(model.samplings.map(\.n), [3])
+
+        // Bodies that are not the JSON asked for, however deep.
+        let c = try RawConnection(port: server.port, timeout: 10)
+        for body in [String(repeating: "[", count: 200_000), String(repeating: "{\"a\":", count: 100_000), "{\"messages\": 5}", "\u{0}\u{ff}"] {
+            c.send(rawRequest("POST", "/v1/chat/completions", body: Data(body.utf8)))
+            XCTAssertEqual(c.readResponse()?.status, 400)
+        }
+        c.send(rawRequest("POST", "/v1/embeddings", body: Data(#"{"input": ["a", "b", "c", "d"]}"#.utf8)))
+        let e = try XCTUnwrap(c.readResponse())
+        XCTAssertEqual(e.status, 400)
+        XCTAssertTrue(e.errorMessage.contains("at most 3"), e.errorMessage)
+        c.send(rawRequest("POST", "/v1/embeddings", body: Data(#"{"input": ["a", "b", "c"]}"#.utf8)))
+        XCTAssertEqual(c.readResponse()?.status, 200)
+        c.send(rawRequest("DELETE", "/v1/models"))
+        XCTAssertEqual(c.readResponse()?.status, 404)
     }
 }

@@ -135,3 +135,12 @@ public func processMemory(_ pid: Int32) -> (rss: Int, peak: Int)? {
     guard let rss = field("VmRSS"), let peak = field("VmHWM") else { return nil }
     return (rss, peak)
 }
+
+/// An array that threads append to.
+public final class LockedArray<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [T] = []
+    public init() {}
+    public func append(_ x: T) { lock.withLock { items.append(x) } }
+    public var values: [T] { lock.withLock { items } }
+}
