@@ -198,8 +198,9 @@ public enum HTTPRequestParser {
     /// A value for an error message: at most 40 characters.
     static func clip(_ s: String) -> String { s.count > 40 ? String(s.prefix(40)) + "..." : s }
 
-    /// A head still arriving: 400 as soon as its request line cannot become a valid one (a byte
-    /// no method has, or a whole line that is malformed), without waiting for the rest.
+    /// A head still arriving: 400 as soon as its request line cannot become a valid one (a
+    /// method byte no method has, a target byte outside visible ASCII, a version that is not
+    /// becoming HTTP/d.d, a whole line that is malformed), without waiting for the rest.
     static func checkPartialRequestLine(_ b: [UInt8], from: Int) -> HTTPParseResult? {
         var j = from
         while j + 1 < b.count, !(b[j] == cr && b[j + 1] == lf) { j += 1 }
@@ -208,14 +209,22 @@ public enum HTTPRequestParser {
             if hasBareCRorLF(b, from..<j) { return .error(status: 400, message: "a bare CR or LF inside the head; lines end with CRLF") }
             return nil
         }
-        var i = from
-        while i < b.count, b[i] != sp {
-            if !isToken(b[i]) {
-                // A lone CR could begin the empty line before a request line, or end it.
-                if b[i] == cr, i + 1 == b.count { return nil }
-                return .error(status: 400, message: "malformed request line")
+        // The line so far; a CR at the very end may begin its CRLF.
+        var end = b.count
+        if end > from, b[end - 1] == cr { end -= 1 }
+        let parts = b[from..<end].split(separator: sp, maxSplits: 3, omittingEmptySubsequences: false)
+        let bad = HTTPParseResult.error(status: 400, message: "malformed request line")
+        if parts.count > 3 { return bad }
+        if !parts[0].allSatisfy(isToken) || (parts.count > 1 && parts[0].isEmpty) { return bad }
+        if parts.count > 1, !parts[1].allSatisfy({ $0 > 0x20 && $0 < 0x7F }) || (parts.count > 2 && parts[1].isEmpty) { return bad }
+        if parts.count > 2 {
+            // A prefix of HTTP/d.d.
+            let pattern = Array("HTTP/0.0".utf8)
+            for (k, c) in parts[2].enumerated() {
+                guard k < pattern.count else { return bad }
+                let ok = pattern[k] == 0x30 ? (0x30...0x39).contains(c) : c == pattern[k]
+                if !ok { return bad }
             }
-            i += 1
         }
         return nil
     }

@@ -123,6 +123,12 @@ final class HTTPRequestParserTests: XCTestCase {
         assertError([0x16, 0x03, 0x01, 0x02, 0x00], 400)
         assertError("GET /\u{1} HTTP/1.1\r\nHost: a", 400)
         assertError("PRI * HTTP/2.0\r\n", 505)
+        for partial in ["GET /a\u{0}", "GET /a b", "GET / HTTX", "GET / HTTP/1.1x", "GET / HTTP/a", " GET", "GET  /", "GET / HTTP/1.1 ", "GET\t/"] {
+            assertError(partial, 400, "request line")
+        }
+        for partial in ["G", "GET", "GET ", "GET /v1", "GET /v1 ", "GET /v1 HTTP/", "GET /v1 HTTP/1.", "GET /v1 HTTP/1.1", "GET /v1 HTTP/1.1\r", "\r"] {
+            XCTAssertEqual(HTTPRequestParser.parse(bytes(partial)), .incomplete(needed: partial.utf8.count + 1), partial)
+        }
     }
 
     /// Random bytes and random edits of valid requests: the parser answers every input with a
