@@ -108,4 +108,82 @@ final class ServeLimitsTests: XCTestCase {
         c.send(rawRequest("POST", "/v1/chat/completions", body: chatRequestBody("Problem: What is 2 + 3?", ["max_tokens": 32768, "n": 16])))
         XCTAssertEqual(c.readResponse()?.status, 200, "the limits themselves are allowed")
     }
+
+    /// Every kind of bad request once, from several clients at once, between good requests:
+    /// each bad one gets its answer (or its connection closed), every good one is answered.
+    func testBadRequestsAmongGoodOnesFromSeveralClients() throws {
+        let (p, port) = try serve(["--idle-timeout", "2", "--max-body-bytes", "1048576"])
+        let chat = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        /// A bad request: what it sends, and the status it must get (nil: just the connection closed).
+        typealias Bad = (name: String, status: Int?, act: @Sendable (RawConnection) -> Void)
+        let bad: [Bad] = [
+            ("negative Content-Length", 400, { $0.send(chat + "Content-Length: -5\r\n\r\n") }),
+            ("Content-Length Int.max", 413, { $0.send(chat + "Content-Length: 9223372036854775807\r\n\r\n") }),
+            ("keeps sending", 413, { c in
+                c.send(chat + "Content-Length: \(1 << 40)\r\n\r\n")
+                for _ in 0..<4 { if !c.send([UInt8](repeating: 32, count: 1 << 20)) { break } }
+            }),
+            ("body over --max-body-bytes", 413, { $0.send(chat + "Content-Length: 2097152\r\n\r\n") }),
+            ("100 KiB header", 431, { $0.send(chat + "X-Big: " + String(repeating: "a", count: 100 << 10) + "\r\n\r\n") }),
+            ("endless head", 431, { c in for _ in 0..<10 { if !c.send(String(repeating: "a", count: 8 << 10)) { break } } }),
+            ("garbage bytes", 400, { c in
+                var g = SystemRandomNumberGenerator()
+                c.send((0..<4096).map { _ in UInt8.random(in: 0...255, using: &g) })
+            }),
+            ("chunked", 411, { $0.send(chat + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n") }),
+            ("Content-Length and Transfer-Encoding", 400, { $0.send(chat + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nhello") }),
+            ("n = 10^7", 400, { $0.send(rawRequest("POST", "/v1/chat/completions", body: chatRequestBody("Problem: 2 + 3?", ["n": 10_000_000]))) }),
+            ("max_tokens = 10^12", 400, {
+                $0.send(rawRequest("POST", "/v1/chat/completions", body: chatRequestBody("Problem: 2 + 3?", ["max_tokens": 1_000_000_000_000])))
+            }),
+            ("deeply nested JSON", 400, { $0.send(rawRequest("POST", "/v1/chat/completions", body: Data(String(repeating: "[", count: 500_000).utf8))) }),
+            ("slowloris", 408, { c in
+                for b in rawRequest("POST", "/v1/chat/completions", body: chatRequestBody("hi")) {
+                    guard c.send([b]) else { return }
+                    var pfd = pollfd(fd: c.fd, events: Int16(POLLIN), revents: 0)
+                    if poll(&pfd, 1, 250) > 0 { return }
+                }
+            }),
+            ("idle", nil, { _ in }),
+            ("half a request, then gone", nil, { c in
+                c.send(Array(rawRequest("POST", "/v1/chat/completions", body: chatRequestBody("hi")).prefix(60)))
+                shutdown(c.fd, Int32(SHUT_RDWR))
+            }),
+            ("a whole request, then gone", nil, { c in
+                c.send(rawRequest("POST", "/v1/chat/completions", body: chatRequestBody("Problem: 2 + 3?")))
+                shutdown(c.fd, Int32(SHUT_RDWR))
+            }),
+        ]
+        let clients = 4
+        let failures = LockedArray<String>(), good = LockedArray<Double>()
+        let started = Date()
+        DispatchQueue.concurrentPerform(iterations: clients) { k in
+            func goodRequest() {
+                let t = Date()
+                guard let c = try? RawConnection(port: port, timeout: 10) else { return failures.append("client \(k): cannot connect") }
+                c.send(rawRequest("POST", "/v1/chat/completions", body: chatRequestBody("Problem: What is \(k) + 3?", ["max_tokens": 50])))
+                let r = c.readResponse()
+                if r?.status == 200, (r?.json?["choices"] as? [Any])?.count == 1 { good.append(Date().timeIntervalSince(t)) } else {
+                    failures.append("client \(k): good request got \(r.map { "\($0.status) \($0.errorMessage)" } ?? "no answer")")
+                }
+            }
+            goodRequest()
+            for b in bad.indices where b % clients == k {
+                guard let c = try? RawConnection(port: port, timeout: 6) else { return failures.append("\(bad[b].name): cannot connect") }
+                bad[b].act(c)
+                if let status = bad[b].status {
+                    let r = c.readResponse()
+                    if r?.status != status { failures.append("\(bad[b].name): \(r.map { "HTTP \($0.status)" } ?? "no answer"), expected \(status)") }
+                } else if !c.closedByPeer() && c.readResponse() == nil {
+                    failures.append("\(bad[b].name): the connection stayed open")
+                }
+                for _ in 0..<3 { goodRequest() }
+            }
+        }
+        XCTAssertEqual(failures.values, [])
+        XCTAssertEqual(good.values.count, clients + 3 * bad.count)
+        XCTAssertTrue(p.isRunning)
+        XCTAssertEqual(try health(port), 200)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 15)
+    }
 }
