@@ -140,6 +140,14 @@ public enum HTTPRequestParser {
         return .request(request, consumed: total)
     }
 
+    /// The head's length (with any blank lines before it and the CRLFCRLF that ends it) once it
+    /// has all arrived; nil before.
+    public static func headLength(_ buffer: [UInt8]) -> Int? {
+        var start = 0
+        while start + 1 < buffer.count, buffer[start] == cr, buffer[start + 1] == lf { start += 2 }
+        return headEnd(buffer, from: start).map { $0 + 4 }
+    }
+
     /// The index of the CRLFCRLF that ends the head, searching from `from`; nil when it has not arrived.
     public static func headEnd(_ buffer: [UInt8], from: Int = 0) -> Int? {
         guard buffer.count >= 4 else { return nil }

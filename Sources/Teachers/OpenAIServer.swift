@@ -155,7 +155,9 @@ public final class OpenAIServer: @unchecked Sendable {
                             break receiving
                         }
                         needed = n
-                        if n == buffer.count + 1 { headSeen = false }  // the end seen was blank lines before the request line
+                        // One more byte needed: either the head is still arriving (the end seen was
+                        // blank lines before the request line) or the body is one byte short.
+                        if n == buffer.count + 1, HTTPRequestParser.headLength(buffer) == nil { headSeen = false }
                     }
                 }
                 switch fill(fd, &buffer, &scratch, until: deadline) {

@@ -63,6 +63,9 @@ final class HTTPRequestParserTests: XCTestCase {
             XCTAssertEqual(needed, i < headLength ? i + 1 : whole.count, "prefix of \(i) bytes")
         }
         XCTAssertEqual(HTTPRequestParser.parse([]), .incomplete(needed: 1))
+        XCTAssertNil(HTTPRequestParser.headLength(bytes("\r\n\r\nGET / HTTP/1.1\r\n")))
+        XCTAssertEqual(HTTPRequestParser.headLength(bytes("\r\n\r\nGET / HTTP/1.1\r\n\r\nxyz")), 22)
+        XCTAssertEqual(HTTPRequestParser.headLength(whole), headLength)
     }
 
     func testContentLength() {

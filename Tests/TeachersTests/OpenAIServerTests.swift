@@ -102,6 +102,25 @@ final class OpenAIServerTests: XCTestCase {
         XCTAssertEqual(status, 200)
     }
 
+    /// Any split of a request into segments is one request: here a body over 4 KiB whose last
+    /// byte comes alone (the head is not searched for again once seen).
+    func testARequestArrivingInPiecesIsAnswered() throws {
+        let server = try start(StubModel())
+        let whole = rawRequest("POST", "/v1/chat/completions", body: chatRequestBody(String(repeating: "long ", count: 1200)))
+        for cut in [1, 2, 40, whole.count - 1] {
+            let c = try RawConnection(port: server.port, timeout: 5)
+            c.send(Array(whole[..<cut]))
+            Thread.sleep(forTimeInterval: 0.05)
+            c.send(Array(whole[cut...]))
+            XCTAssertEqual(c.readResponse()?.status, 200, "split at \(cut) of \(whole.count)")
+        }
+        let c = try RawConnection(port: server.port, timeout: 5)
+        c.send(Array("\r\n\r\n".utf8))
+        Thread.sleep(forTimeInterval: 0.05)
+        c.send(whole)
+        XCTAssertEqual(c.readResponse()?.status, 200, "after blank lines")
+    }
+
     func testIdleAndSlowConnectionsAreClosed() throws {
         let server = try start(StubModel(), limits: { $0.idleTimeout = 0.5 })
         let start = Date()
