@@ -16,7 +16,7 @@ import Training
 /// Concurrent requests are batched: a worker thread takes the waiting requests that share
 /// sampling settings (up to `maxBatch`) and runs them through one KV-cached batched
 /// generation, which is where CPU generation gets its throughput.
-public final class LocalModel: LanguageModel, @unchecked Sendable {
+public final class LocalModel: ContextWindowModel, @unchecked Sendable {
     public let name: String
     let llama: Llama
     let tokenizer: SentencePieceTokenizer
@@ -49,12 +49,17 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
         name = "local:\(dir.standardizedFileURL.lastPathComponent)@\(try Checkpoint.fingerprint(dir))+numerics-\(Llama.numericsRevision)"
     }
 
-    public func complete(_ messages: [Message], _ sampling: Sampling) async throws -> Completion {
+    /// The prompt's token ids: the messages in the chat template, ending with the assistant's turn.
+    func promptIDs(_ messages: [Message]) throws -> [Int32] {
         let chat = try messages.map { m -> ChatMessage in
             guard let role = ChatMessage.Role(rawValue: m.role) else { throw PipelineError.invalid("message role '\(m.role)' is not system, user or assistant") }
             return ChatMessage(role, m.content)
         }
-        let ids = try template.encode(chat, with: tokenizer, addGenerationPrompt: true).ids
+        return try template.encode(chat, with: tokenizer, addGenerationPrompt: true).ids
+    }
+
+    public func complete(_ messages: [Message], _ sampling: Sampling) async throws -> Completion {
+        let ids = try promptIDs(messages)
         var choices: [Choice] = []
         var completionTokens = 0
         for i in 0..<max(1, sampling.n) {
@@ -69,6 +74,12 @@ public final class LocalModel: LanguageModel, @unchecked Sendable {
             completionTokens += r.completionTokens
         }
         return Completion(choices: choices, usage: Usage(promptTokens: ids.count, completionTokens: completionTokens), model: name)
+    }
+
+    /// The checkpoint's max_position_embeddings and the prompt's length: generation sizes its KV
+    /// cache by prompt + max_tokens, so `bcsft serve` refuses a max_tokens past the window.
+    public func contextUse(of messages: [Message]) throws -> (window: Int, promptTokens: Int) {
+        (llama.config.maxPositionEmbeddings, try promptIDs(messages).count)
     }
 
     private func enqueue(_ p: Pending) {

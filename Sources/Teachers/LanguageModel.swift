@@ -76,3 +76,12 @@ public func splitThinking(_ text: String) -> (reasoning: String?, content: Strin
     let content = (String(text[..<open.lowerBound]) + String(text[close.upperBound...])).trimmingCharacters(in: .whitespacesAndNewlines)
     return (reasoning, content)
 }
+
+/// A model whose prompt and completion share a fixed context window (a checkpoint's
+/// max_position_embeddings), and which sizes its KV cache by prompt + max_tokens. `bcsft serve`
+/// asks it how much of the window a prompt takes and refuses (400) a max_tokens that does not
+/// fit in the rest, rather than let one request allocate without bound.
+public protocol ContextWindowModel: LanguageModel {
+    /// The window, and the prompt's length in tokens as `complete` would encode these messages.
+    func contextUse(of messages: [Message]) throws -> (window: Int, promptTokens: Int)
+}
