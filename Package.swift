@@ -44,7 +44,7 @@ let oneDNN = env["BCSFT_ONEDNN"] != "0" && FileManager.default.fileExists(atPath
 // Fuzzing (scripts/fuzz, `make fuzz`): with BCSFT_FUZZ=1 the package also has one libFuzzer
 // executable per reader, built with --sanitize=fuzzer into a scratch path of its own. They have
 // no main (libFuzzer's), so they exist only in that build.
-let fuzzTargets = ["safetensors", "config", "records", "grader", "recipe"]
+let fuzzTargets = ["safetensors", "config", "records", "grader", "recipe", "http"]
 let fuzzExecutables: [Target] = env["BCSFT_FUZZ"] == "1" ? fuzzTargets.map {
     .executableTarget(name: "fuzz-\($0)", dependencies: ["FuzzTargets"], path: "Tests/Fuzz/fuzz-\($0)",
                       swiftSettings: [.unsafeFlags(["-parse-as-library"])])
@@ -155,7 +155,7 @@ let package = Package(
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         // The readers bcsft points at untrusted bytes, as functions for the fuzzers and for the
         // test that replays every fuzz corpus file.
-        .target(name: "FuzzTargets", dependencies: ["Models", "Datasets", "Evaluation", "Pipelines", "Recipes", "Settings", "Training", "Common"],
+        .target(name: "FuzzTargets", dependencies: ["Models", "Datasets", "Evaluation", "Pipelines", "Recipes", "Settings", "Teachers", "Training", "Common"],
                 path: "Tests/Fuzz/FuzzTargets"),
         .testTarget(name: "FuzzTests", dependencies: ["FuzzTargets", "TestSupport"], path: "Tests/Fuzz/FuzzTests"),
     ] + fuzzExecutables,

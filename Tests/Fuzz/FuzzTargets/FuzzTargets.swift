@@ -6,6 +6,7 @@ import Models
 import Pipelines
 import Recipes
 import Settings
+import Teachers
 import Training
 
 /// The readers bcsft points at untrusted bytes, each as one function of the bytes: what the
@@ -14,7 +15,7 @@ import Training
 /// None may trap, hang or allocate without bound on any input; errors are the expected result.
 public enum FuzzTargets {
     public static let all: [String: @Sendable ([UInt8]) -> Void] = [
-        "safetensors": safetensors, "config": config, "records": records, "grader": grader, "recipe": recipe,
+        "safetensors": safetensors, "config": config, "records": records, "grader": grader, "recipe": recipe, "http": http,
     ]
 
     /// A safetensors file's header (sizes, offsets, dtypes, tiling).
@@ -40,6 +41,18 @@ public enum FuzzTargets {
         let pred = String(decoding: bytes[..<cut], as: UTF8.self)
         let gold = String(decoding: bytes[min(cut + 1, bytes.count)...], as: UTF8.self)
         _ = Grader().grade(pred: pred, gold: gold)
+    }
+
+    /// An HTTP request as `bcsft serve` receives it, under small limits (so that limit paths are
+    /// reached) and the defaults; then whatever follows the first request, as pipelined.
+    public static func http(_ bytes: [UInt8]) {
+        for limits in [HTTPLimits(maxHeadBytes: 256, maxHeaderCount: 4, maxBodyBytes: 64), HTTPLimits()] {
+            var rest = bytes
+            for _ in 0..<4 {
+                guard case let .request(_, consumed) = HTTPRequestParser.parse(rest, limits: limits), consumed > 0, consumed <= rest.count else { break }
+                rest.removeFirst(consumed)
+            }
+        }
     }
 
     /// A recipe, and the same text as a training configuration.
