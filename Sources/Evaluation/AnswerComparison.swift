@@ -24,6 +24,8 @@ struct AnswerComparison {
         if case let .collection(items) = gold.kind, items.count == 1 { return match(pred, items[0]) }
 
         switch (pred.kind, gold.kind) {
+        case let (.refused(why), _): return (false, "prediction \(why); not parsed")
+        case let (_, .refused(why)): return (false, "gold \(why); not parsed")
         case let (.choice(a), .choice(b)):
             return a == b ? (true, "choice: \(a)") : (false, "choice differs: \(a) vs \(b)")
         case (.text, _), (_, .text), (.choice, _), (_, .choice):

@@ -160,15 +160,24 @@ public struct AnswerNormalizer: Sendable {
     /// "5 cm", so that the unit can go); `\text{(B)}` becomes "(B)".
     static func unwrapTextCommands(_ s: String) -> String {
         let names = ["text", "textbf", "textit", "textrm", "textnormal", "mbox", "mathrm", "mathbf", "mathit", "operatorname", "boxed"]
-        var chars = Array(s), out: [Character] = [], i = 0
+        let chars = Array(s)
+        var out: [Character] = [], i = 0
+        // The closing braces of unwrapped groups, each written as a space when the scan reaches it.
+        var closes = Set<Int>()
         while i < chars.count {
+            if closes.contains(i) {
+                out.append(" ")
+                i += 1
+                continue
+            }
             if chars[i] == "\\", let name = names.first(where: { matchesCommand($0, in: chars, at: i) }) {
                 var j = i + 1 + name.count
                 while j < chars.count, chars[j] == " " { j += 1 }
                 if j < chars.count, chars[j] == "{", let close = TeX.closingBrace(in: chars, open: j) {
-                    // Unwrap the content in place: it may hold more wrappers.
-                    let content = Array(" ") + chars[(j + 1)..<close] + Array(" ")
-                    chars = Array(chars[..<i]) + content + Array(chars[(close + 1)...])
+                    // The content stays where it is, to be scanned next: it may hold more wrappers.
+                    out.append(" ")
+                    closes.insert(close)
+                    i = j + 1
                     continue
                 }
             }
@@ -178,10 +187,12 @@ public struct AnswerNormalizer: Sendable {
         return String(out)
     }
 
-    static func matchesCommand(_ name: String, in chars: [Character], at i: Int) -> Bool {
-        let n = Array(name)
-        guard i + 1 + n.count <= chars.count, Array(chars[(i + 1)..<(i + 1 + n.count)]) == n else { return false }
-        return i + 1 + n.count == chars.count || !chars[i + 1 + n.count].isLetter
+    /// Whether `\name` stands at `i`, not followed by a letter before `end` (the end of `chars` by default).
+    static func matchesCommand(_ name: String, in chars: [Character], at i: Int, end: Int? = nil) -> Bool {
+        let end = end ?? chars.count
+        let n = name.count
+        guard i + 1 + n <= end, chars[(i + 1)..<(i + 1 + n)].elementsEqual(name) else { return false }
+        return i + 1 + n == end || !chars[i + 1 + n].isLetter
     }
 
     /// Removes unit words (and a `^2`/`^3` on them) from the end while a value precedes them.
@@ -203,9 +214,22 @@ public struct AnswerNormalizer: Sendable {
     /// `\frac12` → `\frac{1}{2}`, `\frac{1}2`, `\frac 59`, `\frac\pi2`, `\sqrt3` → `\sqrt{3}`.
     static func braceArguments(_ s: String) -> String {
         let chars = Array(s)
-        var out = "", i = 0
-        while i < chars.count {
-            let command = ["frac", "binom", "sqrt"].first { chars[i] == "\\" && matchesCommand($0, in: chars, at: i) }
+        var out = ""
+        braceArguments(chars, 0..<chars.count, into: &out, depth: 0)
+        return out
+    }
+
+    /// Appends `chars[range]` with its arguments braced. Braced arguments are done in place
+    /// (no copies), recursively to GraderLimits.nesting levels; deeper text is copied as it is.
+    static func braceArguments(_ chars: [Character], _ range: Range<Int>, into out: inout String, depth: Int) {
+        guard depth <= GraderLimits.nesting else {
+            out += String(chars[range])
+            return
+        }
+        let end = range.upperBound
+        var i = range.lowerBound
+        while i < end {
+            let command = ["frac", "binom", "sqrt"].first { chars[i] == "\\" && matchesCommand($0, in: chars, at: i, end: end) }
             guard let command else {
                 out.append(chars[i])
                 i += 1
@@ -215,22 +239,24 @@ public struct AnswerNormalizer: Sendable {
             i += 1 + command.count
             if command == "sqrt" {
                 var j = i
-                while j < chars.count, chars[j] == " " { j += 1 }
-                if j < chars.count, chars[j] == "[", let close = chars[j...].firstIndex(of: "]") {
-                    out += braceArguments(String(chars[j...close]))
+                while j < end, chars[j] == " " { j += 1 }
+                if j < end, chars[j] == "[", let close = chars[j..<end].firstIndex(of: "]") {
+                    braceArguments(chars, j..<(close + 1), into: &out, depth: depth + 1)
                     i = close + 1
                 }
             }
             for _ in 0..<(command == "sqrt" ? 1 : 2) {
-                while i < chars.count, chars[i] == " " { i += 1 }
-                guard i < chars.count else { break }
-                if chars[i] == "{", let close = TeX.closingBrace(in: chars, open: i) {
-                    out += "{" + braceArguments(String(chars[(i + 1)..<close])) + "}"
+                while i < end, chars[i] == " " { i += 1 }
+                guard i < end else { break }
+                if chars[i] == "{", let close = TeX.closingBrace(in: chars, open: i, end: end) {
+                    out += "{"
+                    braceArguments(chars, (i + 1)..<close, into: &out, depth: depth + 1)
+                    out += "}"
                     i = close + 1
                 } else if chars[i] == "\\" {
                     var j = i + 1
-                    while j < chars.count, chars[j].isLetter { j += 1 }
-                    if j == i + 1 { j = min(j + 1, chars.count) }
+                    while j < end, chars[j].isLetter { j += 1 }
+                    if j == i + 1 { j = min(j + 1, end) }
                     out += "{" + String(chars[i..<j]) + "}"
                     i = j
                 } else {
@@ -239,7 +265,6 @@ public struct AnswerNormalizer: Sendable {
                 }
             }
         }
-        return out
     }
 
     /// Sentence punctuation after the answer ("5.", "x = 3;"), a trailing `\\`.
