@@ -114,7 +114,9 @@ public struct AnswerNormalizer: Sendable {
         RegexRule(#"(?<!\\)\\(?:,|;|:| |quad|qquad)|~"#, " "),
     ]
 
-    static let percent = RegexRule(#"\\%|%|\s*\bpercent\b"#, caseInsensitive: true)
+    // `(?<!\s)`: a match starts only where a run of spaces does; `\s*` tried from inside every
+    // run is quadratic in its length
+    static let percent = RegexRule(#"\\%|%|(?<!\s)\s*\bpercent\b"#, caseInsensitive: true)
 
     static let degrees: [RegexRule] = [
         RegexRule(#"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\^\s*\{\s*\\degree\s*\}|\\degree"#),
@@ -133,7 +135,7 @@ public struct AnswerNormalizer: Sendable {
         // sqrt(2), pi/2, sin x written without backslashes
         RegexRule(#"(?<![\\a-zA-Z])(sqrt|pi|sin|cos|tan|cot|sec|csc|arcsin|arccos|arctan|ln|log|exp)(?![a-zA-Z])"#, #"\\$1"#),
         // "1 or 2", "x=1 and x=2": lists of solutions
-        RegexRule(#"\s+(?:or|and)\s+"#, ", "),
+        RegexRule(#"(?<!\s)\s+(?:or|and)\s+"#, ", "),  // (?<!\s): as for `percent`
     ]
 
     static let collapseSpaces = RegexRule(#"\s+"#, " ")
@@ -142,11 +144,15 @@ public struct AnswerNormalizer: Sendable {
 
     /// `0.1\overline{6}` → `\frac{1}{6}`: whole + (fixed·(10^r − 1) + repeat) / (10^f·(10^r − 1)).
     static func repeatingDecimals(_ s: String) -> String {
+        // `(\d*)\.` tried at every digit of a long run is quadratic: look only where it can match
+        guard s.contains("\\overline") else { return s }
         var out = s
         let ns = s as NSString
         for m in repeatingDecimal.regex.matches(in: s, range: NSRange(location: 0, length: ns.length)).reversed() {
             let whole = ns.substring(with: m.range(at: 1)), fixed = ns.substring(with: m.range(at: 2)), rep = ns.substring(with: m.range(at: 3))
-            guard let w = Rational(Int(whole) ?? 0), let f = Rational(Int(fixed) ?? 0), let r = Rational(Int(rep) ?? 0),
+            // Parts too long for 64 bits leave the text as it is (they used to read as 0).
+            guard let wholeDigits = whole.isEmpty ? 0 : Int(whole), let fixedDigits = fixed.isEmpty ? 0 : Int(fixed), let repDigits = Int(rep),
+                  let w = Rational(wholeDigits), let f = Rational(fixedDigits), let r = Rational(repDigits),
                   let nines = Rational(10)!.power(rep.count)?.subtracting(.one), let shift = Rational(10)!.power(fixed.count),
                   let num = f.multiplied(by: nines)?.adding(r), let den = shift.multiplied(by: nines),
                   let value = num.divided(by: den).flatMap({ w.adding($0) }) else { continue }
@@ -196,16 +202,21 @@ public struct AnswerNormalizer: Sendable {
     }
 
     /// Removes unit words (and a `^2`/`^3` on them) from the end while a value precedes them.
+    /// Only the last 256 characters are searched for each word: a unit word with its `^2` is
+    /// short, and searching the whole text once per word removed was quadratic ("cm cm cm ...").
     func stripTrailingUnits(_ s: String) -> String {
-        var words = s.trimmingCharacters(in: .whitespaces)
+        let words = s.trimmingCharacters(in: .whitespaces), ns = words as NSString
+        var end = ns.length
         while true {
-            guard let m = AnswerNormalizer.trailingWord.regex.firstMatch(in: words, range: NSRange(location: 0, length: (words as NSString).length)),
-                  let wordRange = Range(m.range(at: 1), in: words),
-                  options.unitWords.contains(words[wordRange].lowercased()) else { return words }
-            let before = (words as NSString).substring(to: m.range.location).trimmingCharacters(in: .whitespaces)
-            guard !before.isEmpty else { return words }  // the answer is only the word: keep it
-            words = before
+            let window = NSRange(location: max(0, end - 256), length: min(end, 256))
+            guard let m = AnswerNormalizer.trailingWord.regex.firstMatch(in: words, options: .withTransparentBounds, range: window),
+                  options.unitWords.contains(ns.substring(with: m.range(at: 1)).lowercased()) else { break }
+            var cut = m.range.location
+            while cut > 0, let c = Unicode.Scalar(ns.character(at: cut - 1)), CharacterSet.whitespaces.contains(c) { cut -= 1 }
+            guard cut > 0 else { break }  // the answer is only the word: keep it
+            end = cut
         }
+        return end == ns.length ? words : ns.substring(to: end)
     }
 
     static let trailingWord = RegexRule(#"(?<![\\a-zA-Z])([a-zA-Z]+)\s*(?:\^\s*\{?\s*[23]\s*\}?)?\s*$"#)

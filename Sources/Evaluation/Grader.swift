@@ -110,6 +110,13 @@ public struct Grader: Sendable {
         return Verdict(correct: match.equal, reason: match.reason, extracted: answer, extraction: status)
     }
 
+    /// `grade(pred:gold:)` on raw bytes, for fuzzing and for text of unknown provenance: each
+    /// side is decoded as UTF-8 with invalid sequences replaced by U+FFFD. Like the string form
+    /// it is total: a verdict for any input, never a trap (GraderLimits bounds the work).
+    public func grade(predBytes: some Collection<UInt8>, goldBytes: some Collection<UInt8>) -> Verdict {
+        grade(pred: String(decoding: predBytes, as: UTF8.self), gold: String(decoding: goldBytes, as: UTF8.self))
+    }
+
     enum PredictedAnswer {
         case answer(String, Extraction.Status)
         /// No answer to compare: the verdict says why.

@@ -33,7 +33,8 @@ public enum NumberParser {
         }
         var exponent = 0
         if let e = chars.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            guard let x = Int(chars[chars.index(after: e)...]), abs(x) < 40 else { return nil }
+            // a range check, not abs(x) < 40: abs(Int.min) traps ("1e-9223372036854775808")
+            guard let x = Int(chars[chars.index(after: e)...]), (-39...39).contains(x) else { return nil }
             exponent = x
             chars = chars[..<e]
         }
