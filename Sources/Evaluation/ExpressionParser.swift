@@ -224,8 +224,13 @@ struct ExpressionParser {
         switch t {
         case let .number(s):
             if let r = NumberParser.decimal(s) { return .number(r) }
-            if let d = NumberParser.approximate(s) { return .approximate(d) }
-            throw Failure(message: "bad number \(s)")
+            if let b = NumberParser.integer(s) { return b.rational.map(Expression.number) ?? .large(b) }
+            guard let d = NumberParser.approximate(s) else { throw Failure(message: "bad number \(s)") }
+            // a long decimal is approximate, as it always was, unless its double overflows or underflows
+            if d.isFinite, Swift.abs(d) >= .leastNormalMagnitude { return .approximate(d) }
+            if let b = NumberParser.exactDecimal(s) { return b.rational.map(Expression.number) ?? .large(b) }
+            throw Failure(message: "has a number too large to evaluate (\(s.prefix(40)): past floating point, and over \(GraderLimits.exactBits) bits exactly)",
+                          refused: true)
         case let .letter(c):
             if take(.symbol("_")) {
                 // x_1, a_{n}: a subscripted name is one variable.

@@ -66,6 +66,13 @@ public enum GraderLimits {
     /// Separators (`,`, `&`, `\\`, `\cup`, `\pm`) in one answer: sets are matched pairwise, so the work grows
     /// with the square of their size.
     public static let elements = 100
+    /// Bits of an exact value computed past 64 bits (about 4,932 decimal digits): `2^{1024}`,
+    /// `10^{-400}` and `3^{2007}` are held exactly; `2^{10^9}` is refused rather than guessed.
+    /// The largest value among the gold answers above is `2^{4950}`, 4,951 bits. Integer
+    /// literals are held whatever their length (answerBytes bounds them), and arithmetic on one
+    /// may grow it by 64 bits a step. Bounds the cost of one operation to a product of two
+    /// such numbers (under a millisecond in a release build).
+    public static let exactBits = 16_384
 }
 
 /// The grader's decision and why.
