@@ -208,10 +208,13 @@ public struct AnswerNormalizer: Sendable {
         let words = s.trimmingCharacters(in: .whitespaces), ns = words as NSString
         var end = ns.length
         while true {
-            let window = NSRange(location: max(0, end - 256), length: min(end, 256))
-            guard let m = AnswerNormalizer.trailingWord.regex.firstMatch(in: words, options: .withTransparentBounds, range: window),
-                  options.unitWords.contains(ns.substring(with: m.range(at: 1)).lowercased()) else { break }
-            var cut = m.range.location
+            // the window as its own short string, with one character before it for the lookbehind
+            let from = max(0, end - 256), context = from > 0 ? 1 : 0
+            let tail = ns.substring(with: NSRange(location: from - context, length: end - from + context))
+            guard let m = AnswerNormalizer.trailingWord.regex.firstMatch(in: tail, options: .withTransparentBounds,
+                                                                         range: NSRange(location: context, length: end - from)),
+                  options.unitWords.contains((tail as NSString).substring(with: m.range(at: 1)).lowercased()) else { break }
+            var cut = from - context + m.range.location
             while cut > 0, let c = Unicode.Scalar(ns.character(at: cut - 1)), CharacterSet.whitespaces.contains(c) { cut -= 1 }
             guard cut > 0 else { break }  // the answer is only the word: keep it
             end = cut
@@ -279,13 +282,15 @@ public struct AnswerNormalizer: Sendable {
     }
 
     /// Sentence punctuation after the answer ("5.", "x = 3;"), a trailing `\\`.
+    /// Works on a Substring, trimming only its end: trimming a copy of the whole text per
+    /// character removed was quadratic (a run of `\\`).
     static func stripTrailingPunctuation(_ s: String) -> String {
-        var t = s.trimmingCharacters(in: .whitespaces)
+        var t = Substring(s.trimmingCharacters(in: .whitespaces))
         while true {
             if t.hasSuffix("\\\\") { t.removeLast(2) }
             else if let last = t.last, ".,;:".contains(last), !t.hasSuffix("\\.") && !t.hasSuffix("\\,") && !t.hasSuffix("\\;") && !t.hasSuffix("\\:") { t.removeLast() }
-            else { return t.trimmingCharacters(in: .whitespaces) }
-            t = t.trimmingCharacters(in: .whitespaces)
+            else { return String(t) }
+            while let last = t.last, last.unicodeScalars.allSatisfy(CharacterSet.whitespaces.contains) { t.removeLast() }
         }
     }
 }
