@@ -66,6 +66,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.0"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.1"),
     ],
     targets: [
         // C API over libtorch (shim/torch/include/ctorch.h).
@@ -114,7 +115,7 @@ let package = Package(
         .target(name: "Behaviors", dependencies: ["Common", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Training", dependencies: ["Torch", "Models", "Datasets", "Common", "Settings"]),
         // Grading answers, metrics over eval samples, and reports (no libtorch).
-        .target(name: "Evaluation", dependencies: ["Common", "Settings"]),
+        .target(name: "Evaluation", dependencies: ["Common", "Settings", .product(name: "BigInt", package: "BigInt")]),
         // The method's steps over any LanguageModel, and their settings; no libtorch, no scripted world.
         .target(name: "Pipelines", dependencies: ["Teachers", "Behaviors", "Evaluation", "Common", "Settings",
                                                   .product(name: "Crypto", package: "swift-crypto")]),

@@ -24,6 +24,8 @@ struct AnswerComparison {
         if case let .collection(items) = gold.kind, items.count == 1 { return match(pred, items[0]) }
 
         switch (pred.kind, gold.kind) {
+        case let (.refused(why), _): return (false, "prediction \(why); not parsed")
+        case let (_, .refused(why)): return (false, "gold \(why); not parsed")
         case let (.choice(a), .choice(b)):
             return a == b ? (true, "choice: \(a)") : (false, "choice differs: \(a) vs \(b)")
         case (.text, _), (_, .text), (.choice, _), (_, .choice):
@@ -111,12 +113,18 @@ struct AnswerComparison {
     mutating func expressions(_ p: Expression, _ g: Expression, _ ps: String, _ gs: String) -> Match {
         let variables = p.variables.union(g.variables).sorted()
         guard variables.isEmpty else { return symbolic(p, g, variables, ps, gs) }
-        guard let pv = p.evaluate(), let gv = g.evaluate() else {
-            return (false, "not comparable: \(p.evaluate() == nil ? ps : gs) has no value")
+        let pValue = p.evaluate(), gValue = g.evaluate()
+        guard let pv = pValue, let gv = gValue else {
+            return (false, "not comparable: \(pValue == nil ? ps : gs) has no value")
+        }
+        if pv == .tooLarge || gv == .tooLarge {
+            let what = pv != .tooLarge ? "\(gs) is" : gv != .tooLarge ? "\(ps) is" : "\(ps) and \(gs) are"
+            return (false, "not comparable: \(what) too large to evaluate (past floating point, and over \(GraderLimits.exactBits) bits exactly)")
         }
         for (sp, sg) in percentScales {
-            let pScaled = Expression.apply(.multiply, pv, .exact(sp)), gScaled = Expression.apply(.multiply, gv, .exact(sg))
-            guard let a = pScaled, let b = gScaled else { continue }
+            let pScaled = sp == .one ? pv : Expression.apply(.multiply, pv, .exact(sp))
+            let gScaled = sg == .one ? gv : Expression.apply(.multiply, gv, .exact(sg))
+            guard let a = pScaled, let b = gScaled, a != .tooLarge, b != .tooLarge else { continue }
             let note = sp != .one || sg != .one ? " (percent as hundredths)" : ""
             if let x = a.exact, let y = b.exact {
                 if x == y { return (true, "numeric: \(ps) == \(gs)\(note)") }
@@ -125,6 +133,14 @@ struct AnswerComparison {
                 }
                 continue
             }
+            // Exact values past 64 bits compare exactly, unless both are tolerant (Value.large)
+            // and floating point holds both.
+            if let x = a.big, let y = b.big, !(a.tolerant && b.tolerant && a.inDoubleRange && b.inDoubleRange) {
+                if x == y { return (true, "numeric: \(ps) == \(gs)\(note)") }
+                continue
+            }
+            // An approximate value is never an exact one past floating point's range.
+            guard a.inDoubleRange, b.inDoubleRange else { continue }
             if close(a.complex, b.complex, tolerance: options.relativeTolerance) {
                 return (true, "numeric: \(ps) ≈ \(gs) (\(b.complex))\(note)")
             }
@@ -133,7 +149,7 @@ struct AnswerComparison {
                 return (true, "numeric: \(ps) is \(gs) rounded to \(places) places\(note)")
             }
         }
-        return (false, "numeric: \(ps) != \(gs) (\(pv.exact.map(\.description) ?? pv.complex.description) vs \(gv.exact.map(\.description) ?? gv.complex.description))")
+        return (false, "numeric: \(ps) != \(gs) (\(pv.description) vs \(gv.description))")
     }
 
     /// Places after the point when the prediction is a plain decimal ("0.333" → 3).
@@ -146,13 +162,17 @@ struct AnswerComparison {
 
     /// Both sides at seeded random points for the free variables; equal everywhere is equal.
     mutating func symbolic(_ p: Expression, _ g: Expression, _ variables: [String], _ ps: String, _ gs: String) -> Match {
-        var compared = 0
+        var compared = 0, tooLarge = 0
         for _ in 0..<options.samplePoints {
             let env = randomPoint(variables)
             let a = p.evaluate(env), b = g.evaluate(env)
             guard let a, let b else {
                 if a == nil && b == nil { continue }  // both undefined here: say nothing
                 return (false, "symbolic: \(ps) and \(gs) differ in where they are defined")
+            }
+            if a == .tooLarge || b == .tooLarge {  // past floating point here: say nothing
+                tooLarge += 1
+                continue
             }
             // Looser than numeric: evaluation error grows with the expression.
             if !close(a.complex, b.complex, tolerance: max(options.relativeTolerance, 1e-8)) {
@@ -161,7 +181,10 @@ struct AnswerComparison {
             }
             compared += 1
         }
-        guard compared > 0 else { return (false, "symbolic: \(ps) and \(gs) are undefined at every sample point") }
+        guard compared > 0 else {
+            if tooLarge > 0 { return (false, "symbolic: not comparable: \(ps) or \(gs) is too large to evaluate at every sample point") }
+            return (false, "symbolic: \(ps) and \(gs) are undefined at every sample point")
+        }
         return (true, "symbolic: \(ps) == \(gs) at \(compared) random points of \(variables.joined(separator: ", "))")
     }
 
@@ -171,7 +194,8 @@ struct AnswerComparison {
         var ratio: Complex?
         for _ in 0..<max(options.samplePoints, 1) {
             let env = randomPoint(variables)
-            guard let a = p.evaluate(env)?.complex, let b = g.evaluate(env)?.complex else { continue }
+            guard let av = p.evaluate(env), let bv = g.evaluate(env), av != .tooLarge, bv != .tooLarge else { continue }
+            let a = av.complex, b = bv.complex
             let zeroA = a.magnitude < 1e-12, zeroB = b.magnitude < 1e-12
             if zeroA != zeroB { return (false, "equation: different solution sets") }
             if zeroA { continue }

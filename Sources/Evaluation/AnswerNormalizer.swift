@@ -114,7 +114,9 @@ public struct AnswerNormalizer: Sendable {
         RegexRule(#"(?<!\\)\\(?:,|;|:| |quad|qquad)|~"#, " "),
     ]
 
-    static let percent = RegexRule(#"\\%|%|\s*\bpercent\b"#, caseInsensitive: true)
+    // `(?<!\s)`: a match starts only where a run of spaces does; `\s*` tried from inside every
+    // run is quadratic in its length
+    static let percent = RegexRule(#"\\%|%|(?<!\s)\s*\bpercent\b"#, caseInsensitive: true)
 
     static let degrees: [RegexRule] = [
         RegexRule(#"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\^\s*\{\s*\\degree\s*\}|\\degree"#),
@@ -133,7 +135,7 @@ public struct AnswerNormalizer: Sendable {
         // sqrt(2), pi/2, sin x written without backslashes
         RegexRule(#"(?<![\\a-zA-Z])(sqrt|pi|sin|cos|tan|cot|sec|csc|arcsin|arccos|arctan|ln|log|exp)(?![a-zA-Z])"#, #"\\$1"#),
         // "1 or 2", "x=1 and x=2": lists of solutions
-        RegexRule(#"\s+(?:or|and)\s+"#, ", "),
+        RegexRule(#"(?<!\s)\s+(?:or|and)\s+"#, ", "),  // (?<!\s): as for `percent`
     ]
 
     static let collapseSpaces = RegexRule(#"\s+"#, " ")
@@ -142,11 +144,15 @@ public struct AnswerNormalizer: Sendable {
 
     /// `0.1\overline{6}` → `\frac{1}{6}`: whole + (fixed·(10^r − 1) + repeat) / (10^f·(10^r − 1)).
     static func repeatingDecimals(_ s: String) -> String {
+        // `(\d*)\.` tried at every digit of a long run is quadratic: look only where it can match
+        guard s.contains("\\overline") else { return s }
         var out = s
         let ns = s as NSString
         for m in repeatingDecimal.regex.matches(in: s, range: NSRange(location: 0, length: ns.length)).reversed() {
             let whole = ns.substring(with: m.range(at: 1)), fixed = ns.substring(with: m.range(at: 2)), rep = ns.substring(with: m.range(at: 3))
-            guard let w = Rational(Int(whole) ?? 0), let f = Rational(Int(fixed) ?? 0), let r = Rational(Int(rep) ?? 0),
+            // Parts too long for 64 bits leave the text as it is (they used to read as 0).
+            guard let wholeDigits = whole.isEmpty ? 0 : Int(whole), let fixedDigits = fixed.isEmpty ? 0 : Int(fixed), let repDigits = Int(rep),
+                  let w = Rational(wholeDigits), let f = Rational(fixedDigits), let r = Rational(repDigits),
                   let nines = Rational(10)!.power(rep.count)?.subtracting(.one), let shift = Rational(10)!.power(fixed.count),
                   let num = f.multiplied(by: nines)?.adding(r), let den = shift.multiplied(by: nines),
                   let value = num.divided(by: den).flatMap({ w.adding($0) }) else { continue }
@@ -160,15 +166,24 @@ public struct AnswerNormalizer: Sendable {
     /// "5 cm", so that the unit can go); `\text{(B)}` becomes "(B)".
     static func unwrapTextCommands(_ s: String) -> String {
         let names = ["text", "textbf", "textit", "textrm", "textnormal", "mbox", "mathrm", "mathbf", "mathit", "operatorname", "boxed"]
-        var chars = Array(s), out: [Character] = [], i = 0
+        let chars = Array(s)
+        var out: [Character] = [], i = 0
+        // The closing braces of unwrapped groups, each written as a space when the scan reaches it.
+        var closes = Set<Int>()
         while i < chars.count {
+            if closes.contains(i) {
+                out.append(" ")
+                i += 1
+                continue
+            }
             if chars[i] == "\\", let name = names.first(where: { matchesCommand($0, in: chars, at: i) }) {
                 var j = i + 1 + name.count
                 while j < chars.count, chars[j] == " " { j += 1 }
                 if j < chars.count, chars[j] == "{", let close = TeX.closingBrace(in: chars, open: j) {
-                    // Unwrap the content in place: it may hold more wrappers.
-                    let content = Array(" ") + chars[(j + 1)..<close] + Array(" ")
-                    chars = Array(chars[..<i]) + content + Array(chars[(close + 1)...])
+                    // The content stays where it is, to be scanned next: it may hold more wrappers.
+                    out.append(" ")
+                    closes.insert(close)
+                    i = j + 1
                     continue
                 }
             }
@@ -178,23 +193,33 @@ public struct AnswerNormalizer: Sendable {
         return String(out)
     }
 
-    static func matchesCommand(_ name: String, in chars: [Character], at i: Int) -> Bool {
-        let n = Array(name)
-        guard i + 1 + n.count <= chars.count, Array(chars[(i + 1)..<(i + 1 + n.count)]) == n else { return false }
-        return i + 1 + n.count == chars.count || !chars[i + 1 + n.count].isLetter
+    /// Whether `\name` stands at `i`, not followed by a letter before `end` (the end of `chars` by default).
+    static func matchesCommand(_ name: String, in chars: [Character], at i: Int, end: Int? = nil) -> Bool {
+        let end = end ?? chars.count
+        let n = name.count
+        guard i + 1 + n <= end, chars[(i + 1)..<(i + 1 + n)].elementsEqual(name) else { return false }
+        return i + 1 + n == end || !chars[i + 1 + n].isLetter
     }
 
     /// Removes unit words (and a `^2`/`^3` on them) from the end while a value precedes them.
+    /// Only the last 256 characters are searched for each word: a unit word with its `^2` is
+    /// short, and searching the whole text once per word removed was quadratic ("cm cm cm ...").
     func stripTrailingUnits(_ s: String) -> String {
-        var words = s.trimmingCharacters(in: .whitespaces)
+        let words = s.trimmingCharacters(in: .whitespaces), ns = words as NSString
+        var end = ns.length
         while true {
-            guard let m = AnswerNormalizer.trailingWord.regex.firstMatch(in: words, range: NSRange(location: 0, length: (words as NSString).length)),
-                  let wordRange = Range(m.range(at: 1), in: words),
-                  options.unitWords.contains(words[wordRange].lowercased()) else { return words }
-            let before = (words as NSString).substring(to: m.range.location).trimmingCharacters(in: .whitespaces)
-            guard !before.isEmpty else { return words }  // the answer is only the word: keep it
-            words = before
+            // the window as its own short string, with one character before it for the lookbehind
+            let from = max(0, end - 256), context = from > 0 ? 1 : 0
+            let tail = ns.substring(with: NSRange(location: from - context, length: end - from + context))
+            guard let m = AnswerNormalizer.trailingWord.regex.firstMatch(in: tail, options: .withTransparentBounds,
+                                                                         range: NSRange(location: context, length: end - from)),
+                  options.unitWords.contains((tail as NSString).substring(with: m.range(at: 1)).lowercased()) else { break }
+            var cut = from - context + m.range.location
+            while cut > 0, let c = Unicode.Scalar(ns.character(at: cut - 1)), CharacterSet.whitespaces.contains(c) { cut -= 1 }
+            guard cut > 0 else { break }  // the answer is only the word: keep it
+            end = cut
         }
+        return end == ns.length ? words : ns.substring(to: end)
     }
 
     static let trailingWord = RegexRule(#"(?<![\\a-zA-Z])([a-zA-Z]+)\s*(?:\^\s*\{?\s*[23]\s*\}?)?\s*$"#)
@@ -203,9 +228,22 @@ public struct AnswerNormalizer: Sendable {
     /// `\frac12` → `\frac{1}{2}`, `\frac{1}2`, `\frac 59`, `\frac\pi2`, `\sqrt3` → `\sqrt{3}`.
     static func braceArguments(_ s: String) -> String {
         let chars = Array(s)
-        var out = "", i = 0
-        while i < chars.count {
-            let command = ["frac", "binom", "sqrt"].first { chars[i] == "\\" && matchesCommand($0, in: chars, at: i) }
+        var out = ""
+        braceArguments(chars, 0..<chars.count, into: &out, depth: 0)
+        return out
+    }
+
+    /// Appends `chars[range]` with its arguments braced. Braced arguments are done in place
+    /// (no copies), recursively to GraderLimits.nesting levels; deeper text is copied as it is.
+    static func braceArguments(_ chars: [Character], _ range: Range<Int>, into out: inout String, depth: Int) {
+        guard depth <= GraderLimits.nesting else {
+            out += String(chars[range])
+            return
+        }
+        let end = range.upperBound
+        var i = range.lowerBound
+        while i < end {
+            let command = ["frac", "binom", "sqrt"].first { chars[i] == "\\" && matchesCommand($0, in: chars, at: i, end: end) }
             guard let command else {
                 out.append(chars[i])
                 i += 1
@@ -215,22 +253,24 @@ public struct AnswerNormalizer: Sendable {
             i += 1 + command.count
             if command == "sqrt" {
                 var j = i
-                while j < chars.count, chars[j] == " " { j += 1 }
-                if j < chars.count, chars[j] == "[", let close = chars[j...].firstIndex(of: "]") {
-                    out += braceArguments(String(chars[j...close]))
+                while j < end, chars[j] == " " { j += 1 }
+                if j < end, chars[j] == "[", let close = chars[j..<end].firstIndex(of: "]") {
+                    braceArguments(chars, j..<(close + 1), into: &out, depth: depth + 1)
                     i = close + 1
                 }
             }
             for _ in 0..<(command == "sqrt" ? 1 : 2) {
-                while i < chars.count, chars[i] == " " { i += 1 }
-                guard i < chars.count else { break }
-                if chars[i] == "{", let close = TeX.closingBrace(in: chars, open: i) {
-                    out += "{" + braceArguments(String(chars[(i + 1)..<close])) + "}"
+                while i < end, chars[i] == " " { i += 1 }
+                guard i < end else { break }
+                if chars[i] == "{", let close = TeX.closingBrace(in: chars, open: i, end: end) {
+                    out += "{"
+                    braceArguments(chars, (i + 1)..<close, into: &out, depth: depth + 1)
+                    out += "}"
                     i = close + 1
                 } else if chars[i] == "\\" {
                     var j = i + 1
-                    while j < chars.count, chars[j].isLetter { j += 1 }
-                    if j == i + 1 { j = min(j + 1, chars.count) }
+                    while j < end, chars[j].isLetter { j += 1 }
+                    if j == i + 1 { j = min(j + 1, end) }
                     out += "{" + String(chars[i..<j]) + "}"
                     i = j
                 } else {
@@ -239,17 +279,18 @@ public struct AnswerNormalizer: Sendable {
                 }
             }
         }
-        return out
     }
 
     /// Sentence punctuation after the answer ("5.", "x = 3;"), a trailing `\\`.
+    /// Works on a Substring, trimming only its end: trimming a copy of the whole text per
+    /// character removed was quadratic (a run of `\\`).
     static func stripTrailingPunctuation(_ s: String) -> String {
-        var t = s.trimmingCharacters(in: .whitespaces)
+        var t = Substring(s.trimmingCharacters(in: .whitespaces))
         while true {
             if t.hasSuffix("\\\\") { t.removeLast(2) }
             else if let last = t.last, ".,;:".contains(last), !t.hasSuffix("\\.") && !t.hasSuffix("\\,") && !t.hasSuffix("\\;") && !t.hasSuffix("\\:") { t.removeLast() }
-            else { return t.trimmingCharacters(in: .whitespaces) }
-            t = t.trimmingCharacters(in: .whitespaces)
+            else { return String(t) }
+            while let last = t.last, last.unicodeScalars.allSatisfy(CharacterSet.whitespaces.contains) { t.removeLast() }
         }
     }
 }

@@ -19,6 +19,9 @@ struct AnswerStructure: Equatable, Sendable {
         /// `\{1,2\}` or a bare list of solutions "1, 2": unordered.
         case collection([AnswerStructure])
         case matrix([[AnswerStructure]])
+        /// Past one of GraderLimits: not parsed, and never equal to anything. The reason
+        /// completes "prediction ..." or "gold ...".
+        case refused(String)
     }
 
     var kind: Kind
@@ -36,6 +39,49 @@ struct AnswerStructure: Equatable, Sendable {
         case .union: "a union"
         case .collection: "a set or list"
         case .matrix: "a matrix"
+        case .refused: "not parsed"
+        }
+    }
+
+    /// Parses a whole normalised answer: `parse`, refused when it has more elements than
+    /// GraderLimits.elements, and refused as a whole when any part of it was.
+    static func parseAnswer(_ raw: String) -> AnswerStructure {
+        let separators = separatorCount(raw)
+        if separators > GraderLimits.elements {
+            return AnswerStructure(kind: .refused("has \(separators) separators (, & \\\\ \\cup \\pm), over the \(GraderLimits.elements) the grader parses"), source: raw)
+        }
+        let s = parse(raw)
+        return s.refusal.map { AnswerStructure(kind: .refused($0), source: raw) } ?? s
+    }
+
+    /// What splits an answer into elements: `,`, `&`, `\\`, `\cup`, and `\pm`/`\mp` (two values).
+    static func separatorCount(_ s: String) -> Int {
+        let bytes = Array(s.utf8)
+        var n = 0, i = 0
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: ","), UInt8(ascii: "&"): n += 1
+            case UInt8(ascii: "\\") where i + 1 < bytes.count:
+                if bytes[i + 1] == UInt8(ascii: "\\") {
+                    n += 1
+                    i += 1
+                } else if bytes[(i + 1)...].starts(with: "cup".utf8) || bytes[(i + 1)...].starts(with: "pm".utf8) || bytes[(i + 1)...].starts(with: "mp".utf8) {
+                    n += 1
+                }
+            default: break
+            }
+            i += 1
+        }
+        return n
+    }
+
+    /// The reason of the first refused part, if any.
+    var refusal: String? {
+        switch kind {
+        case let .refused(why): why
+        case .choice, .text, .baseNumber, .expression, .equation: nil
+        case let .bracketed(_, _, parts), let .union(parts), let .collection(parts): parts.lazy.compactMap(\.refusal).first
+        case let .matrix(rows): rows.lazy.flatMap { $0 }.compactMap(\.refusal).first
         }
     }
 
@@ -110,10 +156,11 @@ struct AnswerStructure: Equatable, Sendable {
         let sides = TeX.splitTopLevel(s, separator: "=")
         if sides.count == 2 {
             if variablePrefix.matches(sides[0]), !sides[1].trimmingCharacters(in: .whitespaces).isEmpty { return parse(sides[1]) }
-            if let l = try? ExpressionParser.parse(sides[0]), let r = try? ExpressionParser.parse(sides[1]) {
-                return AnswerStructure(kind: .equation(l, r), source: s)
+            switch (expression(sides[0]), expression(sides[1])) {
+            case let (.success(l), .success(r)): return AnswerStructure(kind: .equation(l, r), source: s)
+            case let (.failure(f), _) where f.refused, let (_, .failure(f)) where f.refused: return AnswerStructure(kind: .refused(f.message), source: s)
+            default: return AnswerStructure(kind: .text, source: s)
             }
-            return AnswerStructure(kind: .text, source: s)
         }
         if membership.matches(s) { return parse(membership.apply(s)) }
         let ns = s as NSString, all = NSRange(location: 0, length: ns.length)
@@ -129,7 +176,14 @@ struct AnswerStructure: Equatable, Sendable {
             let minus = s.replacingOccurrences(of: "\\pm", with: "-").replacingOccurrences(of: "\\mp", with: "+")
             return AnswerStructure(kind: .collection([item(plus), item(minus)]), source: s)
         }
-        if let e = try? ExpressionParser.parse(s) { return AnswerStructure(kind: .expression(e), source: s) }
-        return AnswerStructure(kind: .text, source: s)
+        switch expression(s) {
+        case let .success(e): return AnswerStructure(kind: .expression(e), source: s)
+        case let .failure(f) where f.refused: return AnswerStructure(kind: .refused(f.message), source: s)
+        case .failure: return AnswerStructure(kind: .text, source: s)
+        }
+    }
+
+    static func expression(_ s: String) -> Result<Expression, ExpressionParser.Failure> {
+        Result { () throws(ExpressionParser.Failure) in try ExpressionParser.parse(s) }
     }
 }

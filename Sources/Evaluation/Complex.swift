@@ -66,7 +66,8 @@ struct Complex: Equatable, Sendable, CustomStringConvertible {
     /// The real n-th root for odd n and a real radicand (∛-8 = -2, as students mean it),
     /// otherwise the principal root.
     static func root(_ z: Complex, _ n: Complex) -> Complex {
-        if z.isReal, n.isReal, z.re < 0, n.re == n.re.rounded(), Int(n.re) % 2 != 0 {
+        // odd without Int(n.re), which traps past Int's range (\sqrt[10^{400}]{-8})
+        if z.isReal, n.isReal, z.re < 0, n.re.isFinite, n.re == n.re.rounded(), abs(n.re.truncatingRemainder(dividingBy: 2)) == 1 {
             return Complex(-Foundation.pow(-z.re, 1 / n.re))
         }
         return pow(z, Complex(1) / n)

@@ -16,6 +16,8 @@ struct ExpressionParser {
 
     struct Failure: Error, Equatable {
         let message: String
+        /// The text is past one of GraderLimits: the grader refuses it rather than reading it as text.
+        var refused = false
     }
 
     static let functions: [String: Expression.Function] = [
@@ -29,10 +31,16 @@ struct ExpressionParser {
     private var position = 0
     /// Inside `|...|` a bar closes the group instead of opening a new one.
     private var absoluteDepth = 0
+    /// Nested groups, arguments, bars, signs and exponents being parsed: the recursion depth,
+    /// bounded by GraderLimits.nesting.
+    private var depth = 0
 
     static func parse(_ text: String) throws(Failure) -> Expression {
         var parser = ExpressionParser(tokens: try tokenize(text))
         guard !parser.tokens.isEmpty else { throw Failure(message: "empty expression") }
+        guard parser.tokens.count <= GraderLimits.expressionTokens else {
+            throw Failure(message: "has \(parser.tokens.count) tokens, over the \(GraderLimits.expressionTokens) the grader parses", refused: true)
+        }
         let e = try parser.expression()
         guard parser.position == parser.tokens.count else {
             throw Failure(message: "unexpected \(parser.describe(parser.tokens[parser.position])) in \(text)")
@@ -97,6 +105,14 @@ struct ExpressionParser {
         return true
     }
 
+    /// One level deeper; the caller undoes it with `defer { depth -= 1 }`.
+    private mutating func descend() throws(Failure) {
+        depth += 1
+        guard depth <= GraderLimits.nesting else {
+            throw Failure(message: "nests deeper than \(GraderLimits.nesting) levels", refused: true)
+        }
+    }
+
     private mutating func expect(_ t: Token) throws(Failure) {
         guard take(t) else {
             throw Failure(message: "expected \(describe(t)), found \(current.map(describe) ?? "the end")")
@@ -157,8 +173,13 @@ struct ExpressionParser {
     }
 
     private mutating func signed() throws(Failure) -> Expression {
-        if take(.symbol("-")) { return .negate(try signed()) }
-        if take(.symbol("+")) { return try signed() }
+        if current == .symbol("-") || current == .symbol("+") {
+            try descend()
+            defer { depth -= 1 }
+            if take(.symbol("-")) { return .negate(try signed()) }
+            position += 1
+            return try signed()
+        }
         return try power()
     }
 
@@ -170,6 +191,8 @@ struct ExpressionParser {
 
     /// `^{...}`, `^-1`, `^23` (a digit run, as plain text means it), `^x`, `^\pi`, `^(...)`.
     private mutating func exponent() throws(Failure) -> Expression {
+        try descend()
+        defer { depth -= 1 }
         if take(.symbol("-")) { return .negate(try exponent()) }
         if take(.symbol("+")) { return try exponent() }
         let e = try postfix()
@@ -195,12 +218,19 @@ struct ExpressionParser {
 
     private mutating func primary() throws(Failure) -> Expression {
         guard let t = current else { throw Failure(message: "the expression ends too early") }
+        try descend()
+        defer { depth -= 1 }
         position += 1
         switch t {
         case let .number(s):
             if let r = NumberParser.decimal(s) { return .number(r) }
-            if let d = NumberParser.approximate(s) { return .approximate(d) }
-            throw Failure(message: "bad number \(s)")
+            if let b = NumberParser.integer(s) { return b.rational.map(Expression.number) ?? .large(b) }
+            guard let d = NumberParser.approximate(s) else { throw Failure(message: "bad number \(s)") }
+            // a long decimal is approximate, as it always was, unless its double overflows or underflows
+            if d.isFinite, Swift.abs(d) >= .leastNormalMagnitude { return .approximate(d) }
+            if let b = NumberParser.exactDecimal(s) { return b.rational.map(Expression.number) ?? .large(b) }
+            throw Failure(message: "has a number too large to evaluate (\(s.prefix(40)): past floating point, and over \(GraderLimits.exactBits) bits exactly)",
+                          refused: true)
         case let .letter(c):
             if take(.symbol("_")) {
                 // x_1, a_{n}: a subscripted name is one variable.
@@ -280,7 +310,11 @@ struct ExpressionParser {
     private mutating func functionArgument() throws(Failure) -> Expression {
         if case .symbol("(") = current { return try power() }
         if case .symbol("{") = current { return try power() }
-        if take(.symbol("-")) { return .negate(try functionArgument()) }
+        if take(.symbol("-")) {
+            try descend()
+            defer { depth -= 1 }
+            return .negate(try functionArgument())
+        }
         var e = try power()
         // `\sin 2x`: a number followed by letters belongs to the argument.
         if case .number = tokens[position - 1], case .letter = current { e = .binary(.multiply, e, try power()) }

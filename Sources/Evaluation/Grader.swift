@@ -47,6 +47,34 @@ public struct GraderOptions: Sendable, Equatable {
     }
 }
 
+/// Bounds on the work the grader does on untrusted text: a model's output can be anything, and
+/// a cached output that crashes or stalls the grader would do so on every rerun of eval. Input
+/// past a bound is not parsed: the verdict is wrong with a reason that says so. Each bound is
+/// far above any real answer: of the gold answers of MATH (train and test), AIME 2024/2025 and
+/// GSM8K, the longest is 159 bytes, the deepest nests 3 brackets, the most has 89 tokens (a 3x3
+/// matrix of fractions) and 9 separators (a union of five intervals).
+public enum GraderLimits {
+    /// Bytes of UTF-8 in an answer (after extraction) that the grader normalises and parses.
+    public static let answerBytes = 10_000
+    /// Levels of brackets ((), [], {}, \{\}) an answer may nest; also the depth of the recursion
+    /// that parsing and comparing follow. The expression parser counts bars, signs, exponent
+    /// towers and command arguments (`\sqrt\sqrt...`) as levels too.
+    public static let nesting = 100
+    /// Tokens in one expression. A chain `1+1+...` parses into a tree as deep as it is long,
+    /// which evaluation, comparison and deallocation walk recursively.
+    public static let expressionTokens = 1_000
+    /// Separators (`,`, `&`, `\\`, `\cup`, `\pm`) in one answer: sets are matched pairwise, so the work grows
+    /// with the square of their size.
+    public static let elements = 100
+    /// Bits of an exact value computed past 64 bits (about 4,932 decimal digits): `2^{1024}`,
+    /// `10^{-400}` and `3^{2007}` are held exactly; `2^{10^9}` is refused rather than guessed.
+    /// The largest value among the gold answers above is `2^{4950}`, 4,951 bits. Integer
+    /// literals are held whatever their length (answerBytes bounds them), and arithmetic on one
+    /// may grow it by 64 bits a step. Bounds the cost of one operation to a product of two
+    /// such numbers (under a millisecond in a release build).
+    public static let exactBits = 16_384
+}
+
 /// The grader's decision and why.
 public struct Verdict: Equatable, Sendable {
     public var correct: Bool
@@ -89,6 +117,13 @@ public struct Grader: Sendable {
         return Verdict(correct: match.equal, reason: match.reason, extracted: answer, extraction: status)
     }
 
+    /// `grade(pred:gold:)` on raw bytes, for fuzzing and for text of unknown provenance: each
+    /// side is decoded as UTF-8 with invalid sequences replaced by U+FFFD. Like the string form
+    /// it is total: a verdict for any input, never a trap (GraderLimits bounds the work).
+    public func grade(predBytes: some Collection<UInt8>, goldBytes: some Collection<UInt8>) -> Verdict {
+        grade(pred: String(decoding: predBytes, as: UTF8.self), gold: String(decoding: goldBytes, as: UTF8.self))
+    }
+
     enum PredictedAnswer {
         case answer(String, Extraction.Status)
         /// No answer to compare: the verdict says why.
@@ -115,10 +150,21 @@ public struct Grader: Sendable {
 
     /// Compares two answer texts (no extraction).
     public func compare(_ pred: String, _ gold: String) -> (equal: Bool, reason: String) {
+        if let refusal = Grader.refusal(pred, side: "prediction") ?? Grader.refusal(gold, side: "gold") { return (false, refusal) }
         let p = normalizer.normalize(pred), g = normalizer.normalize(gold)
         if p.key.isEmpty { return (false, "no answer found (empty after normalisation)") }
         if p.key == g.key && p.hadPercent == g.hadPercent { return (true, "string: identical after normalisation (\(g.text))") }
         var comparison = AnswerComparison(options: options, predPercent: p.hadPercent, goldPercent: g.hadPercent)
-        return comparison.match(AnswerStructure.parse(p.text), AnswerStructure.parse(g.text))
+        return comparison.match(AnswerStructure.parseAnswer(p.text), AnswerStructure.parseAnswer(g.text))
+    }
+
+    /// Why an answer text is not parsed at all (GraderLimits), or nil. One pass over its bytes.
+    static func refusal(_ text: String, side: String) -> String? {
+        let bytes = text.utf8.count
+        if bytes > GraderLimits.answerBytes {
+            return "\(side) is \(bytes) bytes, over the \(GraderLimits.answerBytes) the grader parses; not parsed"
+        }
+        if TeX.nestsDeeper(than: GraderLimits.nesting, text) { return "\(side) nests deeper than \(GraderLimits.nesting) levels; not parsed" }
+        return nil
     }
 }

@@ -1,3 +1,4 @@
+import BigInt
 import Foundation
 
 /// Plain numeric answers read exactly: integers, decimals (".5", "5."), scientific "1.5e3",
@@ -33,7 +34,8 @@ public enum NumberParser {
         }
         var exponent = 0
         if let e = chars.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            guard let x = Int(chars[chars.index(after: e)...]), abs(x) < 40 else { return nil }
+            // a range check, not abs(x) < 40: abs(Int.min) traps ("1e-9223372036854775808")
+            guard let x = Int(chars[chars.index(after: e)...]), (-39...39).contains(x) else { return nil }
             exponent = x
             chars = chars[..<e]
         }
@@ -45,6 +47,33 @@ public enum NumberParser {
         guard let digits = Int(whole + frac), let scale = Rational(10)!.power(frac.count - exponent),
               let value = Rational(digits)?.divided(by: scale) else { return nil }
         return negative ? -value : value
+    }
+
+    /// An integer literal of any length (digits only), exactly.
+    static func integer(_ s: String) -> BigRational? {
+        guard !s.isEmpty, s.allSatisfy(\.isASCIIDigit), let n = BigInt(s) else { return nil }
+        return BigRational(n)
+    }
+
+    /// A decimal literal ("1e400", "2.5e-401") exactly, when it needs at most
+    /// GraderLimits.exactBits bits; nil otherwise.
+    static func exactDecimal(_ s: String) -> BigRational? {
+        let e = s.firstIndex(where: { $0 == "e" || $0 == "E" })
+        let halves = s[..<(e ?? s.endIndex)].split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(halves.count) else { return nil }
+        let digits = halves[0] + (halves.count == 2 ? halves[1] : "")
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCIIDigit), let n = BigInt(digits) else { return nil }
+        if n.isZero { return BigRational(0) }  // whatever the exponent
+        var exponent = 0
+        if let e {
+            guard let x = Int(s[s.index(after: e)...]) else { return nil }
+            exponent = x
+        }
+        // value = n · 10^shift; 10^k needs about 3.33·k bits
+        let (shift, overflow) = exponent.subtractingReportingOverflow(halves.count == 2 ? halves[1].count : 0)
+        guard !overflow, shift.magnitude <= UInt(GraderLimits.exactBits / 3), n.magnitude.bitWidth + Int(shift.magnitude) * 4 <= GraderLimits.exactBits + 64 else { return nil }
+        let scale = BigInt(10).power(Int(shift.magnitude))
+        return shift >= 0 ? BigRational(n * scale) : BigRational(n, scale)
     }
 
     /// A Double for literals `decimal` cannot hold exactly (more than 18 digits).

@@ -3,9 +3,10 @@
 enum TeX {
     /// The index of the `}` that closes the `{` at `open`, skipping escaped `\{` and `\}`;
     /// nil when the group never closes (a truncated answer).
-    static func closingBrace(in chars: [Character], open: Int) -> Int? {
+    static func closingBrace(in chars: [Character], open: Int, end: Int? = nil) -> Int? {
+        let end = end ?? chars.count
         var depth = 0, i = open
-        while i < chars.count {
+        while i < end {
             switch chars[i] {
             case "\\": i += 1  // an escaped brace is text, not nesting
             case "{": depth += 1
@@ -47,8 +48,25 @@ enum TeX {
         return parts
     }
 
+    /// Whether brackets ((), [], {}; so also `\{`, `\left(`) nest deeper than `limit` anywhere in
+    /// `text`. A closing bracket with nothing open is ignored, as splitTopLevel does.
+    static func nestsDeeper(than limit: Int, _ text: String) -> Bool {
+        var depth = 0
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "("), UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > limit { return true }
+            case UInt8(ascii: ")"), UInt8(ascii: "]"), UInt8(ascii: "}"):
+                depth = max(0, depth - 1)
+            default: break
+            }
+        }
+        return false
+    }
+
     static func matches(_ sep: [Character], in chars: [Character], at i: Int) -> Bool {
-        guard i + sep.count <= chars.count, Array(chars[i..<(i + sep.count)]) == sep else { return false }
+        guard i + sep.count <= chars.count, chars[i..<(i + sep.count)].elementsEqual(sep) else { return false }
         // `\cup` must not match the start of `\cupcake`.
         if sep.first == "\\", sep.last?.isLetter == true, i + sep.count < chars.count, chars[i + sep.count].isLetter { return false }
         // A one-character separator after a backslash is an escape (`\,`), not a separator.
