@@ -1,3 +1,4 @@
+import Common
 import Foundation
 
 /// A Llama-family configuration, read from HF's `config.json` (`decode`; the CodingKeys are
@@ -89,7 +90,12 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
     /// Reads `config.json`, checking what this implementation supports.
     public static func load(_ url: URL) throws -> LlamaConfig {
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
+        do {
+            try FileCheck.readable(url)
+            data = try Data(contentsOf: url)
+        } catch let FileError.cannotRead(_, reason) {
+            throw ModelError.invalidConfig(path: url.path, field: "-", reason: "cannot read: \(reason)")
+        } catch {
             throw ModelError.invalidConfig(path: url.path, field: "-", reason: "cannot read: \(error.localizedDescription)")
         }
         return try decode(data, source: url.path)
@@ -97,6 +103,7 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
 
     /// Decodes config.json content; `source` names it in errors.
     public static func decode(_ data: Data, source path: String) throws -> LlamaConfig {
+        if let p = JSONStructure.problem(in: data) { throw ModelError.invalidConfig(path: path, field: "-", reason: p.description) }
         guard let raw = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ModelError.invalidConfig(path: path, field: "-", reason: "not a JSON object")
         }

@@ -13,7 +13,7 @@ public enum ModelError: LocalizedError, Equatable {
 
     public var errorDescription: String? {
         switch self {
-        case let .invalidConfig(path, field, reason): "\(path): field '\(field)': \(reason)"
+        case let .invalidConfig(path, field, reason): field == "-" ? "\(path): \(reason)" : "\(path): field '\(field)': \(reason)"
         case let .unsupported(what): "not supported yet: \(what)"
         case let .missingTensor(name, path): "\(path): tensor '\(name)' is missing"
         case let .shapeMismatch(name, expected, found, path): "\(path): tensor '\(name)' has shape \(found), the config implies \(expected)"

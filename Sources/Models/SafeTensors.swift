@@ -134,6 +134,7 @@ public enum SafeTensors {
         guard let data = try? Data(contentsOf: index) else {
             throw ModelError.badSafetensors(path: dir.path, reason: "neither model.safetensors nor model.safetensors.index.json found")
         }
+        if let p = JSONStructure.problem(in: data) { throw ModelError.badSafetensors(path: index.path, reason: p.description) }
         guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let map = obj["weight_map"] as? [String: String] else {
             throw ModelError.badSafetensors(path: index.path, reason: "no weight_map")
         }

@@ -61,6 +61,13 @@ final class ModelFileHardeningTests: XCTestCase {
         }
     }
 
+    func testAConfigWithAKeyWrittenTwiceIsAnError() throws {
+        let json = #"{"vocab_size": 32, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "num_hidden_layers": 1000000000}"#
+        XCTAssertThrowsError(try LlamaConfig.decode(Data(json.utf8), source: "config.json")) { error in
+            XCTAssertEqual(error.localizedDescription, "config.json: key 'num_hidden_layers' appears twice")
+        }
+    }
+
     func testGenerationStopsAtTheModelsContextWhateverTheBudget() throws {
         var config = LlamaConfig(vocabSize: 64, hiddenSize: 16, intermediateSize: 32, numHiddenLayers: 1, numAttentionHeads: 2,
                                  numKeyValueHeads: 2, bosTokenID: 1, eosTokenID: 2)
