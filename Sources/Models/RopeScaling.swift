@@ -46,8 +46,11 @@ public struct RopeScaling: Sendable, Equatable {
                 throw bad("high_freq_factor", "must exceed low_freq_factor (\(lowFreqFactor)), both positive")
             }
             let original = try number("original_max_position_embeddings")
-            guard original >= 1, original == original.rounded() else { throw bad("original_max_position_embeddings", "not a positive integer") }
-            originalMaxPositionEmbeddings = Int(original)
+            // A whole number the model's context limit allows (found by fuzzing: 6.4e124 trapped).
+            guard original >= 1, original == original.rounded(), let o = Int(exactly: original), o <= 1 << 24 else {
+                throw bad("original_max_position_embeddings", "not a positive integer of at most \(1 << 24), got \(original)")
+            }
+            originalMaxPositionEmbeddings = o
         }
     }
 
