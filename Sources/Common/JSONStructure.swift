@@ -18,25 +18,35 @@ public enum JSONStructure {
     /// Nesting depth no configuration or record comes near.
     public static let depthLimit = 256
 
-    /// One open container: its keys so far (objects) or its item index (lists), and the key or
-    /// index it sits under.
+    /// One open container: its keys so far (objects) or its item index (lists), and where it
+    /// sits in its parent (a key, or an index), for the path of an error.
     private struct Frame {
         var isObject: Bool
         var keys: Set<String> = []
         var index = 0
-        var name: String
+        var under: String?
+        var at = 0
     }
 
     /// The first problem in `bytes`, or nil.
     public static func problem(in bytes: some Collection<UInt8>, depthLimit: Int = depthLimit) -> Problem? {
-        let b = Array(bytes)
+        if let r = bytes.withContiguousStorageIfAvailable({ scan($0, depthLimit: depthLimit) }) { return r }
+        return Array(bytes).withUnsafeBufferPointer { scan($0, depthLimit: depthLimit) }
+    }
+
+    /// One pass over the bytes; only keys are decoded (values are skipped), so the cost on a
+    /// record of long contents is a byte scan.
+    private static func scan(_ b: UnsafeBufferPointer<UInt8>, depthLimit: Int) -> Problem? {
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var i = 0
         var stack: [Frame] = []
         var expectKey = false
         var lastKey = ""
         func path() -> String {
             var p = ""
-            for f in stack.dropFirst() { p += f.name.hasPrefix("[") ? f.name : (p.isEmpty ? f.name : "." + f.name) }
+            for f in stack.dropFirst() {
+                if let key = f.under { p += p.isEmpty ? key : "." + key } else { p += "[\(f.at)]" }
+            }
             return p
         }
         while i < b.count {
@@ -44,10 +54,12 @@ public enum JSONStructure {
             switch c {
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 guard stack.count < depthLimit else { return .tooDeep(limit: depthLimit) }
-                let name: String
-                if let top = stack.last { name = top.isObject ? (top.keys.isEmpty ? "" : lastKey) : "[\(top.index)]" } else { name = "" }
-                stack.append(Frame(isObject: c == UInt8(ascii: "{"), name: name))
-                expectKey = c == UInt8(ascii: "{")
+                var frame = Frame(isObject: c == UInt8(ascii: "{"))
+                if let top = stack.last {
+                    if top.isObject { frame.under = lastKey } else { frame.at = top.index }
+                }
+                stack.append(frame)
+                expectKey = frame.isObject
                 i += 1
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 guard !stack.isEmpty else { return nil }
@@ -58,14 +70,19 @@ public enum JSONStructure {
                     if top.isObject { expectKey = true } else { stack[stack.count - 1].index += 1 }
                 }
                 i += 1
-            case UInt8(ascii: "\""):
-                guard let (s, next) = string(b, from: i) else { return nil }
-                i = next
+            case quote:
                 if expectKey, let top = stack.last, top.isObject {
+                    guard let (s, next) = string(b, from: i) else { return nil }
+                    i = next
                     if top.keys.contains(s) { return .duplicateKey(s, path: path()) }
                     stack[stack.count - 1].keys.insert(s)
                     lastKey = s
                     expectKey = false
+                } else {
+                    // A value: skip to its closing quote.
+                    i += 1
+                    while i < b.count, b[i] != quote { i += b[i] == backslash ? 2 : 1 }
+                    i += 1
                 }
             default:
                 i += 1
@@ -75,7 +92,7 @@ public enum JSONStructure {
     }
 
     /// A JSON string starting at `start` (a quote), decoded, and the index after it.
-    static func string(_ b: [UInt8], from start: Int) -> (String, Int)? {
+    static func string(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> (String, Int)? {
         var i = start + 1
         var units: [UInt16] = []
         var bytes: [UInt8] = []
