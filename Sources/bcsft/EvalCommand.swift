@@ -16,7 +16,7 @@ struct EvalCommand: AsyncParsableCommand {
         """
     )
     @Option(help: "Problems JSONL (id, problem, answer, optional subject and level).") var problems: String
-    @Option(help: "Use only the first N problems (default: all).") var limit: Int?
+    @OptionGroup var selection: SelectionOptions
     @Option(help: "Output folder: samples.jsonl and summary.json.") var out: String
     @OptionGroup var retrieval: RetrievalOptions
     @OptionGroup var model: ModelOptions
@@ -28,7 +28,7 @@ struct EvalCommand: AsyncParsableCommand {
 
     func settings() throws -> EvalSettings {
         try model.settings(EvalSettings.self) { g in
-            g.set("limit", limit)
+            selection.fill(&g)
             retrieval.fill(&g)
             g.set("samples", samples)
             g.set("budgets", try parseBudgets(budgets))
