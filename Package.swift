@@ -143,7 +143,9 @@ let package = Package(
         .testTarget(name: "TeachersTests", dependencies: ["Teachers", "Settings", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WorldTests", dependencies: ["World", "Teachers", "Behaviors", "Settings"]),
         // Builds and runs without libtorch: the pipelines over the scripted world and servers.
-        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "Evaluation", "Common", "Settings", "TestSupport"]),
+        .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "Evaluation", "Common", "Settings", "TestSupport",
+                                                        .product(name: "Crypto", package: "swift-crypto")],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Pipelines", "World", "Teachers", "Evaluation", "Models", "Torch", "Common", "Settings", "TestSupport"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Recipes", "Pipelines", "Datasets", "Evaluation", "Training", "World", "Models", "Torch", "Settings",
                                                      "TestSupport"]),

@@ -6,6 +6,7 @@ import Foundation
 public struct PromptTemplate: Sendable, Equatable {
     public enum Kind: String, Sendable, CaseIterable {
         case solution, reflection, behaviors, bci, critique, revise
+        case reviseWithCritique = "revise_with_critique"
     }
 
     public enum Error: LocalizedError, Equatable {

@@ -23,9 +23,12 @@ public struct EvalSample: Codable, Equatable, Sendable {
     public var truncated: Bool
     /// Optional label of the arm (e.g. "bc-sft", "vanilla-sft") when runs are pooled.
     public var arm: String?
+    /// What the prompt held, when a pipeline made it: "vanilla", "bci", or "vanilla_fallback"
+    /// (a handbook was given but retrieval found nothing for this problem).
+    public var mode: String?
 
     enum CodingKeys: String, CodingKey {
-        case subject, level, budget, sample, response, extracted, extraction, gold, correct, reason, truncated, arm
+        case subject, level, budget, sample, response, extracted, extraction, gold, correct, reason, truncated, arm, mode
         case problemID = "problem_id", outputTokens = "output_tokens"
     }
 
@@ -74,5 +77,6 @@ public struct EvalSample: Codable, Equatable, Sendable {
         try c.encode(outputTokens, forKey: .outputTokens)
         try c.encode(truncated, forKey: .truncated)
         try c.encode(arm, forKey: .arm)
+        try c.encodeIfPresent(mode, forKey: .mode)
     }
 }

@@ -112,10 +112,13 @@ public struct Summary: Codable, Equatable, Sendable {
     public var bySubject: [Group]
     public var byLevel: [Group]
     public var budgets: [BudgetPoint]
+    /// Samples per prompt mode (vanilla, bci, vanilla_fallback) where the samples record it:
+    /// how many "bci" answers had no behavior to condition on.
+    public var modes: [String: Int]?
     public var bootstrap: BootstrapOptions
 
     enum CodingKeys: String, CodingKey {
-        case arm, problems, samples, accuracy, budgets, bootstrap
+        case arm, problems, samples, accuracy, budgets, bootstrap, modes
         case samplesPerProblem = "samples_per_problem", accuracyStd = "accuracy_std", accuracyCI = "accuracy_ci"
         case passAtK = "pass_at_k", outputTokens = "output_tokens", truncationRate = "truncation_rate"
         case noAnswerRate = "no_answer_rate", bySubject = "by_subject", byLevel = "by_level"
@@ -147,6 +150,8 @@ public struct Summary: Codable, Equatable, Sendable {
             return BudgetPoint(budget: budget, problems: subsetItems.count, samples: subset.count, accuracy: acc, accuracyStd: std,
                                accuracyCI: ci, outputTokens: Summary.tokenStats(subset), truncationRate: Summary.rate(subset) { $0.truncated })
         }
+        let modes = samples.compactMap(\.mode)
+        self.modes = modes.isEmpty ? nil : modes.reduce(into: [:]) { $0[$1, default: 0] += 1 }
         self.bootstrap = bootstrap
     }
 

@@ -26,8 +26,11 @@ public enum EvalPipeline {
             let r = try await SolvePipeline.solve(p, sample: i, model: model, sampling: s, prompts: prompts, selector: selector, style: style)
             // Grade the whole output: extraction drops a thinking span itself.
             let full = r.reasoning.map { "<think>\($0)</think>" + r.response } ?? r.response
-            return EvalSample(problemID: p.id, subject: p.subject, level: p.level, budget: budget, sample: i, response: full,
-                              gold: p.answer!, outputTokens: r.outputTokens, truncated: r.finishReason == "length", arm: options.arm, grader: grader)
+            var sample = EvalSample(problemID: p.id, subject: p.subject, level: p.level, budget: budget, sample: i, response: full,
+                                    gold: p.answer!, outputTokens: r.outputTokens, truncated: r.finishReason == "length", arm: options.arm,
+                                    grader: grader)
+            sample.mode = r.mode
+            return sample
         }
         let (samples, failure) = ConcurrentRunner.partition(results, pipeline: "eval")
         return (samples, failure)

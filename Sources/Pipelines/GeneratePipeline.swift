@@ -40,6 +40,8 @@ public enum GeneratePipeline {
         public var droppedTruncated = 0
         public var meanOutputTokens = 0.0
         public var citedBehaviors = 0
+        /// Responses per prompt mode (vanilla, bci, vanilla_fallback: retrieval found nothing).
+        public var modes: [String: Int] = [:]
     }
 
     public static func run(problems: [Problem], teacher: LanguageModel, settings options: GenerateSettings, prompts: PromptSet,
@@ -55,13 +57,13 @@ public enum GeneratePipeline {
         let questions = Dictionary(problems.map { ($0.id, $0.problem) }, uniquingKeysWith: { a, _ in a })
         var s = Summary()
         s.requested = solved.count
+        s.modes = SolvePipeline.modeCounts(solved)
         var out: [GeneratedRecord] = []
         for r in solved {
             let correct = r.gold.flatMap { gold in verify.map { $0(r.response, gold) } }
             if r.finishReason == "length", !options.keepTruncated { s.droppedTruncated += 1; continue }
             if options.filterCorrect, correct != true { s.droppedIncorrect += 1; continue }
-            var answer = r.response
-            if options.keepReasoning, let reasoning = r.reasoning, !reasoning.isEmpty { answer = "<think>\n\(reasoning)\n</think>\n\n" + answer }
+            let answer = options.keepReasoning ? Choice.transcript(reasoning: r.reasoning, content: r.response) : r.response
             out.append(GeneratedRecord(id: "\(r.problemID)#\(r.sample)",
                                        messages: [.init(role: "user", content: questions[r.problemID]!), .init(role: "assistant", content: answer)],
                                        meta: .init(problemID: r.problemID, sample: r.sample, mode: r.mode, behaviors: r.behaviors, cited: r.cited, teacher: r.model,

@@ -7,7 +7,7 @@ import Teachers
 public struct SolveRecord: Codable, Sendable {
     public var problemID: String
     public var sample: Int
-    /// "vanilla" or "bci".
+    /// `Mode`: "vanilla", "bci" or "vanilla_fallback".
     public var mode: String
     public var retrieval: String?
     /// The behaviors put in the prompt, and those the response cites.
@@ -52,27 +52,38 @@ public enum SolvePipeline {
         return (records, failure)
     }
 
-    /// The prompt for a problem: the solution prompt, or the BCI prompt with its behaviors.
-    static func prompt(_ p: Problem, prompts: PromptSet, behaviors: [Behavior]?, style: PromptStyle) throws -> String {
-        if style == .question { return p.problem }
-        guard let behaviors else { return try prompts.render(.solution, ["problem": p.problem]) }
-        return try prompts.render(.bci, ["problem": p.problem, "behaviors": PromptTemplate.behaviorLines(behaviors)])
+    /// The prompt for a problem: the bare question, or the solution prompt with the behaviors
+    /// block before it when there are behaviors (`PromptSet.solve`).
+    static func prompt(_ p: Problem, prompts: PromptSet, behaviors: [Behavior], style: PromptStyle) throws -> String {
+        style == .question ? p.problem : try prompts.solve(p.problem, behaviors: behaviors)
     }
 
     public static func solve(_ p: Problem, sample: Int, model: LanguageModel, sampling: Sampling, prompts: PromptSet,
                              selector: BehaviorSelector?, style: PromptStyle = .template) async throws -> SolveRecord {
-        let behaviors = try await selector?.select(for: p).map(\.behavior)
+        // A retrieval that finds nothing sends the vanilla prompt and is recorded as a fallback,
+        // so a "bci" figure never includes problems answered without behaviors.
+        let behaviors = try await selector?.select(for: p).map(\.behavior) ?? []
         var s = sampling
         s.n = 1
         s.seed = (sampling.seed ?? 0) + sample        // one cache key and one draw per sample
         let c = try await model.complete([.user(try prompt(p, prompts: prompts, behaviors: behaviors, style: style))], s)
         let choice = c.choices.first
         let text = (choice?.reasoning ?? "") + "\n" + (choice?.content ?? "")
-        return SolveRecord(problemID: p.id, sample: sample, mode: behaviors == nil ? "vanilla" : "bci",
-                           retrieval: selector?.method.rawValue, behaviors: behaviors?.map(\.name) ?? [],
-                           cited: BehaviorParser.citations(in: text, known: behaviors?.map(\.name) ?? []),
+        let mode: Mode = selector == nil ? .vanilla : behaviors.isEmpty ? .vanillaFallback : .bci
+        return SolveRecord(problemID: p.id, sample: sample, mode: mode.rawValue,
+                           retrieval: selector?.method.rawValue, behaviors: behaviors.map(\.name),
+                           cited: BehaviorParser.citations(in: text, known: behaviors.map(\.name)),
                            response: choice?.content ?? "", reasoning: choice?.reasoning, finishReason: choice?.finishReason,
                            outputTokens: c.usage?.completionTokens ?? 0, model: model.name, promptVersion: prompts.version,
                            gold: p.answer, subject: p.subject, level: p.level)
+    }
+
+    /// What a record's prompt held: no handbook (vanilla), behaviors (bci), or a handbook whose
+    /// retrieval found nothing for this problem, so the vanilla prompt went (vanilla_fallback).
+    public enum Mode: String, Sendable, CaseIterable { case vanilla, bci, vanillaFallback = "vanilla_fallback" }
+
+    /// Records per mode, for summaries: `{"bci": 180, "vanilla_fallback": 20}`.
+    public static func modeCounts(_ records: [SolveRecord]) -> [String: Int] {
+        records.reduce(into: [:]) { $0[$1.mode, default: 0] += 1 }
     }
 }

@@ -80,18 +80,22 @@ func checkBudgets(_ budgets: [Int], key: String = "budgets") throws {
     }
 }
 
-/// `bcsft extract` and `kind: extract`: the strategist's solution, reflection and behaviors for
-/// each problem, merged into a handbook.
+/// `bcsft extract` and `kind: extract`: for each problem `samples` solutions, a reflection on
+/// each and the behaviors in it, merged into a handbook.
 public struct ExtractSettings: ModelStepSettings {
     public var problems = ProblemSelection()
     public var sampling = Sampling()
     public var backend = Backend()
     public var prompts: String?
+    /// Solutions (traces) per problem, each reflected on: the paper's AIME handbook reads 16.
+    public var samples = 1
+    /// Also reflect on a solution cut off while thinking (no answer); left out and counted by default.
+    public var includeUnfinished = false
     /// Also merge behaviors whose embeddings have at least this cosine similarity (e.g. 0.92);
     /// needs a backend with embeddings.
     public var mergeSimilar: Double?
 
-    enum CodingKeys: String, CodingKey { case mergeSimilar = "merge_similar" }
+    enum CodingKeys: String, CodingKey { case samples, includeUnfinished = "include_unfinished", mergeSimilar = "merge_similar" }
 
     public init() {}
 
@@ -99,17 +103,22 @@ public struct ExtractSettings: ModelStepSettings {
         self.init()
         try decodeShared(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        try c.update(&samples, .samples)
+        try c.update(&includeUnfinished, .includeUnfinished)
         try c.update(&mergeSimilar, .mergeSimilar)
     }
 
     public func encode(to encoder: Encoder) throws {
         try encodeShared(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(samples, forKey: .samples)
+        try c.encode(includeUnfinished, forKey: .includeUnfinished)
         try c.encodeIfPresent(mergeSimilar, forKey: .mergeSimilar)
     }
 
     public func validate() throws {
         try validateShared()
+        guard samples >= 1 else { throw SettingsError.invalid("samples", "must be at least 1") }
         if let t = mergeSimilar, !(0...1).contains(t) { throw SettingsError.invalid("merge_similar", "must be in [0, 1]") }
     }
 }
@@ -145,16 +154,25 @@ public struct SolveSettings: ConditionedStepSettings {
 }
 
 /// `bcsft improve` and `kind: improve`: behavior-guided self-improvement against
-/// critique-and-revise. `max_tokens` is the budget of the first attempt and the feedback,
+/// critique-and-revise. `max_tokens` is the budget of the first attempts and the feedback,
 /// `budgets` those of the second attempt.
 public struct ImproveSettings: ModelStepSettings {
+    /// How the critique-and-revise baseline asks: the paper's one pass (Q, R1) -> R2, or a
+    /// critique request and then a revision given it (both requests' tokens are counted).
+    public enum CritiqueRevise: String, Sendable, Codable, CaseIterable, SettingChoice {
+        case onePass = "one_pass", twoCalls = "two_calls"
+    }
+
     public var problems = ProblemSelection()
     public var sampling = Sampling()
     public var backend = Backend()
     public var prompts: String?
     public var budgets = [2048, 4096, 8192, 16384]
+    /// First attempts (R1) per problem, each improved on by both methods: pass@k over them.
+    public var samples = 1
+    public var critiqueRevise = CritiqueRevise.onePass
 
-    enum CodingKeys: String, CodingKey { case budgets }
+    enum CodingKeys: String, CodingKey { case budgets, samples, critiqueRevise = "critique_revise" }
 
     public init() {}
 
@@ -163,17 +181,22 @@ public struct ImproveSettings: ModelStepSettings {
         try decodeShared(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try c.update(&budgets, .budgets)
+        try c.update(&samples, .samples)
+        try c.update(&critiqueRevise, .critiqueRevise)
     }
 
     public func encode(to encoder: Encoder) throws {
         try encodeShared(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(budgets, forKey: .budgets)
+        try c.encode(samples, forKey: .samples)
+        try c.encode(critiqueRevise, forKey: .critiqueRevise)
     }
 
     public func validate() throws {
         try validateShared()
         try checkBudgets(budgets)
+        guard samples >= 1 else { throw SettingsError.invalid("samples", "must be at least 1") }
     }
 }
 

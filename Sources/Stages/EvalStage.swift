@@ -13,7 +13,7 @@ import Training
 struct EvalStage: ModelStepStage {
     typealias Step = EvalSettings
     let name = "eval"
-    let version = "1"
+    let version = "2"
     let inputNames: Set<String>? = ["problems", "checkpoint", "handbook"]
 
     func cacheVersion(_ settings: StageSettings, inputs: StageInputs) throws -> String {

@@ -9,7 +9,7 @@ import Recipes
 struct GenerateStage: ModelStepStage {
     typealias Step = GenerateSettings
     let name = "generate"
-    let version = "1"
+    let version = "2"
     let inputNames: Set<String>? = ["problems", "handbook", "checkpoint"]
 
     func run(_ context: StageContext) async throws {

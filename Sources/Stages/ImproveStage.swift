@@ -9,14 +9,14 @@ import Recipes
 struct ImproveStage: ModelStepStage {
     typealias Step = ImproveSettings
     let name = "improve"
-    let version = "1"
+    let version = "2"
     let inputNames: Set<String>? = ["problems", "checkpoint"]
 
     func run(_ context: StageContext) async throws {
         let (step, problems) = try prepare(context)
         let (records, points, failure) = await ImprovePipeline.run(
-            problems: problems, model: try model(step, context), sampling: step.sampling, budgets: step.budgets, prompts: try step.promptSet(),
-            verify: Grading.verify, maxInFlight: step.backend.concurrency, progress: progress(context, "problems"))
+            problems: problems, model: try model(step, context), settings: step, prompts: try step.promptSet(),
+            verify: Grading.verify, progress: progress(context, "attempts"))
         if let failure { throw failure }
         try JSONLines.write(records, to: context.output.appendingPathComponent("records.jsonl"))
         try StageFiles.writeJSON(points, to: context.output.appendingPathComponent("points.json"))

@@ -40,6 +40,23 @@ public struct Choice: Sendable, Equatable {
     }
 }
 
+extension Choice {
+    /// The whole response as a reasoning model wrote it: the trace in a `<think>` span, then the
+    /// answer. This is what the strategist reflects on (the paper's "reasoning trace + answer").
+    public var transcript: String { Self.transcript(reasoning: reasoning, content: content) }
+
+    public static func transcript(reasoning: String?, content: String) -> String {
+        guard let reasoning, !reasoning.isEmpty else { return content }
+        return "<think>\n\(reasoning)\n</think>\n\n" + content
+    }
+
+    /// The budget ran out before any answer (cut off while thinking): there is no solution to
+    /// reflect on, only an unfinished trace.
+    public var endedWhileThinking: Bool {
+        finishReason == "length" && content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+    }
+}
+
 public struct Completion: Sendable, Equatable {
     public var choices: [Choice]
     public var usage: Usage?

@@ -72,10 +72,12 @@ public struct ScriptedModel: LanguageModel {
         case .critique:
             return critique(Self.section("Attempt", in: prompt) ?? "")
         case .revise:
+            // Two calls: the critique is in the prompt. One pass: the reply critiques first.
             let attempt = Self.section("Attempt", in: prompt) ?? ""
-            let critique = Self.section("Critique", in: prompt) ?? ""
-            if critique.contains("is correct") { return attempt }
-            return solve(problem, behaviors: [:], &g)
+            let given = Self.section("Critique", in: prompt)
+            let critique = given ?? self.critique(attempt)
+            let revised = critique.contains("is correct") ? attempt : solve(problem, behaviors: [:], &g)
+            return given == nil ? critique + "\n\n" + revised : revised
         }
     }
 

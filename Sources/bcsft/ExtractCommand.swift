@@ -14,12 +14,18 @@ struct ExtractCommand: AsyncParsableCommand {
     @OptionGroup var io: ProblemOptions
     @Option(help: "Handbook JSONL to create or merge into.") var handbook: String
     @OptionGroup var model: ModelOptions
+    @Option(help: help("Solutions (traces) per problem, each reflected on.", default: ExtractSettings().samples)) var samples: Int?
+    @Flag(name: .customLong("include-unfinished"), inversion: .prefixedNo,
+          help: help("Also reflect on solutions cut off while thinking (no answer).", default: ExtractSettings().includeUnfinished))
+    var includeUnfinished: Bool?
     @Option(name: .customLong("merge-similar"), help: "Also merge behaviors whose embeddings have cosine similarity at least this (e.g. 0.92); needs a backend with embeddings.")
     var mergeSimilar: Double?
 
     func settings() throws -> ExtractSettings {
         try model.settings(ExtractSettings.self) { g in
             io.fill(&g)
+            g.set("samples", samples)
+            g.set("include_unfinished", includeUnfinished)
             g.set("merge_similar", mergeSimilar)
         }
     }
@@ -30,9 +36,10 @@ struct ExtractCommand: AsyncParsableCommand {
         let model = try model.backend.make(step.backend, output: io.outURL)
         let url = URL(fileURLWithPath: handbook)
         var book = FileManager.default.fileExists(atPath: url.path) ? try Handbook.load(url) : Handbook()
-        let progress = ProgressSink("extract", total: problems.count)
+        let progress = ProgressSink("extract", total: problems.count * step.samples)
         let (records, summary, failure) = try await ExtractPipeline.run(
-            problems: problems, strategist: model, sampling: step.sampling, prompts: try step.promptSet(),
+            problems: problems, strategist: model, sampling: step.sampling, samples: step.samples, includeUnfinished: step.includeUnfinished,
+            prompts: try step.promptSet(),
             handbook: &book, maxInFlight: step.backend.concurrency, progress: progress.callback)
         progress.finish()
         if let threshold = step.mergeSimilar {

@@ -12,12 +12,19 @@ struct ImproveCommand: AsyncParsableCommand {
     )
     @OptionGroup var io: ProblemOptions
     @OptionGroup var model: ModelOptions
+    @Option(help: help("First attempts per problem, each improved by both methods (pass@k over them).", default: ImproveSettings().samples))
+    var samples: Int?
+    @Option(name: .customLong("critique-revise"), help: help("one_pass ((Q, R1) -> R2, the paper's baseline) or two_calls (critique, then revise).",
+                                                           default: ImproveSettings().critiqueRevise))
+    var critiqueRevise: String?
     @Option(help: help("Comma-separated budgets (max output tokens) for the second attempt.", default: ImproveSettings().budgets)) var budgets: String?
 
     func settings() throws -> ImproveSettings {
         try model.settings(ImproveSettings.self) { g in
             io.fill(&g)
             g.set("budgets", try parseBudgets(budgets))
+            g.set("samples", samples)
+            g.set("critique_revise", critiqueRevise)
         }
     }
 
@@ -25,10 +32,9 @@ struct ImproveCommand: AsyncParsableCommand {
         let step = try settings()
         let problems = try step.problems.load(io.problemsURL)
         let model = try model.backend.make(step.backend, output: io.outURL)
-        let progress = ProgressSink("improve", total: problems.count)
+        let progress = ProgressSink("improve", total: problems.count * step.samples)
         let (records, points, failure) = await ImprovePipeline.run(
-            problems: problems, model: model, sampling: step.sampling, budgets: step.budgets, prompts: try step.promptSet(), verify: Grading.verify,
-            maxInFlight: step.backend.concurrency, progress: progress.callback)
+            problems: problems, model: model, settings: step, prompts: try step.promptSet(), verify: Grading.verify, progress: progress.callback)
         progress.finish()
         try JSONLines.write(records, to: io.outURL)
         for line in ImprovePipeline.table(points) { print(line) }

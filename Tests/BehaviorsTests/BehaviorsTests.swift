@@ -132,8 +132,9 @@ final class PromptTemplateTests: XCTestCase {
     func testShippedTemplatesRenderAndNeverReExpandValues() throws {
         let values: [PromptTemplate.Kind: [String: String]] = [
             .solution: ["problem": "P"], .reflection: ["problem": "P", "solution": "S"],
-            .behaviors: ["problem": "P", "solution": "S", "reflection": "R"], .bci: ["problem": "P", "behaviors": "B"],
-            .critique: ["problem": "P", "solution": "S"], .revise: ["problem": "P", "solution": "S", "critique": "C"],
+            .behaviors: ["problem": "P", "solution": "S", "reflection": "R"], .bci: ["behaviors": "B"],
+            .critique: ["problem": "P", "solution": "S"], .revise: ["problem": "P", "solution": "S"],
+            .reviseWithCritique: ["problem": "P", "solution": "S", "critique": "C"],
         ]
         for kind in PromptTemplate.Kind.allCases {
             let t = try PromptTemplate.load(kind)
@@ -144,10 +145,10 @@ final class PromptTemplateTests: XCTestCase {
         let hostile = "What is {{problem}} plus {{solution}}?"
         let text = try solution.render(["problem": hostile])
         XCTAssertTrue(text.contains(hostile), "a value's braces are copied verbatim, not expanded")
-        let bci = try PromptTemplate.load(.bci).render(["problem": "Find x.", "behaviors": PromptTemplate.behaviorLines([
+        let bci = try PromptTemplate.load(.bci).render(["behaviors": PromptTemplate.behaviorLines([
             Behavior(name: "behavior_isolate", instruction: "Move terms to isolate the unknown.", createdBy: "s")])])
         XCTAssertTrue(bci.contains("behavior_isolate: Move terms to isolate the unknown."))
-        XCTAssertTrue(bci.contains("cite it by\nits name") || bci.contains("cite it by its name"))
+        XCTAssertTrue(bci.replacingOccurrences(of: "\n", with: " ").contains("cite it by its name"))
     }
 
     func testErrorsAndOverrides() throws {

@@ -57,9 +57,12 @@ final class BehaviorPipelineTests: XCTestCase {
 
     func testImproveComparesBothMethodsAtEveryBudget() async throws {
         let test = problems(World(seed: 5).splits(train: 0, test: 30).test)
+        var settings = ImproveSettings()
+        settings.sampling = greedy
+        settings.budgets = [30, 300]
+        settings.backend.maxInFlight = 4
         let (records, points, failure) = await ImprovePipeline.run(problems: test, model: ScriptedModel(seed: 1, derivedErrorRate: 0.2),
-                                                                  sampling: greedy, budgets: [30, 300], prompts: try PromptSet(),
-                                                                  verify: exact, maxInFlight: 4)
+                                                                  settings: settings, prompts: try PromptSet(), verify: exact)
         XCTAssertNil(failure)
         XCTAssertEqual(records.count, 30 * 2 * 2)
         XCTAssertEqual(points.count, 4)

@@ -112,10 +112,11 @@ public final class ScriptedServer {
     public let port: Int
     public var url: URL { URL(string: "http://127.0.0.1:\(port)/v1")! }
 
-    public init() throws {
-        let script = repoRoot.appendingPathComponent("Tests/TeachersTests/Fixtures/scripted_openai_server.py")
+    /// `script`: another fixture server of the same protocol (port on stdout's first line,
+    /// exits when stdin closes), relative to the repository.
+    public init(script: String = "Tests/TeachersTests/Fixtures/scripted_openai_server.py", arguments: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = [script.path]
+        process.arguments = [repoRoot.appendingPathComponent(script).path] + arguments
         let out = Pipe()
         process.standardOutput = out
         process.standardInput = stdin
@@ -130,6 +131,11 @@ public final class ScriptedServer {
             throw XCTSkip("could not start the scripted server with /usr/bin/python3")
         }
         port = p
+    }
+
+    /// GET `path` on the server, as JSON (the fixtures' /debug endpoints).
+    public func debug(_ path: String) throws -> Any {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(string: "http://127.0.0.1:\(port)\(path)")!))
     }
 
     public func stats() throws -> [String: Any] {
