@@ -196,9 +196,10 @@ final class RecipeRunTests: XCTestCase {
         let result = try String(contentsOf: dir.appendingPathComponent("math500-bci.yaml/report/result.txt"), encoding: .utf8)
         XCTAssertTrue(result.contains("bci") && result.contains("vanilla"), result)
 
-        try run("aime-self-improve.yaml", ["--set", "vars.problems=8", "--set", "vars.budgets=[40, 400]"], environment: env)
+        try run("aime-self-improve.yaml", ["--set", "vars.problems=8", "--set", "vars.samples=2", "--set", "vars.budgets=[40, 400]"], environment: env)
         let points = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("aime-self-improve.yaml/improve/points.json"))) as! [[String: Any]]
         XCTAssertEqual(points.count, 4)
+        XCTAssertTrue(points.allSatisfy { $0["k"] as? Int == 2 && $0["pass_at_k"] is Double }, "\(points)")
     }
 
     func testStudentAblationRecipeFineTunesALocalCheckpoint() throws {
