@@ -65,6 +65,28 @@ final class StreamingTests: XCTestCase {
         XCTAssertEqual(try server.stats()["requests"] as? Int, 2, "the cut stream was asked again")
     }
 
+    /// Neither is retried: the same request would get the same answer.
+    func testAServerThatIgnoresStreamOrSendsA4xxErrorEventFailsAtOnce() async throws {
+        let server = try ScriptedServer()
+        let c = try client(server.url, stream: .on)
+        do {
+            _ = try await c.complete([.user("NOSTREAM")], Sampling())
+            XCTFail("a whole reply to a stream request")
+        } catch let TeacherError.badResponse(_, reason) {
+            XCTAssertTrue(reason.contains("backend.stream"), reason)
+        }
+        do {
+            _ = try await c.complete([.user("STREAMERROR")], Sampling())
+            XCTFail("an error event")
+        } catch let TeacherError.http(_, status, body) {
+            XCTAssertEqual(status, 400)
+            XCTAssertTrue(body.contains("scripted stream failure"), body)
+        }
+        XCTAssertEqual(try server.stats()["requests"] as? Int, 2)
+        let whole = try await client(server.url, stream: .off).complete([.user("STREAMERROR")], Sampling())
+        XCTAssertEqual(whole.choices[0].content, "echo: STREAMERROR")
+    }
+
     func testAutoStreamsAboveTheThresholdOnly() async throws {
         let server = try ScriptedServer()
         let c = try client(server.url, stream: .auto)

@@ -11,11 +11,13 @@ drive every path of a real HTTP exchange. Prints its port on the first line of s
   SLOW      answers after 0.3 s (for the in-flight limit)
   TIMEOUT   first request with this text answers after 3 s (past the tests' client timeout)
   DROP      first request: the connection is closed with no response
-  TRUNC     first request: a 200 whose JSON body is cut in half
+  TRUNC     first request: a 200 whose JSON body (streamed: event stream) is cut in half
   ECHOKEY   a careless server: 400 whose error message repeats the Authorization header
   ECHOKEY200  a 200 whose content repeats the Authorization header
   CUTSTREAM first streamed request: the event stream stops (connection closed) before
             data: [DONE] and before any finish_reason
+  NOSTREAM  a server that ignores "stream": the whole JSON reply even when a stream was asked for
+  STREAMERROR  streamed: a content delta, then an error event with code 400
   otherwise "echo: <text>"
 A request with "stream": true gets the same answer as server-sent events (chunked transfer
 encoding; CUTSTREAM's with Connection: close): a comment line, a role delta per choice, then the
@@ -91,9 +93,12 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 elif first and key == "TRUNC":
                     body = json.dumps({"choices": [{"message": {"role": "assistant", "content": "cut"}}]}).encode()
+                    if req.get("stream"):
+                        chunk = {"choices": [{"index": 0, "delta": {"content": "cut"}, "finish_reason": "stop"}]}
+                        body = b"data: " + json.dumps(chunk).encode() + b"\n\ndata: [DONE]\n\n"
                     body = body[: len(body) // 2]
                     self.send_response(200)
-                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Type", "text/event-stream" if req.get("stream") else "application/json")
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
                     self.wfile.write(body)
@@ -128,11 +133,13 @@ class Handler(BaseHTTPRequestHandler):
         choices = [{"index": i, "message": message, "finish_reason": "stop"} for i in range(req.get("n", 1))]
         usage = {"prompt_tokens": len(text.split()), "completion_tokens": 5, "total_tokens": len(text.split()) + 5,
                  "completion_tokens_details": {"reasoning_tokens": 2}}
-        if req.get("stream"):
+        if "STREAMERROR" in text and req.get("stream"):
+            return self.stream(req, choices, usage, error={"message": "scripted stream failure", "code": 400})
+        if req.get("stream") and "NOSTREAM" not in text:
             return self.stream(req, choices, usage)
         self.reply(200, {"id": "x", "object": "chat.completion", "model": req.get("model"), "choices": choices, "usage": usage})
 
-    def stream(self, req, choices, usage, cut=False):
+    def stream(self, req, choices, usage, cut=False, error=None):
         """The reply `choices` and `usage` as server-sent events (see the header)."""
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -160,6 +167,8 @@ class Handler(BaseHTTPRequestHandler):
                     event([{"index": i, "delta": {field: value[j:j + 4]}, "finish_reason": None}], usage=None)
                 if cut and field == "content":
                     return  # Connection: close ends the body here, with no [DONE]
+                if error and field == "content":
+                    event([], error=error)
         for i, c in enumerate(choices):
             event([{"index": i, "delta": {}, "finish_reason": c["finish_reason"]}], usage=None)
         if (req.get("stream_options") or {}).get("include_usage") and usage is not None:
