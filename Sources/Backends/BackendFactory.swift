@@ -53,6 +53,7 @@ extension Backend {
         var c = OpenAIClient.Configuration(baseURLs: urls, model: model, apiKeyVariable: apiKeyVariable)
         c.maxInFlight = inFlight
         c.timeout = timeout
+        c.stream = stream
         return c
     }
 }

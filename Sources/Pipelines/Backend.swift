@@ -1,5 +1,6 @@
 import Foundation
 import Settings
+import Teachers
 
 /// Which model answers, as a recipe's `backend` setting and a command's backend flags give
 /// it: an OpenAI-compatible server, the in-process student (a checkpoint), or the SCRIPTED
@@ -13,7 +14,8 @@ import Settings
 ///   model: ${TEACHER_MODEL}       # openai
 ///   api_key_env: TEACHER_KEY      # openai: the variable's NAME, never the key
 ///   max_in_flight: 16             # requests in flight per server; a student's batch
-///   timeout: 600                  # openai: seconds per request
+///   timeout: 600                  # openai: seconds per request (for a stream: between its pieces)
+///   stream: auto                  # openai: auto | on | off: chat completions as server-sent events
 ///   embedding_model: bge-m3       # openai: for embedding retrieval and merge_similar
 ///   world_seed: 0                 # scripted
 ///   device: cuda                  # local: cpu, cuda or cuda:N
@@ -30,6 +32,9 @@ public struct Backend: Settings {
     /// works on at once. nil: the kind's default (`inFlight`).
     public var maxInFlight: Int?
     public var timeout: Double = 600
+    /// Whether chat completions are streamed: `auto` does when max_tokens is above
+    /// `Streaming.autoThreshold` (2048).
+    public var stream: Streaming = .auto
     public var embeddingModel: String?
     public var worldSeed: UInt64 = 0
     /// Where a local checkpoint runs: cpu, cuda or cuda:N.
@@ -39,6 +44,7 @@ public struct Backend: Settings {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case kind, model, timeout, device
+        case stream
         case baseURL = "base_url", apiKeyVariable = "api_key_env", maxInFlight = "max_in_flight", embeddingModel = "embedding_model",
              worldSeed = "world_seed"
     }
@@ -58,6 +64,7 @@ public struct Backend: Settings {
         try c.update(&apiKeyVariable, .apiKeyVariable)
         try c.update(&maxInFlight, .maxInFlight)
         try c.update(&timeout, .timeout)
+        try c.update(&stream, .stream)
         try c.update(&embeddingModel, .embeddingModel)
         try c.update(&worldSeed, .worldSeed)
         try c.update(&device, .device)
@@ -71,6 +78,7 @@ public struct Backend: Settings {
         try c.encodeIfPresent(apiKeyVariable, forKey: .apiKeyVariable)
         try c.encodeIfPresent(maxInFlight, forKey: .maxInFlight)
         try c.encode(timeout, forKey: .timeout)
+        try c.encode(stream, forKey: .stream)
         try c.encodeIfPresent(embeddingModel, forKey: .embeddingModel)
         try c.encode(worldSeed, forKey: .worldSeed)
         try c.encode(device, forKey: .device)

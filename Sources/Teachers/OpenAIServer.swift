@@ -4,8 +4,8 @@ import Settings
 import Glibc
 #endif
 
-/// A small OpenAI-compatible HTTP/1.1 server over any LanguageModel: `POST /v1/chat/completions`,
-/// `POST /v1/embeddings` (when an embedder is given), `GET /v1/models` and `GET /health`.
+/// A small OpenAI-compatible HTTP/1.1 server over any LanguageModel: `POST /v1/chat/completions`
+/// (whole, or with `"stream": true` as server-sent events), `POST /v1/embeddings` (when an embedder is given), `GET /v1/models` and `GET /health`.
 /// It backs `bcsft serve`, so the HTTP path (client, retries, cache) runs offline against
 /// the scripted world or a local student. Loopback by default; one thread per connection,
 /// keep-alive; not meant to face the internet.
@@ -178,8 +178,11 @@ public final class OpenAIServer: @unchecked Sendable {
                 return
             case let .request(request, consumed):
                 buffer.removeFirst(consumed)
-                let (status, object) = route(request)
-                guard respond(fd, status, object, keepAlive: request.keepAlive), request.keepAlive else { return }
+                let sent = switch route(request) {
+                case let .json(status, object): respond(fd, status, object, keepAlive: request.keepAlive)
+                case let .events(payload): respond(fd, 200, payload: payload, type: "text/event-stream", keepAlive: request.keepAlive)
+                }
+                guard sent, request.keepAlive else { return }
             case .incomplete:
                 return
             }
@@ -228,8 +231,15 @@ public final class OpenAIServer: @unchecked Sendable {
     }
 
     private func respond(_ fd: Int32, _ status: Int, _ object: Any, keepAlive: Bool, extraHeaders: [String] = []) -> Bool {
-        let payload = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-        var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Type: application/json\r\n"
+        respond(fd, status, payload: Self.json(object), type: "application/json", keepAlive: keepAlive, extraHeaders: extraHeaders)
+    }
+
+    private static func json(_ object: Any) -> Data {
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    }
+
+    private func respond(_ fd: Int32, _ status: Int, payload: Data, type: String, keepAlive: Bool, extraHeaders: [String] = []) -> Bool {
+        var head = "HTTP/1.1 \(status) \(Self.reason(status))\r\nContent-Type: \(type)\r\n"
         head += "Content-Length: \(payload.count)\r\nConnection: \(keepAlive ? "keep-alive" : "close")\r\n"
         for h in extraHeaders { head += h + "\r\n" }
         return write(fd, Array((head + "\r\n").utf8) + Array(payload))
@@ -273,13 +283,21 @@ public final class OpenAIServer: @unchecked Sendable {
 
     // MARK: routes
 
-    private func route(_ request: HTTPRequest) -> (Int, Any) {
+    /// A route's answer: a JSON object, or a chat completion as server-sent events.
+    private enum Answer {
+        case json(Int, Any)
+        case events(Data)
+    }
+
+    private func route(_ request: HTTPRequest) -> Answer {
         switch (request.method, request.path) {
-        case ("GET", "/health"): return (200, ["status": "ok"])
-        case ("GET", "/v1/models"): return (200, ["object": "list", "data": [["id": model.name, "object": "model", "owned_by": "bcsft"]]])
+        case ("GET", "/health"): return .json(200, ["status": "ok"])
+        case ("GET", "/v1/models"): return .json(200, ["object": "list", "data": [["id": model.name, "object": "model", "owned_by": "bcsft"]]])
         case ("POST", "/v1/chat/completions"): return chat(Data(request.body))
-        case ("POST", "/v1/embeddings"): return embeddings(Data(request.body))
-        default: return (404, errorBody("no route \(request.method) \(HTTPRequestParser.clip(request.path))"))
+        case ("POST", "/v1/embeddings"):
+            let (status, object) = embeddings(Data(request.body))
+            return .json(status, object)
+        default: return .json(404, errorBody("no route \(request.method) \(HTTPRequestParser.clip(request.path))"))
         }
     }
 
@@ -303,13 +321,13 @@ public final class OpenAIServer: @unchecked Sendable {
         return .invalid
     }
 
-    private func chat(_ body: Data) -> (Int, Any) {
+    private func chat(_ body: Data) -> Answer {
         guard let o = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let raw = o["messages"] as? [[String: Any]] else { return (400, errorBody("body must be JSON with a messages array", param: "messages")) }
+              let raw = o["messages"] as? [[String: Any]] else { return .json(400, errorBody("body must be JSON with a messages array", param: "messages")) }
         var messages: [Message] = []
         for (i, m) in raw.enumerated() {
             guard let role = m["role"] as? String, let content = m["content"] as? String else {
-                return (400, errorBody("messages[\(i)] needs string role and content", param: "messages"))
+                return .json(400, errorBody("messages[\(i)] needs string role and content", param: "messages"))
             }
             messages.append(Message(role: role, content: content))
         }
@@ -325,7 +343,7 @@ public final class OpenAIServer: @unchecked Sendable {
         case .absent: break
         case let .value(n) where n >= 1 && n <= limits.maxN: s.n = n
         case .value, .invalid:
-            return (400, errorBody("'n' must be an integer from 1 to \(limits.maxN) (this server's limit, bcsft serve --max-n), got \(Self.describe(o["n"]))",
+            return .json(400, errorBody("'n' must be an integer from 1 to \(limits.maxN) (this server's limit, bcsft serve --max-n), got \(Self.describe(o["n"]))",
                                    param: "n"))
         }
         // The most max_tokens may be: this server's limit, and for a model with a context window
@@ -333,10 +351,10 @@ public final class OpenAIServer: @unchecked Sendable {
         var tokenLimit = limits.maxTokens, limitReason = "this server's limit, bcsft serve --max-tokens-limit"
         if let windowed = model as? ContextWindowModel {
             let use: (window: Int, promptTokens: Int)
-            do { use = try windowed.contextUse(of: messages) } catch { return (400, errorBody(error.localizedDescription, param: "messages")) }
+            do { use = try windowed.contextUse(of: messages) } catch { return .json(400, errorBody(error.localizedDescription, param: "messages")) }
             let left = use.window - use.promptTokens
             guard left >= 1 else {
-                return (400, errorBody("the prompt's \(use.promptTokens) tokens leave no room in the model's \(use.window)-token context "
+                return .json(400, errorBody("the prompt's \(use.promptTokens) tokens leave no room in the model's \(use.window)-token context "
                                        + "(max_position_embeddings)", param: "messages"))
             }
             if left < tokenLimit {
@@ -349,13 +367,13 @@ public final class OpenAIServer: @unchecked Sendable {
         case .absent: s.maxTokens = min(Sampling().maxTokens, tokenLimit)
         case let .value(m) where m >= 1 && m <= tokenLimit: s.maxTokens = m
         case .value, .invalid:
-            return (400, errorBody("'\(tokensKey)' must be an integer from 1 to \(tokenLimit) (\(limitReason)), got \(Self.describe(o[tokensKey]))",
+            return .json(400, errorBody("'\(tokensKey)' must be an integer from 1 to \(tokenLimit) (\(limitReason)), got \(Self.describe(o[tokensKey]))",
                                    param: tokensKey))
         }
         do { try s.validate() } catch let SettingsError.invalid(key, reason, _) {
-            return (400, errorBody("'\(key)' \(reason)", param: key))
+            return .json(400, errorBody("'\(key)' \(reason)", param: key))
         } catch {
-            return (400, errorBody(error.localizedDescription))
+            return .json(400, errorBody(error.localizedDescription))
         }
 
         let box = ResultBox()
@@ -370,17 +388,35 @@ public final class OpenAIServer: @unchecked Sendable {
         gate.leave()
         requests.increment()
         switch box.result! {
-        case let .failure(e): return (500, errorBody(e.localizedDescription, type: "server_error"))
+        case let .failure(e): return .json(500, errorBody(e.localizedDescription, type: "server_error"))
         case let .success(c):
-            let choices: [[String: Any]] = c.choices.enumerated().map { i, ch in
-                var msg: [String: Any] = ["role": "assistant", "content": ch.content]
-                if let r = ch.reasoning { msg["reasoning_content"] = r }
-                return ["index": i, "message": msg, "finish_reason": ch.finishReason ?? "stop"]
-            }
+            let id = "chatcmpl-\(UUID().uuidString.prefix(8))", created = Int(Date().timeIntervalSince1970)
             let u = c.usage ?? Usage(promptTokens: 0, completionTokens: 0)
-            return (200, ["id": "chatcmpl-\(UUID().uuidString.prefix(8))", "object": "chat.completion", "created": Int(Date().timeIntervalSince1970),
-                          "model": c.model, "choices": choices,
-                          "usage": ["prompt_tokens": u.promptTokens, "completion_tokens": u.completionTokens, "total_tokens": u.promptTokens + u.completionTokens]])
+            let usage = ["prompt_tokens": u.promptTokens, "completion_tokens": u.completionTokens, "total_tokens": u.promptTokens + u.completionTokens]
+            guard o["stream"] as? Bool == true else {
+                let choices: [[String: Any]] = c.choices.enumerated().map { i, ch in
+                    var msg: [String: Any] = ["role": "assistant", "content": ch.content]
+                    if let r = ch.reasoning { msg["reasoning_content"] = r }
+                    return ["index": i, "message": msg, "finish_reason": ch.finishReason ?? "stop"]
+                }
+                return .json(200, ["id": id, "object": "chat.completion", "created": created, "model": c.model, "choices": choices, "usage": usage])
+            }
+            // The same answer as events: per choice its role, its reasoning and its content as one
+            // delta each, and its finish; then the usage when asked for, and [DONE].
+            var events = Data()
+            func event(_ choices: [[String: Any]], usage: Any = NSNull()) {
+                let chunk: [String: Any] = ["id": id, "object": "chat.completion.chunk", "created": created, "model": c.model, "choices": choices, "usage": usage]
+                events.append(contentsOf: Array("data: ".utf8) + Self.json(chunk) + Array("\n\n".utf8))
+            }
+            for (i, ch) in c.choices.enumerated() {
+                event([["index": i, "delta": ["role": "assistant", "content": ""], "finish_reason": NSNull()]])
+                if let r = ch.reasoning { event([["index": i, "delta": ["reasoning_content": r], "finish_reason": NSNull()]]) }
+                if !ch.content.isEmpty { event([["index": i, "delta": ["content": ch.content], "finish_reason": NSNull()]]) }
+                event([["index": i, "delta": [String: Any](), "finish_reason": ch.finishReason ?? "stop"]])
+            }
+            if (o["stream_options"] as? [String: Any])?["include_usage"] as? Bool == true { event([], usage: usage) }
+            events.append(contentsOf: Array("data: [DONE]\n\n".utf8))
+            return .events(events)
         }
     }
 

@@ -20,6 +20,9 @@ struct BackendOptions: ParsableArguments {
     @Option(name: .customLong("max-in-flight"), help: "Requests in flight per server; a local student's batch (default: 32 for local, 8 otherwise).")
     var maxInFlight: Int?
     @Option(help: help("Seconds before a request is abandoned and retried (openai).", default: Backend().timeout)) var timeout: Double?
+    @Option(help: help("Stream chat completions (server-sent events): auto does above \(Streaming.autoThreshold) max tokens; on or off (openai).",
+                       default: Backend().stream))
+    var stream: String?
     @Option(name: .customLong("embedding-model"), help: "Embedding model for embedding retrieval and --merge-similar (openai).")
     var embeddingModel: String?
     @Option(name: .customLong("world-seed"), help: help("Seed of the scripted world's teacher (scripted).", default: Backend().worldSeed))
@@ -36,6 +39,7 @@ struct BackendOptions: ParsableArguments {
         g.set("backend.api_key_env", apiKeyEnv)
         g.set("backend.max_in_flight", maxInFlight)
         g.set("backend.timeout", timeout)
+        g.set("backend.stream", stream)
         g.set("backend.embedding_model", embeddingModel)
         g.set("backend.world_seed", worldSeed)
         g.set("backend.device", device)

@@ -37,4 +37,26 @@ final class ServeTests: XCTestCase {
         XCTAssertEqual(c.choices[0].finishReason, "length")
         XCTAssertEqual(c.usage?.completionTokens, 5)
     }
+
+    /// bcsft clients stream long budgets by default: serve answers a stream with the same
+    /// completion as a whole reply.
+    func testServeStreamsTheSameCompletion() async throws {
+        let (p, url) = try startServe(["--scripted", "--world-seed", "4"])
+        defer { p.terminate(); p.waitUntilExit() }
+        func client(_ stream: Streaming) throws -> OpenAIClient {
+            var c = OpenAIClient.Configuration(baseURLs: [url], model: "scripted-teacher")
+            c.stream = stream
+            return try OpenAIClient(c)
+        }
+        let streamed = try client(.on), whole = try client(.off)
+        let problem = World(seed: 9).splits(train: 1, test: 1).train[0].problem
+        for s in [Sampling(temperature: 0, maxTokens: 300), Sampling(temperature: 0, maxTokens: 5), Sampling(temperature: 0.7, maxTokens: 300, n: 2, seed: 3)] {
+            let a = try await streamed.complete([.user("Problem: \(problem)")], s)
+            let b = try await whole.complete([.user("Problem: \(problem)")], s)
+            XCTAssertEqual(a, b, "max_tokens \(s.maxTokens), n \(s.n)")
+            XCTAssertEqual(a.choices.count, s.n)
+            XCTAssertNotNil(a.usage)
+            XCTAssertFalse(a.choices[0].content.isEmpty)
+        }
+    }
 }

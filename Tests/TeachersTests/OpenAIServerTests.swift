@@ -56,6 +56,32 @@ final class OpenAIServerTests: XCTestCase {
         return c.readResponse()
     }
 
+    /// `"stream": true` is answered as server-sent events on the same kept-alive connection,
+    /// with the usage chunk only when stream_options asks for it.
+    func testAStreamRequestIsAnsweredWithServerSentEvents() throws {
+        let server = try start(StubModel())
+        let c = try RawConnection(port: server.port)
+        var events: [[String]] = []
+        for includeUsage in [true, false] {
+            c.send(rawRequest("POST", "/v1/chat/completions", body: chatRequestBody("hello there", ["n": 2, "stream": true,
+                                                                                                   "stream_options": ["include_usage": includeUsage]])))
+            let r = try XCTUnwrap(c.readResponse())
+            XCTAssertEqual(r.status, 200)
+            XCTAssertEqual(r.headers["content-type"], "text/event-stream")
+            let text = String(decoding: r.body, as: UTF8.self)
+            XCTAssertTrue(text.hasSuffix("data: [DONE]\n\n"), text)
+            events.append(text.components(separatedBy: "\n\n").filter { !$0.isEmpty })
+        }
+        let chunks = events[0].dropLast().map { try? JSONSerialization.jsonObject(with: Data($0.dropFirst("data: ".count).utf8)) as? [String: Any] }
+        let choices = chunks.flatMap { ($0?["choices"] as? [[String: Any]]) ?? [] }
+        let content = (0..<2).map { i in choices.filter { $0["index"] as? Int == i }.compactMap { ($0["delta"] as? [String: Any])?["content"] as? String }.joined() }
+        XCTAssertEqual(content, ["hello there", "hello there"])
+        XCTAssertEqual(choices.compactMap { $0["finish_reason"] as? String }, ["stop", "stop"])
+        let usage = try XCTUnwrap(chunks.last??["usage"] as? [String: Any], "the last chunk carries the usage")
+        XCTAssertEqual(usage["completion_tokens"] as? Int, 1)
+        XCTAssertEqual(events[1].count, events[0].count - 1, "no usage chunk unless asked for")
+    }
+
     func testAtMostMaxInFlightComputeAtOnceAndOthersAreNotHeldBehindASlowOne() throws {
         let model = StubModel()
         let server = try start(model, limits: { $0.maxInFlight = 2 })
