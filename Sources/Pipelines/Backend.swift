@@ -5,6 +5,7 @@ import Settings
 /// it: an OpenAI-compatible server, the in-process student (a checkpoint), or the SCRIPTED
 /// offline world. There is no default kind: the scripted world is chosen explicitly, never
 /// fallen back to. The model itself is made by the `Backends` module (`Backend.make`).
+/// Embeddings come from their own server (`EmbeddingSettings`), never from this one.
 ///
 /// ```yaml
 /// backend:
@@ -14,7 +15,6 @@ import Settings
 ///   api_key_env: TEACHER_KEY      # openai: the variable's NAME, never the key
 ///   max_in_flight: 16             # requests in flight per server; a student's batch
 ///   timeout: 600                  # openai: seconds per request
-///   embedding_model: bge-m3       # openai: for embedding retrieval and merge_similar
 ///   world_seed: 0                 # scripted
 ///   device: cuda                  # local: cpu, cuda or cuda:N
 /// ```
@@ -30,7 +30,6 @@ public struct Backend: Settings {
     /// works on at once. nil: the kind's default (`inFlight`).
     public var maxInFlight: Int?
     public var timeout: Double = 600
-    public var embeddingModel: String?
     public var worldSeed: UInt64 = 0
     /// Where a local checkpoint runs: cpu, cuda or cuda:N.
     public var device = "cpu"
@@ -39,8 +38,7 @@ public struct Backend: Settings {
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case kind, model, timeout, device
-        case baseURL = "base_url", apiKeyVariable = "api_key_env", maxInFlight = "max_in_flight", embeddingModel = "embedding_model",
-             worldSeed = "world_seed"
+        case baseURL = "base_url", apiKeyVariable = "api_key_env", maxInFlight = "max_in_flight", worldSeed = "world_seed"
     }
 
     public init() {}
@@ -58,7 +56,6 @@ public struct Backend: Settings {
         try c.update(&apiKeyVariable, .apiKeyVariable)
         try c.update(&maxInFlight, .maxInFlight)
         try c.update(&timeout, .timeout)
-        try c.update(&embeddingModel, .embeddingModel)
         try c.update(&worldSeed, .worldSeed)
         try c.update(&device, .device)
     }
@@ -71,7 +68,6 @@ public struct Backend: Settings {
         try c.encodeIfPresent(apiKeyVariable, forKey: .apiKeyVariable)
         try c.encodeIfPresent(maxInFlight, forKey: .maxInFlight)
         try c.encode(timeout, forKey: .timeout)
-        try c.encodeIfPresent(embeddingModel, forKey: .embeddingModel)
         try c.encode(worldSeed, forKey: .worldSeed)
         try c.encode(device, forKey: .device)
     }

@@ -42,7 +42,7 @@ extension ModelStepSettings {
 }
 
 /// The keys of steps that may be behavior-conditioned (given a handbook) and sample several
-/// responses per problem: `retrieval`, `k` and `samples`, beside the model step's keys.
+/// responses per problem: `retrieval`, `k`, `embedding` and `samples`, beside the model step's keys.
 public protocol ConditionedStepSettings: ModelStepSettings {
     var retrieval: RetrievalSettings { get set }
     /// Responses per problem (per budget where there are several).
@@ -69,6 +69,7 @@ extension ConditionedStepSettings {
     func validateConditioned() throws {
         try validateShared()
         try retrieval.validate()
+        try retrieval.check(backend: backend)
         guard samples >= 1 else { throw SettingsError.invalid("samples", "must be at least 1") }
     }
 }
@@ -88,10 +89,11 @@ public struct ExtractSettings: ModelStepSettings {
     public var backend = Backend()
     public var prompts: String?
     /// Also merge behaviors whose embeddings have at least this cosine similarity (e.g. 0.92);
-    /// needs a backend with embeddings.
+    /// needs an embedding server (`embedding`), or the scripted backend.
     public var mergeSimilar: Double?
+    public var embedding = EmbeddingSettings()
 
-    enum CodingKeys: String, CodingKey { case mergeSimilar = "merge_similar" }
+    enum CodingKeys: String, CodingKey { case mergeSimilar = "merge_similar", embedding }
 
     public init() {}
 
@@ -100,17 +102,21 @@ public struct ExtractSettings: ModelStepSettings {
         try decodeShared(from: decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try c.update(&mergeSimilar, .mergeSimilar)
+        try c.update(&embedding, .embedding)
     }
 
     public func encode(to encoder: Encoder) throws {
         try encodeShared(to: encoder)
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encodeIfPresent(mergeSimilar, forKey: .mergeSimilar)
+        try c.encode(embedding, forKey: .embedding)
     }
 
     public func validate() throws {
         try validateShared()
         if let t = mergeSimilar, !(0...1).contains(t) { throw SettingsError.invalid("merge_similar", "must be in [0, 1]") }
+        try embedding.validate()
+        if mergeSimilar != nil { try embedding.require(for: "merge_similar", backend: backend) }
     }
 }
 

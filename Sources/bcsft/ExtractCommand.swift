@@ -14,13 +14,15 @@ struct ExtractCommand: AsyncParsableCommand {
     @OptionGroup var io: ProblemOptions
     @Option(help: "Handbook JSONL to create or merge into.") var handbook: String
     @OptionGroup var model: ModelOptions
-    @Option(name: .customLong("merge-similar"), help: "Also merge behaviors whose embeddings have cosine similarity at least this (e.g. 0.92); needs a backend with embeddings.")
+    @Option(name: .customLong("merge-similar"), help: "Also merge behaviors whose embeddings have cosine similarity at least this (e.g. 0.92); needs an embedding server (--embed-base-url) or the scripted backend.")
     var mergeSimilar: Double?
+    @OptionGroup var embedding: EmbeddingOptions
 
     func settings() throws -> ExtractSettings {
         try model.settings(ExtractSettings.self) { g in
             io.fill(&g)
             g.set("merge_similar", mergeSimilar)
+            embedding.fill(&g)
         }
     }
 
@@ -36,7 +38,7 @@ struct ExtractCommand: AsyncParsableCommand {
             handbook: &book, maxInFlight: step.backend.concurrency, progress: progress.callback)
         progress.finish()
         if let threshold = step.mergeSimilar {
-            let merged = try await ExtractPipeline.mergeSimilar(&book, threshold: threshold, embed: try step.backend.embedder())
+            let merged = try await ExtractPipeline.mergeSimilar(&book, threshold: threshold, embed: try step.embedding.embedder(for: step.backend))
             print("merged \(merged) near-duplicate behaviors (cosine >= \(threshold)); handbook of \(book.count)")
         }
         try JSONLines.write(records, to: io.outURL)

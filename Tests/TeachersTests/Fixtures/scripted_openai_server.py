@@ -15,7 +15,8 @@ drive every path of a real HTTP exchange. Prints its port on the first line of s
   ECHOKEY   a careless server: 400 whose error message repeats the Authorization header
   ECHOKEY200  a 200 whose content repeats the Authorization header
   otherwise "echo: <text>"
-GET /debug/stats returns {"requests", "max_concurrent", "auth", "texts": {last user text: count}}.
+GET /debug/stats returns {"requests", "max_concurrent", "auth", "texts": {last user text: count},
+"paths": {request path: count}, "models": {model asked for: count}}.
 """
 import json
 import sys
@@ -24,7 +25,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
-state = {"requests": 0, "concurrent": 0, "max_concurrent": 0, "auth": [], "seen": set(), "texts": {}}
+state = {"requests": 0, "concurrent": 0, "max_concurrent": 0, "auth": [], "seen": set(), "texts": {}, "paths": {}, "models": {}}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -45,7 +46,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         with lock:
-            stats = {k: state[k] for k in ("requests", "max_concurrent", "auth", "texts")}
+            stats = {k: state[k] for k in ("requests", "max_concurrent", "auth", "texts", "paths", "models")}
         self.reply(200, stats)
 
     def do_POST(self):
@@ -56,6 +57,9 @@ class Handler(BaseHTTPRequestHandler):
             state["concurrent"] += 1
             state["max_concurrent"] = max(state["max_concurrent"], state["concurrent"])
             state["auth"].append(self.headers.get("Authorization"))
+            state["paths"][self.path] = state["paths"].get(self.path, 0) + 1
+            model = str(req.get("model"))
+            state["models"][model] = state["models"].get(model, 0) + 1
         try:
             self.handle_post(req)
         finally:
