@@ -36,24 +36,45 @@ extension Backend {
         return CachedModel(base, cache: try ResponseCache(path: cache.path))
     }
 
-    /// Embeddings for embedding retrieval and merge_similar, where the kind has them.
-    public func embedder() throws -> Embed? {
-        switch resolvedKind {
-        case .openai?:
-            let client = try OpenAIClient(clientConfiguration(model: embeddingModel ?? model!))
-            return { try await client.embed($0) }
-        case .scripted?:
-            return { $0.map(ScriptedEmbedding.embed) }
-        case .local?, nil:
-            return nil
-        }
-    }
-
     private func clientConfiguration(model: String) -> OpenAIClient.Configuration {
         var c = OpenAIClient.Configuration(baseURLs: urls, model: model, apiKeyVariable: apiKeyVariable)
         c.maxInFlight = inFlight
         c.timeout = timeout
         c.stream = stream
         return c
+    }
+}
+
+extension EmbeddingSettings {
+    /// Inputs per `/v1/embeddings` request: TEI's default `--max-client-batch-size`, so a
+    /// handbook of thousands of behaviors is never refused as one oversized request.
+    static let batchSize = 32
+
+    /// Embeddings for embedding retrieval and merge_similar: the named embedding server; with
+    /// none, the scripted backend's own (the SCRIPTED world is chosen explicitly). Any other
+    /// backend without an embedding server is an error: the chat server is never asked.
+    public func embedder(for backend: Backend) throws -> Embed {
+        try validate()
+        guard isGiven else {
+            try require(for: "embedding retrieval or merge_similar", backend: backend)
+            return { $0.map(ScriptedEmbedding.embed) }
+        }
+        let client = try OpenAIClient(OpenAIClient.Configuration(baseURLs: [url!], model: model!, apiKeyVariable: apiKeyVariable))
+        return { texts in
+            let batches = stride(from: 0, to: texts.count, by: Self.batchSize).map { Array(texts[$0..<min($0 + Self.batchSize, texts.count)]) }
+            // In parallel (the client keeps its in-flight limit), in order.
+            return try await withThrowingTaskGroup(of: (Int, [[Float]]).self) { group in
+                for (i, batch) in batches.enumerated() { group.addTask { (i, try await client.embed(batch)) } }
+                var parts = [[[Float]]](repeating: [], count: batches.count)
+                for try await (i, vectors) in group {
+                    guard vectors.count == batches[i].count else {
+                        throw TeacherError.badResponse(url: client.configuration.baseURLs[0].absoluteString,
+                                                       reason: "\(vectors.count) embeddings for \(batches[i].count) inputs")
+                    }
+                    parts[i] = vectors
+                }
+                return parts.flatMap { $0 }
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@ import Teachers
 /// it: an OpenAI-compatible server, the in-process student (a checkpoint), or the SCRIPTED
 /// offline world. There is no default kind: the scripted world is chosen explicitly, never
 /// fallen back to. The model itself is made by the `Backends` module (`Backend.make`).
+/// Embeddings come from their own server (`EmbeddingSettings`), never from this one.
 ///
 /// ```yaml
 /// backend:
@@ -16,7 +17,6 @@ import Teachers
 ///   max_in_flight: 16             # requests in flight per server; a student's batch
 ///   timeout: 600                  # openai: seconds per request (for a stream: between its pieces)
 ///   stream: auto                  # openai: auto | on | off: chat completions as server-sent events
-///   embedding_model: bge-m3       # openai: for embedding retrieval and merge_similar
 ///   world_seed: 0                 # scripted
 ///   device: cuda                  # local: cpu, cuda or cuda:N
 /// ```
@@ -35,7 +35,6 @@ public struct Backend: Settings {
     /// Whether chat completions are streamed: `auto` does when max_tokens is above
     /// `Streaming.autoThreshold` (2048).
     public var stream: Streaming = .auto
-    public var embeddingModel: String?
     public var worldSeed: UInt64 = 0
     /// Where a local checkpoint runs: cpu, cuda or cuda:N.
     public var device = "cpu"
@@ -45,8 +44,7 @@ public struct Backend: Settings {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case kind, model, timeout, device
         case stream
-        case baseURL = "base_url", apiKeyVariable = "api_key_env", maxInFlight = "max_in_flight", embeddingModel = "embedding_model",
-             worldSeed = "world_seed"
+        case baseURL = "base_url", apiKeyVariable = "api_key_env", maxInFlight = "max_in_flight", worldSeed = "world_seed"
     }
 
     public init() {}
@@ -65,7 +63,6 @@ public struct Backend: Settings {
         try c.update(&maxInFlight, .maxInFlight)
         try c.update(&timeout, .timeout)
         try c.update(&stream, .stream)
-        try c.update(&embeddingModel, .embeddingModel)
         try c.update(&worldSeed, .worldSeed)
         try c.update(&device, .device)
     }
@@ -79,7 +76,6 @@ public struct Backend: Settings {
         try c.encodeIfPresent(maxInFlight, forKey: .maxInFlight)
         try c.encode(timeout, forKey: .timeout)
         try c.encode(stream, forKey: .stream)
-        try c.encodeIfPresent(embeddingModel, forKey: .embeddingModel)
         try c.encode(worldSeed, forKey: .worldSeed)
         try c.encode(device, forKey: .device)
     }

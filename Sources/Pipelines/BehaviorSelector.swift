@@ -15,18 +15,26 @@ public enum RetrievalMethod: String, Sendable, Codable, CaseIterable, SettingCho
 /// Embeds texts; an OpenAI-compatible `/v1/embeddings` or the scripted world's embedding.
 public typealias Embed = @Sendable ([String]) async throws -> [[Float]]
 
-/// Picks the behaviors for each problem from a handbook.
+/// Picks the behaviors for each problem from a handbook. The list may be empty (a topic with
+/// no behaviors, a question sharing no term with any behavior under bm25).
 public struct BehaviorSelector: Sendable {
     public let handbook: Handbook
     public let method: RetrievalMethod
-    public let k: Int
+    /// Behaviors per problem, the most relevant kept; nil: no cap.
+    public let k: Int?
     private let bm25: BM25Index
     private let embeddings: [String: [Float]]
     private let embed: Embed?
+    private let queries = QueryEmbeddings()
+
+    /// The selector `retrieval` describes (its k, or the method's default).
+    public init(handbook: Handbook, retrieval: RetrievalSettings, embed: Embed? = nil) async throws {
+        try await self.init(handbook: handbook, method: retrieval.method, k: retrieval.resolvedK, embed: embed)
+    }
 
     /// Embedding retrieval embeds the handbook once here.
-    public init(handbook: Handbook, method: RetrievalMethod, k: Int, embed: Embed? = nil) async throws {
-        guard k > 0 else { throw PipelineError.invalid("k must be at least 1") }
+    public init(handbook: Handbook, method: RetrievalMethod, k: Int?, embed: Embed? = nil) async throws {
+        if let k, k < 1 { throw PipelineError.invalid("k must be at least 1") }
         guard handbook.count > 0 else { throw PipelineError.invalid("the handbook is empty: extract behaviors into it first") }
         self.handbook = handbook
         self.method = method
@@ -34,8 +42,11 @@ public struct BehaviorSelector: Sendable {
         bm25 = BM25Index(handbook)
         self.embed = embed
         if method == .embedding {
-            guard let embed else { throw PipelineError.invalid("embedding retrieval needs a backend with embeddings (kind openai with embedding_model, or scripted)") }
+            guard let embed else { throw PipelineError.invalid("embedding retrieval needs embeddings: name an embedding server (embedding.base_url, embedding.model)") }
             let vectors = try await embed(handbook.behaviors.map(\.promptLine))
+            guard vectors.count == handbook.count else {
+                throw PipelineError.invalid("the embedding server returned \(vectors.count) embeddings for \(handbook.count) behaviors")
+            }
             embeddings = Dictionary(uniqueKeysWithValues: zip(handbook.behaviors.map(\.id), vectors))
         } else {
             embeddings = [:]
@@ -48,12 +59,35 @@ public struct BehaviorSelector: Sendable {
             guard let subject = p.subject else {
                 throw PipelineError.invalid("problem '\(p.id)' has no subject, which topic retrieval needs; use retrieval bm25")
             }
-            return Array(Retrieval.byTopic(handbook, topic: subject).prefix(k))
+            return Retrieval.byTopic(handbook, topic: subject, query: p.problem, k: k, index: bm25)
         case .bm25:
             return bm25.search(p.problem, k: k)
         case .embedding:
-            let q = try await embed!([p.problem])[0]
+            let q = try await queries.vector(p.problem, embed: embed!)
             return Retrieval.byEmbedding(handbook, embeddings: embeddings, query: q, k: k)
+        }
+    }
+}
+
+/// Each question's embedding, asked once however many samples and budgets it is solved at;
+/// concurrent askers share the one request. A failed request is forgotten, so a retry asks again.
+private final class QueryEmbeddings: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tasks: [String: Task<[Float], Error>] = [:]
+
+    func vector(_ text: String, embed: @escaping Embed) async throws -> [Float] {
+        let task = lock.withLock {
+            if let t = tasks[text] { return t }
+            let t = Task {
+                guard let v = try await embed([text]).first else { throw PipelineError.invalid("the embedding server returned no embedding for a question") }
+                return v
+            }
+            tasks[text] = t
+            return t
+        }
+        do { return try await task.value } catch {
+            lock.withLock { tasks[text] = nil }
+            throw error
         }
     }
 }

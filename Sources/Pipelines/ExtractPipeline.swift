@@ -88,7 +88,7 @@ public enum ExtractPipeline {
     /// `merge_similar` setting); returns how many were merged.
     public static func mergeSimilar(_ handbook: inout Handbook, threshold: Double, embed: Embed?) async throws -> Int {
         guard let embed else {
-            throw PipelineError.invalid("merge_similar needs embeddings: use backend kind openai (with embedding_model) or scripted")
+            throw PipelineError.invalid("merge_similar needs embeddings: name an embedding server (embedding.base_url, embedding.model)")
         }
         let vectors = try await embed(handbook.behaviors.map(\.promptLine))
         return handbook.mergeNearDuplicates(embeddings: Dictionary(uniqueKeysWithValues: zip(handbook.behaviors.map(\.id), vectors)),

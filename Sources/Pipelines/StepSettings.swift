@@ -42,7 +42,7 @@ extension ModelStepSettings {
 }
 
 /// The keys of steps that may be behavior-conditioned (given a handbook) and sample several
-/// responses per problem: `retrieval`, `k` and `samples`, beside the model step's keys.
+/// responses per problem: `retrieval`, `k`, `embedding` and `samples`, beside the model step's keys.
 public protocol ConditionedStepSettings: ModelStepSettings {
     var retrieval: RetrievalSettings { get set }
     /// Responses per problem (per budget where there are several).
@@ -69,6 +69,7 @@ extension ConditionedStepSettings {
     func validateConditioned() throws {
         try validateShared()
         try retrieval.validate()
+        try retrieval.check(backend: backend)
         guard samples >= 1 else { throw SettingsError.invalid("samples", "must be at least 1") }
     }
 }
@@ -92,10 +93,11 @@ public struct ExtractSettings: ModelStepSettings {
     /// Also reflect on a solution cut off while thinking (no answer); left out and counted by default.
     public var includeUnfinished = false
     /// Also merge behaviors whose embeddings have at least this cosine similarity (e.g. 0.92);
-    /// needs a backend with embeddings.
+    /// needs an embedding server (`embedding`), or the scripted backend.
     public var mergeSimilar: Double?
+    public var embedding = EmbeddingSettings()
 
-    enum CodingKeys: String, CodingKey { case samples, includeUnfinished = "include_unfinished", mergeSimilar = "merge_similar" }
+    enum CodingKeys: String, CodingKey { case samples, includeUnfinished = "include_unfinished", mergeSimilar = "merge_similar", embedding }
 
     public init() {}
 
@@ -106,6 +108,7 @@ public struct ExtractSettings: ModelStepSettings {
         try c.update(&samples, .samples)
         try c.update(&includeUnfinished, .includeUnfinished)
         try c.update(&mergeSimilar, .mergeSimilar)
+        try c.update(&embedding, .embedding)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -114,12 +117,15 @@ public struct ExtractSettings: ModelStepSettings {
         try c.encode(samples, forKey: .samples)
         try c.encode(includeUnfinished, forKey: .includeUnfinished)
         try c.encodeIfPresent(mergeSimilar, forKey: .mergeSimilar)
+        try c.encode(embedding, forKey: .embedding)
     }
 
     public func validate() throws {
         try validateShared()
         guard samples >= 1 else { throw SettingsError.invalid("samples", "must be at least 1") }
         if let t = mergeSimilar, !(0...1).contains(t) { throw SettingsError.invalid("merge_similar", "must be in [0, 1]") }
+        try embedding.validate()
+        if mergeSimilar != nil { try embedding.require(for: "merge_similar", backend: backend) }
     }
 }
 

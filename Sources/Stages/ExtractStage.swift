@@ -22,7 +22,7 @@ struct ExtractStage: ModelStepStage {
             handbook: &book, maxInFlight: step.backend.concurrency, progress: progress(context, "traces"))
         if let failure { throw failure }
         if let threshold = step.mergeSimilar {
-            let merged = try await ExtractPipeline.mergeSimilar(&book, threshold: threshold, embed: try step.backend.embedder())
+            let merged = try await ExtractPipeline.mergeSimilar(&book, threshold: threshold, embed: try step.embedding.embedder(for: step.backend))
             context.log("merged \(merged) near-duplicate behaviors (cosine >= \(threshold))")
         }
         try JSONLines.write(records, to: context.output.appendingPathComponent("records.jsonl"))

@@ -36,7 +36,7 @@ enum StageFiles {
     /// Behavior-conditioned when the stage has a `handbook` input.
     static func selector(_ inputs: StageInputs, retrieval: RetrievalSettings, backend: Backend) async throws -> BehaviorSelector? {
         guard let url = try inputs.optionalURL("handbook") else { return nil }
-        return try await BehaviorSelector(handbook: try Handbook.load(handbook(url)), method: retrieval.method, k: retrieval.k,
-                                          embed: try backend.embedder())
+        return try await BehaviorSelector(handbook: try Handbook.load(handbook(url)), retrieval: retrieval,
+                                          embed: retrieval.method == .embedding ? try retrieval.embedding.embedder(for: backend) : nil)
     }
 }

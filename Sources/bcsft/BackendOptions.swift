@@ -23,8 +23,6 @@ struct BackendOptions: ParsableArguments {
     @Option(help: help("Stream chat completions (server-sent events): auto does above \(Streaming.autoThreshold) max tokens; on or off (openai).",
                        default: Backend().stream))
     var stream: String?
-    @Option(name: .customLong("embedding-model"), help: "Embedding model for embedding retrieval and --merge-similar (openai).")
-    var embeddingModel: String?
     @Option(name: .customLong("world-seed"), help: help("Seed of the scripted world's teacher (scripted).", default: Backend().worldSeed))
     var worldSeed: UInt64?
     @Option(help: help("Where a local checkpoint runs: cpu, cuda or cuda:N (local).", default: Backend().device)) var device: String?
@@ -40,7 +38,6 @@ struct BackendOptions: ParsableArguments {
         g.set("backend.max_in_flight", maxInFlight)
         g.set("backend.timeout", timeout)
         g.set("backend.stream", stream)
-        g.set("backend.embedding_model", embeddingModel)
         g.set("backend.world_seed", worldSeed)
         g.set("backend.device", device)
         // A backend given by nothing but a checkpoint still needs its group to exist.
@@ -116,7 +113,14 @@ func parseBudgets(_ text: String?) throws -> [Int]? {
 struct RetrievalOptions: ParsableArguments {
     @Option(help: "Behavior handbook (JSONL) from bcsft extract; given, responses are behavior-conditioned.") var handbook: String?
     @Option(help: help("topic, bm25 or embedding.", default: RetrievalSettings().method)) var retrieval: String?
-    @Option(help: help("Behaviors per problem.", default: RetrievalSettings().k)) var k: Int?
+    @Option(help: ArgumentHelp("Behaviors per problem, the most relevant kept (default: \(RetrievalOptions.kDefaults)).")) var k: Int?
+    @OptionGroup var embedding: EmbeddingOptions
+
+    /// The library's per-method defaults as the help states them.
+    static var kDefaults: String {
+        RetrievalMethod.allCases.map { m in "\(m.rawValue) " + (RetrievalSettings.defaultK(m).map(String.init) ?? "every behavior of the question's topic") }
+            .joined(separator: ", ")
+    }
 
     @Flag(name: .customLong("record-uses"), help: "Add the responses' behavior citations to the handbook's usage counts (rewrites --handbook atomically).")
     var recordUses = false
@@ -128,6 +132,7 @@ struct RetrievalOptions: ParsableArguments {
     func fill(_ g: inout GivenSettings) {
         g.set("retrieval", retrieval)
         g.set("k", k)
+        embedding.fill(&g)
     }
 
     /// Folds citations into the handbook's `uses` counts when --record-uses is given.
@@ -143,10 +148,24 @@ struct RetrievalOptions: ParsableArguments {
     func selector(_ r: RetrievalSettings, backend: Backend) async throws -> BehaviorSelector? {
         guard let handbook else { return nil }
         let h = try Handbook.load(URL(fileURLWithPath: handbook))
-        return try await BehaviorSelector(handbook: h, method: r.method, k: r.k, embed: try backend.embedder())
+        return try await BehaviorSelector(handbook: h, retrieval: r, embed: r.method == .embedding ? try r.embedding.embedder(for: backend) : nil)
     }
 }
 
+/// The embedding server flags (the `embedding` group), for embedding retrieval and
+/// --merge-similar. The chat backend is never asked for embeddings.
+struct EmbeddingOptions: ParsableArguments {
+    @Option(name: .customLong("embed-base-url"), help: "Embedding server base URL, any OpenAI-compatible /v1/embeddings (e.g. BGE-M3 behind vLLM or TEI: http://127.0.0.1:8001/v1).")
+    var baseURL: String?
+    @Option(name: .customLong("embed-model"), help: "Embedding model name the embedding server serves (e.g. BAAI/bge-m3).") var model: String?
+    @Option(name: .customLong("embed-api-key-env"), help: "Environment variable holding the embedding server's API key.") var apiKeyEnv: String?
+
+    func fill(_ g: inout GivenSettings) {
+        g.set("embedding.base_url", baseURL)
+        g.set("embedding.model", model)
+        g.set("embedding.api_key_env", apiKeyEnv)
+    }
+}
 
 /// A progress bar driven from the pipelines' concurrent callbacks.
 final class ProgressSink: @unchecked Sendable {

@@ -18,8 +18,9 @@ struct ExtractCommand: AsyncParsableCommand {
     @Flag(name: .customLong("include-unfinished"), inversion: .prefixedNo,
           help: help("Also reflect on solutions cut off while thinking (no answer).", default: ExtractSettings().includeUnfinished))
     var includeUnfinished: Bool?
-    @Option(name: .customLong("merge-similar"), help: "Also merge behaviors whose embeddings have cosine similarity at least this (e.g. 0.92); needs a backend with embeddings.")
+    @Option(name: .customLong("merge-similar"), help: "Also merge behaviors whose embeddings have cosine similarity at least this (e.g. 0.92); needs an embedding server (--embed-base-url) or the scripted backend.")
     var mergeSimilar: Double?
+    @OptionGroup var embedding: EmbeddingOptions
 
     func settings() throws -> ExtractSettings {
         try model.settings(ExtractSettings.self) { g in
@@ -27,6 +28,7 @@ struct ExtractCommand: AsyncParsableCommand {
             g.set("samples", samples)
             g.set("include_unfinished", includeUnfinished)
             g.set("merge_similar", mergeSimilar)
+            embedding.fill(&g)
         }
     }
 
@@ -43,7 +45,7 @@ struct ExtractCommand: AsyncParsableCommand {
             handbook: &book, maxInFlight: step.backend.concurrency, progress: progress.callback)
         progress.finish()
         if let threshold = step.mergeSimilar {
-            let merged = try await ExtractPipeline.mergeSimilar(&book, threshold: threshold, embed: try step.backend.embedder())
+            let merged = try await ExtractPipeline.mergeSimilar(&book, threshold: threshold, embed: try step.embedding.embedder(for: step.backend))
             print("merged \(merged) near-duplicate behaviors (cosine >= \(threshold)); handbook of \(book.count)")
         }
         try JSONLines.write(records, to: io.outURL)

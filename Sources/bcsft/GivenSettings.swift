@@ -39,12 +39,14 @@ struct GivenSettings {
     }
 
     /// The flag that sets a key: `max_tokens` is `--max-tokens`, `backend.kind` is `--backend`,
-    /// `backend.base_url` is `--base-url`, `budgets[1]` is `--budgets`.
+    /// `backend.base_url` is `--base-url`, `embedding.base_url` is `--embed-base-url`,
+    /// `budgets[1]` is `--budgets`.
     static func flag(for key: String) -> String {
         var k = key
         if let i = k.firstIndex(of: "[") { k = String(k[..<i]) }
         if k == "backend.kind" || k == "backend" { return "--backend" }
         if k.hasPrefix("backend.") { k = String(k.dropFirst("backend.".count)) }
+        if k.hasPrefix("embedding.") { k = "embed_" + k.dropFirst("embedding.".count) }
         return "--" + k.replacingOccurrences(of: "_", with: "-")
     }
 }

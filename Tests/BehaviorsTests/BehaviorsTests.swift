@@ -119,12 +119,44 @@ final class RetrievalTests: XCTestCase {
     }
 
     func testTopicAndEmbeddingRetrieval() {
-        XCTAssertEqual(Retrieval.byTopic(handbook, topic: "geometry").map(\.behavior.name), ["behavior_angle_sum"])
+        XCTAssertEqual(Retrieval.byTopic(handbook, topic: "geometry", query: "zebra").map(\.behavior.name), ["behavior_angle_sum"])
         let ids = handbook.behaviors.map(\.id)
         let e: [String: [Float]] = [ids[0]: [1, 0], ids[1]: [0, 1], ids[2]: [0.7, 0.7]]
         let r = Retrieval.byEmbedding(handbook, embeddings: e, query: [1, 0.1], k: 2)
         XCTAssertEqual(r.map(\.behavior.name), ["behavior_angle_sum", "behavior_unit_check"])
         XCTAssertGreaterThan(r[0].score, r[1].score)
+    }
+}
+
+/// Topic retrieval as in the paper: every behavior of the topic; a cap keeps the most relevant.
+final class TopicRetrievalTests: XCTestCase {
+    /// Names sort against relevance: the alphabetically first are about other things.
+    let handbook = Handbook([
+        Behavior(name: "behavior_a_units", instruction: "Convert every quantity to one unit.", topic: "Algebra", createdBy: "s", uses: 3),
+        Behavior(name: "behavior_b_signs", instruction: "Track the sign when moving terms across.", topic: "Algebra", createdBy: "s", uses: 9),
+        Behavior(name: "behavior_y_quadratic", instruction: "Solve a quadratic equation by factoring the quadratic.", topic: "Algebra", createdBy: "s"),
+        Behavior(name: "behavior_z_discriminant", instruction: "The discriminant of a quadratic equation tells its roots.", topic: "Algebra", createdBy: "s"),
+        Behavior(name: "behavior_c_quadratic_area", instruction: "A quadratic area problem.", topic: "Geometry", createdBy: "s"),
+    ])
+    let question = "Solve the quadratic equation x^2 - 5x + 6 = 0 by factoring."
+
+    func testEveryBehaviorOfTheTopicMostRelevantFirst() {
+        let r = Retrieval.byTopic(handbook, topic: "algebra", query: question)
+        XCTAssertEqual(Set(r.map(\.behavior.name)), ["behavior_a_units", "behavior_b_signs", "behavior_y_quadratic", "behavior_z_discriminant"])
+        XCTAssertEqual(r.prefix(2).map(\.behavior.name), ["behavior_y_quadratic", "behavior_z_discriminant"])
+        XCTAssertEqual(r.map(\.score), r.map(\.score).sorted(by: >))
+    }
+
+    func testACapKeepsTheMostRelevantNotTheAlphabeticallyFirst() {
+        let r = Retrieval.byTopic(handbook, topic: "Algebra", query: question, k: 1)
+        XCTAssertEqual(r.map(\.behavior.name), ["behavior_y_quadratic"])
+    }
+
+    func testTiesGoToTheMoreUsedThenByName() {
+        let r = Retrieval.byTopic(handbook, topic: "Algebra", query: "zebra")
+        XCTAssertTrue(r.allSatisfy { $0.score == 0 })
+        XCTAssertEqual(r.map(\.behavior.name), ["behavior_b_signs", "behavior_a_units", "behavior_y_quadratic", "behavior_z_discriminant"])
+        XCTAssertTrue(Retrieval.byTopic(handbook, topic: "Number Theory", query: question).isEmpty)
     }
 }
 

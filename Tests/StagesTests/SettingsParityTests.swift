@@ -69,6 +69,7 @@ final class SettingsParityTests: XCTestCase {
         "seq_len": ("4", 4), "val_fraction": ("1.5", 1.5), "vocab_size": ("10", 10), "threads": ("0", 0),
         "backend.timeout": ("0", 0), "backend.max_in_flight": ("0", 0), "backend.stream": ("sometimes", "sometimes"), "model_type": ("sentences", "sentences"),
         "retrieval": ("nearest", "nearest"), "prompt_style": ("chat", "chat"),
+        "embedding.base_url": ("http://user:secret@127.0.0.1:8001/v1", "http://user:secret@127.0.0.1:8001/v1"),
     ]
 
     struct Option {
@@ -93,18 +94,35 @@ final class SettingsParityTests: XCTestCase {
         }
     }
 
-    /// A flag's setting key: `--max-tokens` is max_tokens; the backend flags sit under `backend`.
+    /// A flag's setting key: `--max-tokens` is max_tokens; the backend flags sit under
+    /// `backend`; the embedding server's flags are `--embed-` and the key under `embedding`.
     static func key(forFlag flag: String) -> String {
         let k = flag.replacingOccurrences(of: "-", with: "_")
         if k == "backend" { return "backend.kind" }
+        if k.hasPrefix("embed_") { return "embedding." + k.dropFirst("embed_".count) }
         return Backend.keys.contains(k) ? "backend." + k : k
     }
 
+    /// The flag of a setting key (the inverse of `key(forFlag:)`).
+    static func flag(forKey key: String) -> String {
+        let parts = key.split(separator: ".").map(String.init)
+        let name = switch (parts.first, parts.last) {
+        case ("backend", "kind"): "backend"
+        case ("embedding", let k?) where parts.count == 2: "embed_" + k
+        case (_, let k?): k
+        default: key
+        }
+        return "--" + name.replacingOccurrences(of: "_", with: "-")
+    }
+
+    /// The groups a step's settings hold, and their keys.
+    static let groups: [String: [String]] = ["backend": Backend.keys, "embedding": EmbeddingSettings.keys]
+
     func kind(_ name: String) throws -> any StageKind { try XCTUnwrap(StageRegistry.standard[name], name) }
 
-    /// The stage's keys, the `backend` group spelled out.
+    /// The stage's keys, the groups (`backend`, `embedding`) spelled out.
     func stageKeys(_ kind: any StageKind) -> Set<String> {
-        Set(kind.settingKeys.flatMap { $0 == "backend" ? Backend.keys.map { "backend." + $0 } : [$0] })
+        Set(kind.settingKeys.flatMap { g in Self.groups[g].map { $0.map { g + "." + $0 } } ?? [g] })
     }
 
     func testEachCommandTakesTheSettingsOfItsStageUnderTheSameNames() throws {
@@ -134,7 +152,7 @@ final class SettingsParityTests: XCTestCase {
                 XCTAssertTrue(o.defaultValue == nil || o.defaultValue == "[]", "--\(name) of bcsft \(pair.command.joined(separator: " ")) has its own default \(o.defaultValue!)")
                 guard o.isOptional else { continue }
                 let parts = key.split(separator: ".").map(String.init)
-                let groupDefaults = parts.count == 2 ? Backend.defaults : pair.defaults
+                let groupDefaults = parts.count == 2 ? (parts[0] == "embedding" ? EmbeddingSettings.defaults : Backend.defaults) : pair.defaults
                 guard let d = groupDefaults[parts.last!], d != .null, d != .list([]) else { continue }
                 let text: String = if case let .list(xs) = d { xs.compactMap(\.scalarText).joined(separator: ",") } else { d.scalarText ?? "" }
                 XCTAssertTrue(o.help.hasSuffix("(default: \(text))"), "--\(name) of bcsft \(pair.command.joined(separator: " ")): help '\(o.help)' lacks the library's default \(text)")
@@ -154,7 +172,8 @@ final class SettingsParityTests: XCTestCase {
                 var values = pair.stageRequired
                 let parts = key.split(separator: ".").map(String.init)
                 if parts.count == 2 {
-                    guard case var .map(group)? = values[parts[0]] else { XCTFail(key); continue }
+                    var group: [String: SettingValue] = [:]
+                    if case let .map(m)? = values[parts[0]] { group = m }
                     group[parts[1]] = bad.value
                     values[parts[0]] = .map(group)
                 } else {
@@ -169,7 +188,7 @@ final class SettingsParityTests: XCTestCase {
                 }
                 let reason = String(stageMessage[range.upperBound...])
                 // The command's message, for the same value.
-                let flag = parts.count == 2 ? (parts[1] == "kind" ? "backend" : parts[1].replacingOccurrences(of: "_", with: "-")) : key.replacingOccurrences(of: "_", with: "-")
+                let flag = String(Self.flag(forKey: key).dropFirst(2))
                 let (status, _, err) = try runProcess(try bcsftExecutable(), pair.command + pair.required + ["--\(flag)=\(bad.flag)"])
                 XCTAssertNotEqual(status, 0, "bcsft \(pair.command.joined(separator: " ")) --\(flag) \(bad.flag)")
                 XCTAssertTrue(err.contains("\(key) (--\(flag)): \(reason)") || err.contains("--\(flag)") && err.contains(reason),
@@ -178,6 +197,51 @@ final class SettingsParityTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(checked, 40)
+    }
+
+    /// Embedding retrieval and merge_similar need an embedding server: with a chat backend and
+    /// no `embedding` group, a command and its stage both stop at the settings, naming the key
+    /// (the chat server is never asked for embeddings). The scripted backend has its own.
+    func testEmbeddingWithoutAnEmbeddingServerNamesTheSetting() throws {
+        let chat: SettingValue = ["kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"]
+        let chatFlags = ["--problems", "/nonexistent.jsonl", "--out", "/nonexistent/out", "--backend", "openai", "--base-url", "http://127.0.0.1:9/v1", "--model", "m"]
+        let cases: [(command: [String], kind: String, values: [String: SettingValue], flags: [String], use: String)] = [
+            (["solve"], "solve", ["retrieval": "embedding"], ["--retrieval", "embedding"], "embedding retrieval"),
+            (["eval"], "eval", ["retrieval": "embedding"], ["--retrieval", "embedding"], "embedding retrieval"),
+            (["generate"], "generate", ["retrieval": "embedding"], ["--retrieval", "embedding"], "embedding retrieval"),
+            (["extract"], "extract", ["merge_similar": 0.9], ["--merge-similar", "0.9", "--handbook", "/nonexistent/h.jsonl"], "merge_similar"),
+        ]
+        let inputs = StageInputs(stage: "s", paths: ["problems": [URL(fileURLWithPath: "/nonexistent/problems")]])
+        for c in cases {
+            let kind = try kind(c.kind)
+            func stageError(_ values: [String: SettingValue]) -> String {
+                do { try kind.validate(StageSettings(stage: "s", values: values), inputs: inputs) } catch { return error.localizedDescription }
+                return ""
+            }
+            func commandError(_ flags: [String]) throws -> String {
+                let (status, _, err) = try runProcess(try bcsftExecutable(), c.command + flags)
+                XCTAssertNotEqual(status, 0, "bcsft \(c.command[0]) \(flags)")
+                return err
+            }
+            let reason = "missing: \(c.use) needs an embedding server"
+            var values = c.values
+            values["backend"] = chat
+            XCTAssertTrue(stageError(values).contains("stages.s.settings.embedding.base_url: \(reason)"), "kind \(c.kind): \(stageError(values))")
+            let err = try commandError(chatFlags + c.flags)
+            XCTAssertTrue(err.contains("embedding.base_url (--embed-base-url): \(reason)"), "bcsft \(c.kind): \(err.prefix(400))")
+
+            // A named server needs its model.
+            values["embedding"] = ["base_url": "http://127.0.0.1:8001/v1"]
+            XCTAssertTrue(stageError(values).contains("stages.s.settings.embedding.model: missing"), "kind \(c.kind): \(stageError(values))")
+            XCTAssertTrue(try commandError(chatFlags + c.flags + ["--embed-base-url", "http://127.0.0.1:8001/v1"]).contains("embedding.model (--embed-model): missing"))
+            // Named in full, the settings pass.
+            values["embedding"] = ["base_url": "http://127.0.0.1:8001/v1", "model": "bge-m3"]
+            XCTAssertEqual(stageError(values), "", "kind \(c.kind)")
+            // The scripted world has its own embedding.
+            values = c.values
+            values["backend"] = ["kind": "scripted"]
+            XCTAssertEqual(stageError(values), "", "kind \(c.kind)")
+        }
     }
 
     /// `bcsft train` reads a configuration whose keys are the train stage's settings plus the

@@ -25,7 +25,7 @@ reasoning and the content in 4-character deltas, each event written in two piece
 chunk per choice, the usage in a last chunk only when stream_options.include_usage, and
 data: [DONE].
 GET /debug/stats returns {"requests", "streamed" (requests that asked to stream), "max_concurrent",
-"auth", "texts": {last user text: count}}.
+"auth", "texts": {last user text: count}, "paths": {request path: count}, "models": {model asked for: count}}.
 """
 import json
 import sys
@@ -34,7 +34,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
-state = {"requests": 0, "streamed": 0, "concurrent": 0, "max_concurrent": 0, "auth": [], "seen": set(), "texts": {}}
+state = {"requests": 0, "streamed": 0, "concurrent": 0, "max_concurrent": 0, "auth": [], "seen": set(), "texts": {}, "paths": {}, "models": {}}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -55,7 +55,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         with lock:
-            stats = {k: state[k] for k in ("requests", "streamed", "max_concurrent", "auth", "texts")}
+            stats = {k: state[k] for k in ("requests", "streamed", "max_concurrent", "auth", "texts", "paths", "models")}
         self.reply(200, stats)
 
     def do_POST(self):
@@ -67,6 +67,9 @@ class Handler(BaseHTTPRequestHandler):
             state["concurrent"] += 1
             state["max_concurrent"] = max(state["max_concurrent"], state["concurrent"])
             state["auth"].append(self.headers.get("Authorization"))
+            state["paths"][self.path] = state["paths"].get(self.path, 0) + 1
+            model = str(req.get("model"))
+            state["models"][model] = state["models"].get(model, 0) + 1
         try:
             self.handle_post(req)
         finally:
