@@ -196,6 +196,16 @@ final class RecipeRunTests: XCTestCase {
         let result = try String(contentsOf: dir.appendingPathComponent("math500-bci.yaml/report/result.txt"), encoding: .utf8)
         XCTAssertTrue(result.contains("bci") && result.contains("vanilla"), result)
 
+        let bciEnv = env.merging(["BCSFT_EMBED_URL": url.absoluteString, "BCSFT_EMBED_MODEL": "scripted-embedding", "BCSFT_AIME_PAST": train,
+                                  "BCSFT_AIME24": test, "BCSFT_AIME25": test]) { $1 }
+        try run("aime-bci.yaml", ["--set", "vars.traces=2", "--set", "vars.k=3", "--set", "vars.samples=2", "--set", "vars.budgets=[40, 400]"],
+                environment: bciEnv)
+        let aime = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("aime-bci.yaml/extract/summary.json"))) as! [String: Any]
+        XCTAssertEqual(aime["traces"] as? Int, 2 * 60, "two traces per handbook question")
+        let bci = try String(contentsOf: dir.appendingPathComponent("aime-bci.yaml/bci_aime24/samples.jsonl"), encoding: .utf8)
+        XCTAssertTrue(bci.contains("\"mode\":\"bci\""), "behaviors retrieved by embedding")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("aime-bci.yaml/report_aime25/result.txt").path))
+
         try run("aime-self-improve.yaml", ["--set", "vars.problems=8", "--set", "vars.samples=2", "--set", "vars.budgets=[40, 400]"], environment: env)
         let points = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("aime-self-improve.yaml/improve/points.json"))) as! [[String: Any]]
         XCTAssertEqual(points.count, 4)
