@@ -22,6 +22,9 @@ public struct DatasetBuilder {
         public var input: URL
         public var output: URL
         public var settings: DatasetSettings
+        /// Other SFT records files (`match`): only records whose question is in every one of
+        /// them are kept, so two arms built against each other train on the same questions.
+        public var match: [URL] = []
         public var threads = ProcessInfo.processInfo.activeProcessorCount
         public var batchRecords = 2048
         public var maxOpenRows = 512
@@ -85,19 +88,36 @@ public struct DatasetBuilder {
         let fm = FileManager.default
         let totalBytes = (try? fm.attributesOfItem(atPath: o.input.path)[.size] as? Int) ?? 0
         try FileCheck.readable(o.input)
+        let required = try o.match.map { try Self.questions(in: $0, skipInvalid: o.skipInvalid) }
 
         var manifest: Manifest?
         // A dataset folder is replaced by a new build; anything else at the path is the user's.
         try AtomicDirectory.write(to: o.output, owns: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("manifest.json").path) },
                                   what: "a dataset folder (it holds no manifest.json)") { staging in
             manifest = try build(into: staging, template: try ChatTemplate.named(o.settings.template), started: started,
-                                 totalBytes: totalBytes, progress: progress)
+                                 totalBytes: totalBytes, required: required, progress: progress)
         }
         return manifest!
     }
 
+    /// The questions of a `match` records file. Its bad lines are errors naming it and the
+    /// line, or with skip_invalid are skipped like the input's.
+    static func questions(in url: URL, skipInvalid: Bool) throws -> Set<String> {
+        try FileCheck.readable(url)
+        var questions = Set<String>()
+        var lines = JSONLReader(url: url).makeIterator()
+        while let (line, data) = lines.next() {
+            do { questions.insert(try SFTRecord.parse(data).question) } catch let e as SFTRecord.ParseError {
+                guard skipInvalid else { throw DatasetError.invalidRecord(file: url.path, line: line, reason: "(match file) " + e.reason) }
+            }
+        }
+        if let error = lines.error { throw error as? FileError ?? DatasetError.cannotRead(path: url.path, reason: error.localizedDescription) }
+        return questions
+    }
+
     /// The build proper, writing shards, manifest and tokenizer copy into `staging`.
-    private func build(into staging: URL, template: ChatTemplate, started: Date, totalBytes: Int, progress: (Event) -> Void) throws -> Manifest {
+    private func build(into staging: URL, template: ChatTemplate, started: Date, totalBytes: Int, required: [Set<String>],
+                       progress: (Event) -> Void) throws -> Manifest {
         let o = options
         let padID = tokenizer.padID ?? tokenizer.eosID ?? 0
         guard let eosID = tokenizer.eosID else { throw DatasetError.missingMarker(template: template.name, piece: "</s> (EOS)") }
@@ -114,6 +134,7 @@ public struct DatasetBuilder {
         }
 
         var stats = Manifest.Stats()
+        var keptQuestions = Set<String>(), droppedQuestions = Set<String>(), droppedRecords = 0
         stats.histogramBinWidth = max(1, o.seqLen / 16)
         stats.lengthHistogram = Array(repeating: 0, count: 17)
         // Lines are read in order on this thread; parsing, rendering and tokenizing run on
@@ -131,7 +152,7 @@ public struct DatasetBuilder {
                 // A tokenizer failure names the record's line like any other bad record.
                 do {
                     let (ids, mask) = try template.encode(record.messages, with: tok)
-                    return .document(id: record.id, Document(ids: ids, mask: mask))
+                    return .document(id: record.id, question: record.question, Document(ids: ids, mask: mask))
                 } catch let e as DatasetError {
                     throw e
                 } catch {
@@ -139,7 +160,7 @@ public struct DatasetBuilder {
                 }
             }
             for ((line, _), result) in zip(batch, parsed) {
-                guard case .document(let id, var doc) = result else {
+                guard case .document(let id, let question, var doc) = result else {
                     if case let .invalid(reason) = result {
                         let error = DatasetError.invalidRecord(file: o.input.path, line: line, reason: reason)
                         guard o.skipInvalid else { throw error }
@@ -148,6 +169,14 @@ public struct DatasetBuilder {
                     continue
                 }
                 stats.records += 1
+                if !required.isEmpty {
+                    guard required.allSatisfy({ $0.contains(question) }) else {
+                        droppedRecords += 1
+                        droppedQuestions.insert(question)
+                        continue
+                    }
+                    keptQuestions.insert(question)
+                }
                 stats.lengthHistogram[min(doc.count / stats.histogramBinWidth, 16)] += 1
                 if doc.count > o.seqLen {
                     if o.overlong == .drop {
@@ -182,7 +211,9 @@ public struct DatasetBuilder {
         let manifest = Manifest(seqLen: o.seqLen, tokenizerSHA256: tokenizer.sha256, templateName: template.name,
                                 templateSHA256: template.sha256, padID: padID, eosID: eosID,
                                 vocabularySize: tokenizer.vocabularySize, input: o.input.path, overlong: o.overlong.rawValue,
-                                validationFraction: o.validationFraction, splits: splits, stats: stats)
+                                validationFraction: o.validationFraction, splits: splits, stats: stats,
+                                match: o.match.isEmpty ? nil : Manifest.Match(files: o.match.map(\.path), droppedRecords: droppedRecords,
+                                                                              droppedQuestions: droppedQuestions.count, keptQuestions: keptQuestions.count))
         try manifest.write(to: staging)
         // A copy of the tokenizer makes the folder self-contained (inspect, training).
         if let model = tokenizer.serializedModel {
@@ -194,7 +225,7 @@ public struct DatasetBuilder {
 
 /// What a worker makes of one input line.
 enum Parsed: Sendable {
-    case document(id: String, Document)
+    case document(id: String, question: String, Document)
     case invalid(String)
 }
 

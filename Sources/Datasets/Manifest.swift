@@ -33,6 +33,29 @@ public struct Manifest: Codable, Sendable, Equatable {
         }
     }
 
+    /// What `match` kept: records of the input whose question is missing from some match file
+    /// were dropped before packing (they count in `records` and in no other statistic).
+    public struct Match: Codable, Sendable, Equatable {
+        /// The other records files, as given.
+        public var files: [String]
+        public var droppedRecords: Int
+        public var droppedQuestions: Int
+        /// Questions of the input present in every match file (their records were kept).
+        public var keptQuestions: Int
+
+        public init(files: [String], droppedRecords: Int, droppedQuestions: Int, keptQuestions: Int) {
+            self.files = files
+            self.droppedRecords = droppedRecords
+            self.droppedQuestions = droppedQuestions
+            self.keptQuestions = keptQuestions
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case files
+            case droppedRecords = "dropped_records", droppedQuestions = "dropped_questions", keptQuestions = "kept_questions"
+        }
+    }
+
     public var format = "bcsft-packed"
     public var version = 1
     public var seqLen: Int
@@ -47,9 +70,11 @@ public struct Manifest: Codable, Sendable, Equatable {
     public var validationFraction: Double
     public var splits: [String: Split]
     public var stats: Stats
+    /// Absent when the build had no match files.
+    public var match: Match? = nil
 
     enum CodingKeys: String, CodingKey {
-        case format, version, input, overlong, splits, stats
+        case format, version, input, overlong, splits, stats, match
         case seqLen = "seq_len", tokenizerSHA256 = "tokenizer_sha256", templateName = "template"
         case templateSHA256 = "template_sha256", padID = "pad_id", eosID = "eos_id", vocabularySize = "vocab_size"
         case validationFraction = "validation_fraction"

@@ -12,11 +12,18 @@ import Foundation
 public struct SFTRecord: Sendable, Equatable {
     public var id: String
     public var messages: [ChatMessage]
+    /// The question the record answers, to match records of two SFT sets (`match`): its
+    /// `meta.problem_id` when it has one, else the text of its first user turn. Not the id:
+    /// ids carry sample suffixes and differ between sets.
+    public var question: String
 
-    public init(id: String, messages: [ChatMessage]) {
+    public init(id: String, messages: [ChatMessage], question: String? = nil) {
         self.id = id
         self.messages = messages
+        self.question = question ?? Self.userText(messages) ?? id
     }
+
+    static func userText(_ messages: [ChatMessage]) -> String? { messages.first { $0.role == .user }?.content }
 
     /// The record as one JSONL line in the messages format.
     public func jsonLine() throws -> String {
@@ -75,7 +82,15 @@ public struct SFTRecord: Sendable, Equatable {
         case nil, is NSNull: id = contentID(messages)
         default: throw ParseError("field 'id': expected a string or a number")
         }
-        return SFTRecord(id: id, messages: messages)
+        // A problem id names the question whatever the prompt around it (behaviors, templates).
+        let problemID = ((o["meta"] as? [String: Any])?["problem_id"]).flatMap { v -> String? in
+            switch v {
+            case let s as String: s
+            case let n as NSNumber: n.stringValue
+            default: nil
+            }
+        }
+        return SFTRecord(id: id, messages: messages, question: problemID)
     }
 
     /// A stable id for records that carry none: the hash of their turns.

@@ -8,6 +8,8 @@ public enum Report {
     /// Writes `report.md` and `report.html` into `directory` (created if missing).
     public static func write(runs: [ReportRun], to directory: URL, title: String = "bcsft evaluation report") throws {
         do {
+            // Arms compared over seeds must share their problems: say so rather than leave the comparison out.
+            _ = try armComparison(runs)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try markdown(runs: runs, title: title).write(to: directory.appendingPathComponent("report.md"), atomically: true, encoding: .utf8)
             try html(runs: runs, title: title).write(to: directory.appendingPathComponent("report.html"), atomically: true, encoding: .utf8)
@@ -18,16 +20,39 @@ public enum Report {
         }
     }
 
-    /// The paired comparison a report shows: only for exactly two runs with samples on shared problems.
+    /// The paired comparison a report shows: only for exactly two runs of two arms with samples on shared problems.
     public static func pairedComparison(_ runs: [ReportRun]) -> PairedComparison? {
-        guard runs.count == 2, !runs[0].samples.isEmpty, !runs[1].samples.isEmpty else { return nil }
+        guard runs.count == 2, runs[0].label != runs[1].label, !runs[0].samples.isEmpty, !runs[1].samples.isEmpty else { return nil }
         return try? PairedComparison(runs[0].samples, runs[1].samples, labels: (runs[0].label, runs[1].label),
                                      bootstrap: runs[0].summary.bootstrap)
     }
 
+    /// The comparison over seeds a report shows: exactly two arms (runs grouped by label), at
+    /// least one of them with several runs. Throws when their runs are not on the same problems.
+    public static func armComparison(_ runs: [ReportRun]) throws -> ArmComparison? {
+        let arms = Arm.group(runs)
+        guard arms.count == 2, arms.contains(where: { $0.runs.count > 1 }) else { return nil }
+        return try ArmComparison(arms[0], arms[1], bootstrap: runs[0].summary.bootstrap)
+    }
+
+    /// Whether some arm has several runs (seeds); the per-run tables then name each run.
+    static func isSeeded(_ runs: [ReportRun]) -> Bool { Arm.group(runs).contains { $0.runs.count > 1 } }
+
+    /// The runs as the per-run tables and charts show them: with seeds, "arm [run]".
+    static func perRun(_ runs: [ReportRun]) -> [ReportRun] {
+        guard isSeeded(runs) else { return runs }
+        return runs.map { r in
+            var r = r
+            r.label = "\(r.label) [\(r.name)]"
+            return r
+        }
+    }
+
     public static func markdown(runs: [ReportRun], title: String = "bcsft evaluation report") -> String {
         var md = "# \(title)\n\nAccuracy is pass@1 (mean over samples); intervals are \(confidenceLabel(runs)) bootstrap intervals over problems. Output tokens exclude the prompt. Charts are in report.html.\n"
-        for (heading, table) in tables(runs) {
+        for (heading, table) in armTables(runs) { md += "\n## \(heading)\n\n" + table.markdown }
+        if let c = try? armComparison(runs) { md += "\n" + c.intervalNote + ".\n" }
+        for (heading, table) in tables(perRun(runs)) {
             md += "\n## \(heading)\n\n" + table.markdown
         }
         if let p = pairedComparison(runs) { md += "\n" + p.sentence + "\n" }
@@ -36,8 +61,10 @@ public enum Report {
 
     public static func html(runs: [ReportRun], title: String = "bcsft evaluation report") -> String {
         var body = "<h1>\(SVGChart.escape(title))</h1>\n<p>Accuracy is pass@1 (mean over samples); intervals are \(confidenceLabel(runs)) bootstrap intervals over problems. Output tokens exclude the prompt.</p>\n"
-        body += charts(runs).map { "<figure>\($0)</figure>\n" }.joined()
-        for (heading, table) in tables(runs) {
+        body += (armCharts(runs) + charts(perRun(runs))).map { "<figure>\($0)</figure>\n" }.joined()
+        for (heading, table) in armTables(runs) { body += "<h2>\(SVGChart.escape(heading))</h2>\n" + table.html }
+        if let c = try? armComparison(runs) { body += "<p>\(SVGChart.escape(c.intervalNote)).</p>\n" }
+        for (heading, table) in tables(perRun(runs)) {
             body += "<h2>\(SVGChart.escape(heading))</h2>\n" + table.html
         }
         if let p = pairedComparison(runs) { body += "<p class=\"verdict\">\(SVGChart.escape(p.sentence))</p>\n" }
@@ -136,6 +163,58 @@ public enum Report {
                 })))
         }
         return out
+    }
+
+    /// With seeds: each arm's mean accuracy over its seeds and each seed's, per budget, and
+    /// with two arms their difference with its interval over seeds and problems.
+    static func armTables(_ runs: [ReportRun]) -> [(String, Table)] {
+        guard isSeeded(runs) else { return [] }
+        let arms = Arm.group(runs)
+        var out: [(String, Table)] = []
+        out.append(("Arms over seeds", Table(
+            headers: ["Arm", "Seeds", "Budget", "Mean accuracy %", "Per seed %", "Seed range (points)", "Mean tokens", "Truncated %"],
+            rows: arms.flatMap { arm in
+                orderedBudgets(arm.runs).map { budget in
+                    let points = arm.runs.compactMap { r in r.summary.budgets.first { $0.budget == budget } }
+                    let accs = points.map(\.accuracy)
+                    return [arm.label, "\(arm.runs.count)", "\(budget)", percent(Statistics.mean(accs)),
+                            accs.map(percent).joined(separator: ", "), String(format: "%.1f", ((accs.max() ?? 0) - (accs.min() ?? 0)) * 100),
+                            number(Statistics.mean(points.map(\.outputTokens.mean))), percent(Statistics.mean(points.map(\.truncationRate)))]
+                }
+            })))
+        if let c = try? armComparison(runs) {
+            let conf = confidenceLabel(runs)
+            out.append(("\(c.a) − \(c.b) over seeds and problems", Table(
+                headers: ["Budget", "Problems", "\(c.a) %", "\(c.b) %", "\(c.a) − \(c.b)", "\(conf) CI (seeds and problems)"],
+                rows: c.budgets.map { b in
+                    ["\(b.budget)", "\(b.problems)", percent(b.accuracyA), percent(b.accuracyB), String(format: "%+.1f", b.difference.value * 100),
+                     String(format: "[%+.1f, %+.1f]", b.difference.ci.low * 100, b.difference.ci.high * 100)]
+                })))
+        }
+        return out
+    }
+
+    /// Budgets in ascending order across runs.
+    static func orderedBudgets(_ runs: [ReportRun]) -> [Int] { Set(runs.flatMap { $0.summary.budgets.map(\.budget) }).sorted() }
+
+    /// With seeds: accuracy by budget, a line through each arm's mean over seeds and a dot per seed.
+    static func armCharts(_ runs: [ReportRun]) -> [String] {
+        guard isSeeded(runs) else { return [] }
+        var series: [SVGChart.Series] = []
+        for (i, arm) in Arm.group(runs).enumerated() {
+            let color = SVGChart.palette[i % SVGChart.palette.count]
+            let means = orderedBudgets(arm.runs).map { budget in
+                let accs = arm.runs.compactMap { r in r.summary.budgets.first { $0.budget == budget }?.accuracy }
+                return (Double(budget), Statistics.mean(accs) * 100, "budget \(budget): mean \(percent(Statistics.mean(accs)))% over \(accs.count) seeds")
+            }
+            let seeds = arm.runs.flatMap { r in
+                r.summary.budgets.map { b in (Double(b.budget), b.accuracy * 100, "\(r.name), budget \(b.budget): \(percent(b.accuracy))%") }
+            }
+            series.append(SVGChart.Series(label: "\(arm.label) mean", color: color, points: means))
+            series.append(SVGChart.Series(label: "\(arm.label) seeds", color: color, points: seeds, line: false))
+        }
+        return [SVGChart.lines(title: "Accuracy by budget (line: mean over seeds; dots: each seed)", xLabel: "budget (max output tokens)",
+                               yLabel: "accuracy %", series: series, yRange: (0, 100))].filter { !$0.isEmpty }
     }
 
     /// Group names in first-seen order across runs (each summary already sorts its groups).

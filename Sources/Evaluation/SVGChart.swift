@@ -12,6 +12,8 @@ enum SVGChart {
         var color: String
         var points: [(x: Double, y: Double, note: String)]
         var dashed = false
+        /// False: markers only (points that are not a sequence, e.g. one per seed).
+        var line = true
     }
 
     /// Lines with point markers; `note` becomes each marker's hover title.
@@ -24,11 +26,11 @@ enum SVGChart {
         for (i, s) in series.enumerated() {
             let coords = s.points.map { "\(fmt(px(xs, $0.x))),\(fmt(py(ys, $0.y)))" }.joined(separator: " ")
             let dash = s.dashed ? " stroke-dasharray=\"6 4\"" : ""
-            svg += "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\"\(dash) points=\"\(coords)\"/>\n"
+            if s.line { svg += "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\"\(dash) points=\"\(coords)\"/>\n" }
             for p in s.points {
                 svg += "<circle cx=\"\(fmt(px(xs, p.x)))\" cy=\"\(fmt(py(ys, p.y)))\" r=\"3.5\" fill=\"\(s.color)\"><title>\(escape(s.label)): \(escape(p.note))</title></circle>\n"
             }
-            svg += legend(index: i, label: s.label, color: s.color, dashed: s.dashed)
+            svg += legend(index: i, label: s.label, color: s.color, dashed: s.dashed, line: s.line)
         }
         return svg + "</svg>\n"
     }
@@ -117,10 +119,14 @@ enum SVGChart {
         return s
     }
 
-    static func legend(index: Int, label: String, color: String, dashed: Bool) -> String {
+    static func legend(index: Int, label: String, color: String, dashed: Bool, line: Bool = true) -> String {
         let x = width - margin.right + 14, y = margin.top + 14 + Double(index) * 20
         let dash = dashed ? " stroke-dasharray=\"6 4\"" : ""
         let name = label.count > 18 ? String(label.prefix(17)) + "…" : label
+        if !line {
+            return "<circle cx=\"\(fmt(x + 11))\" cy=\"\(fmt(y))\" r=\"3.5\" fill=\"\(color)\"/>"
+                + "<text x=\"\(fmt(x + 28))\" y=\"\(fmt(y + 4))\" font-size=\"11\">\(escape(name))</text>\n"
+        }
         return "<line x1=\"\(fmt(x))\" y1=\"\(fmt(y))\" x2=\"\(fmt(x + 22))\" y2=\"\(fmt(y))\" stroke=\"\(color)\" stroke-width=\"3\"\(dash)/>"
             + "<text x=\"\(fmt(x + 28))\" y=\"\(fmt(y + 4))\" font-size=\"11\">\(escape(name))</text>\n"
     }

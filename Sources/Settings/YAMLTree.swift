@@ -98,7 +98,7 @@ public indirect enum YAMLTree: Sendable {
         case let .sequence(seq):
             self = .list(try seq.map { try YAMLTree($0, file: file, line: at.line, budget: &budget) }, at)
         case let .mapping(mapping):
-            var entries: [Entry] = []
+            var entries: [Entry] = [], merged: [Entry] = []
             for (k, v) in mapping {
                 let keyAt = SourceLocation(file: file, line: k.mark?.line ?? at.line)
                 guard case let .scalar(s) = k else {
@@ -107,9 +107,24 @@ public indirect enum YAMLTree: Sendable {
                 if entries.contains(where: { $0.key == s.string }) {
                     throw SettingsError.duplicateKey(keyAt, key: s.string)
                 }
-                entries.append(Entry(key: s.string, keyAt: keyAt, value: try YAMLTree(v, file: file, line: keyAt.line, budget: &budget)))
+                let value = try YAMLTree(v, file: file, line: keyAt.line, budget: &budget)
+                // YAML's merge key: `<<: *base` (or a list of them) takes the entries of those
+                // maps that this map does not give itself, so a stage can restate one setting
+                // of an anchored block (one seed of three) without copying the rest.
+                if s.string == "<<", case .plain = s.style {
+                    let sources: [YAMLTree]
+                    if case let .list(items, _) = value { sources = items } else { sources = [value] }
+                    for source in sources {
+                        guard case let .map(more, _) = source else {
+                            throw SettingsError.invalid(key: "<<", reason: "a merge key takes a mapping (`<<: *anchor`) or a list of them", at: keyAt)
+                        }
+                        for e in more where !merged.contains(where: { $0.key == e.key }) { merged.append(e) }
+                    }
+                    continue
+                }
+                entries.append(Entry(key: s.string, keyAt: keyAt, value: value))
             }
-            self = .map(entries, at)
+            self = .map(entries + merged.filter { m in !entries.contains { $0.key == m.key } }, at)
         }
     }
 

@@ -10,6 +10,8 @@ struct DatasetBuildCommand: ParsableCommand {
     )
 
     @Option(help: "SFT records, one JSON object per line.") var records: String
+    @Option(help: "Another arm's SFT records (repeatable): keep only records whose question (meta.problem_id, else the user turn) is in every one.")
+    var match: [String] = []
     @Option(help: "SentencePiece .model file.") var tokenizer: String
     @Option(name: .customLong("seq-len"), help: "Tokens per packed row.") var seqLen: Int
     @Option(help: "Output folder (replaced atomically when the build completes).") var output: String
@@ -32,7 +34,8 @@ struct DatasetBuildCommand: ParsableCommand {
     }
 
     func run() throws {
-        let o = DatasetBuilder.Options(input: URL(fileURLWithPath: records), output: URL(fileURLWithPath: output), settings: try settings())
+        var o = DatasetBuilder.Options(input: URL(fileURLWithPath: records), output: URL(fileURLWithPath: output), settings: try settings())
+        o.match = match.map { URL(fileURLWithPath: $0) }
         let tok = try SentencePieceTokenizer(contentsOf: URL(fileURLWithPath: tokenizer))
         let bar = ProgressBar(label: "packing", total: 1000)
         let m = try DatasetBuilder(o, tokenizer: tok).build { event in
@@ -54,6 +57,9 @@ enum DatasetSummary {
         var lines = [
             "records        \(s.records) read; skipped: \(s.invalidSkipped) invalid, \(s.zeroLossSkipped) without loss tokens; longer than \(m.seqLen): \(s.dropped) dropped, \(s.truncated) truncated",
         ]
+        if let match = m.match {
+            lines.append("match          \(match.droppedRecords) records (\(match.droppedQuestions) questions) dropped: not in every match file; \(match.keptQuestions) questions kept (\(match.files.joined(separator: ", ")))")
+        }
         for name in m.splits.keys.sorted() {
             let sp = m.splits[name]!
             lines.append(name.padding(toLength: 15, withPad: " ", startingAt: 0)

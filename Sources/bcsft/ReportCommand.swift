@@ -11,14 +11,16 @@ struct ReportCommand: ParsableCommand {
         discussion: """
         Each run folder holds samples.jsonl (or only summary.json) and optionally the training
         log as metrics.jsonl or train/metrics.jsonl. With exactly two runs on shared problems the
-        report adds their paired comparison.
+        report adds their paired comparison. Runs with the same label (arm) are seeds of one arm:
+        the report then shows each arm's mean over seeds, each seed's figure, and with two arms
+        their difference with an interval over seeds and problems.
         """
     )
 
     @Argument(help: "Run folders, in the order the report lists them.")
     var runs: [String]
 
-    @Option(name: .customLong("labels"), help: "Label of each run, in order (repeatable; default: the folder name).")
+    @Option(name: .customLong("labels"), help: "Label of each run, in order (repeatable; default: the arm its samples carry, else the folder name). Runs with one label are seeds of one arm.")
     var labels: [String] = []
 
     @Option(name: .customLong("metrics"), help: "A training metrics.jsonl for each run, in order (default: found in the folder).")

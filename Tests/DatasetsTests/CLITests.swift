@@ -17,6 +17,16 @@ final class DatasetCLITests: XCTestCase {
                                  "--output", dir.appendingPathComponent("ds").path, "--val-fraction", "0.1"])
         XCTAssertEqual(r.0, 0, r.2)
         XCTAssertTrue(r.1.contains("80 read"), r.1)
+        XCTAssertFalse(r.1.contains("match "), "no match files, no match line")
+        // --match: only records whose question is also in the other file; the summary says how many went.
+        let other = dir.appendingPathComponent("other.jsonl")
+        try writeJSONL(try records(80).prefix(50).map { try $0.jsonLine() }, to: other)
+        let matched = try runProcess(exe, ["dataset", "build", "--records", input.path, "--match", other.path, "--tokenizer", tok,
+                                           "--seq-len", "256", "--output", dir.appendingPathComponent("matched").path])
+        XCTAssertEqual(matched.0, 0, matched.2)
+        XCTAssertTrue(matched.1.contains("dropped: not in every match file") && matched.1.contains(other.path), matched.1)
+        let m = try Manifest.load(from: dir.appendingPathComponent("matched"))
+        XCTAssertEqual(m.match?.keptQuestions, Set(try records(80).prefix(50).map { try SFTRecord.parse(Data($0.jsonLine().utf8)).question }).count)
         r = try runProcess(exe, ["dataset", "inspect", dir.appendingPathComponent("ds").path, "--rows", "2", "--json"])
         XCTAssertEqual(r.0, 0, r.2)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [String: Any])

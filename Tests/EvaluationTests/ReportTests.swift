@@ -85,7 +85,8 @@ final class ReportTests: XCTestCase {
                    #"{"step":20,"loss":0.9,"lr":0.001,"grad_norm":0.4,"loss_tokens":1000,"tokens_per_s":2100}"#],
                   to: run.appendingPathComponent("train/metrics.jsonl"))
         let loaded = try ReportRun.load(from: run)
-        XCTAssertEqual(loaded.label, "bc-run")
+        XCTAssertEqual(loaded.label, "bc", "the arm its samples carry")
+        XCTAssertEqual(loaded.name, "bc-run")
         XCTAssertEqual(loaded.samples.count, 120)
         XCTAssertEqual(loaded.summary.problems, 30)
         XCTAssertEqual(loaded.training.map(\.step), [10, 20])

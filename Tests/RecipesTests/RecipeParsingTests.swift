@@ -73,6 +73,33 @@ final class RecipeParsingTests: XCTestCase {
         XCTAssertEqual(r.flatMap { setting($0, "a", "seed") }, .int(1))
     }
 
+    func testMergeKeysTakeAnAnchoredBlockAndRestatePartOfIt() throws {
+        let r = try parse("""
+        stages:
+          a:
+            kind: shell
+            settings: &base
+              lr: 0.1
+              seed: 0
+              model: &model {size: 8, seed: 0}
+          b: {kind: shell, settings: {seed: 1, <<: *base, model: {<<: *model, seed: 1}}}
+          c: {kind: shell, settings: {<<: [*model, *base]}}
+        """)
+        XCTAssertEqual(setting(r, "b", "lr"), .double(0.1))
+        XCTAssertEqual(setting(r, "b", "seed"), .int(1), "a key the map gives itself wins, before or after <<")
+        XCTAssertEqual(setting(r, "b", "model"), ["size": 8, "seed": 1])
+        XCTAssertEqual(setting(r, "a", "seed"), .int(0), "the anchored block is unchanged")
+        XCTAssertEqual(setting(r, "a", "model"), ["size": 8, "seed": 0])
+        XCTAssertEqual(setting(r, "c", "lr"), .double(0.1))
+        XCTAssertEqual(setting(r, "c", "size"), .int(8), "from a list, each map adds what the earlier ones lack")
+        XCTAssertNil(setting(r, "b", "<<"))
+        assertThrows(["exp.yaml:2:", "<<", "a merge key takes a mapping"]) {
+            _ = try parse("stages:\n  a: {kind: shell, settings: {<<: 3}}\n")
+        }
+        // Quoted, `<<` is an ordinary key.
+        XCTAssertEqual(setting(try parse("stages:\n  a: {kind: shell, settings: {'<<': 3}}\n"), "a", "<<"), .int(3))
+    }
+
     func testEnvironmentInterpolation() throws {
         let yaml = """
         vars:

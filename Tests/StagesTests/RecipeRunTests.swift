@@ -41,9 +41,17 @@ final class RecipeRunTests: XCTestCase {
         let result = try String(contentsOf: report.appendingPathComponent("result.txt"), encoding: .utf8)
         XCTAssertTrue(result.contains("vanilla-sft") && result.contains("bc-sft"), result)
         XCTAssertTrue(result.contains("report: "), result)
+        // Three seeds per arm, grouped by the eval `arm`: the difference over seeds and problems at every budget.
+        XCTAssertTrue(result.contains("bc-sft = eval_bc_s0, eval_bc_s1, eval_bc_s2"), result)
+        XCTAssertTrue(result.contains("bc-sft − vanilla-sft, mean over seeds"), result)
+        XCTAssertEqual(result.components(separatedBy: "\n").filter { $0.hasPrefix("  budget ") }.count, 3, result)
+        // Both arms train on the same questions, and the dataset logs say what each step dropped.
+        let log = try String(contentsOf: dir.appendingPathComponent("offline-ablation.yaml/data_bc.log"), encoding: .utf8)
+        XCTAssertTrue(log.contains("match dropped 0 records"), log)
+        XCTAssertTrue(log.contains("generate kept"), log)
         let html = try String(contentsOf: report.appendingPathComponent("report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("<svg"))
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("offline-ablation.yaml/eval_bc/samples.jsonl").path))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("offline-ablation.yaml/eval_bc_s0/samples.jsonl").path))
 
         // Nothing changed: every stage is cached.
         let start = Date()
@@ -58,7 +66,7 @@ final class RecipeRunTests: XCTestCase {
         for stage in ["world", "extract", "sft_vanilla", "sft_bc", "tokenizer", "data_vanilla", "data_bc"] {
             XCTAssertEqual(s[stage], "cached", stage)
         }
-        for stage in ["student_vanilla", "student_bc", "eval_vanilla", "eval_bc", "report"] {
+        for stage in ["student_vanilla_s0", "student_bc_s2", "eval_vanilla_s1", "eval_bc_s0", "report"] {
             XCTAssertEqual(s[stage], "completed", stage)
         }
     }

@@ -55,7 +55,7 @@ final class SettingsParityTests: XCTestCase {
         Pair(command: ["tokenizer", "train"], kind: "tokenizer", defaults: TokenizerSettings.defaults, inputs: ["corpus": "corpus"],
              commandOnly: ["output": output], required: ["--corpus", "/nonexistent.jsonl", "--output", "/nonexistent/t.model", "--vocab-size", "512"],
              stageRequired: ["vocab_size": 512]),
-        Pair(command: ["dataset", "build"], kind: "dataset", defaults: DatasetSettings.defaults, inputs: ["records": "records", "tokenizer": "tokenizer"],
+        Pair(command: ["dataset", "build"], kind: "dataset", defaults: DatasetSettings.defaults, inputs: ["records": "records", "tokenizer": "tokenizer", "match": "match"],
              commandOnly: ["output": output], required: ["--records", "/nonexistent.jsonl", "--tokenizer", "/nonexistent.model", "--output", "/nonexistent/d", "--seq-len", "64"],
              stageRequired: ["seq_len": 64]),
         Pair(command: ["report"], kind: "report", defaults: ReportSettings.defaults, inputs: ["runs": "runs"],
