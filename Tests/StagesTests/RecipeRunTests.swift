@@ -32,7 +32,7 @@ final class RecipeRunTests: XCTestCase {
     }
 
     static let smallAblation = ["--set", "vars.train_problems=120", "--set", "vars.test_problems=30", "--set", "vars.steps=12",
-                                "--set", "stages.extract.settings.limit=30"]
+                                "--set", "stages.extract.settings.sample=30"]
 
     func testOfflineAblationRunsCachesAndRerunsOnlyWhatASettingChanges() throws {
         let recipe = "offline-ablation.yaml"
