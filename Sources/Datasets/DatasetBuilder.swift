@@ -88,27 +88,48 @@ public struct DatasetBuilder {
         let fm = FileManager.default
         let totalBytes = (try? fm.attributesOfItem(atPath: o.input.path)[.size] as? Int) ?? 0
         try FileCheck.readable(o.input)
-        let required = try o.match.map { try Self.questions(in: $0, skipInvalid: o.skipInvalid) }
+        let template = try ChatTemplate.named(o.settings.template)
+        let required = try o.match.map { try questions(in: $0, template: template) }
 
         var manifest: Manifest?
         // A dataset folder is replaced by a new build; anything else at the path is the user's.
         try AtomicDirectory.write(to: o.output, owns: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("manifest.json").path) },
                                   what: "a dataset folder (it holds no manifest.json)") { staging in
-            manifest = try build(into: staging, template: try ChatTemplate.named(o.settings.template), started: started,
+            manifest = try build(into: staging, template: template, started: started,
                                  totalBytes: totalBytes, required: required, progress: progress)
         }
         return manifest!
     }
 
-    /// The questions of a `match` records file. Its bad lines are errors naming it and the
-    /// line, or with skip_invalid are skipped like the input's.
-    static func questions(in url: URL, skipInvalid: Bool) throws -> Set<String> {
+    /// The questions of a `match` records file that this build would keep: a record counts only
+    /// if it parses, tokenizes, has loss tokens and (under overlong: drop) fits seq_len, with
+    /// this build's tokenizer and template. Two arms matched against each other thus end on the
+    /// same questions even where one arm's answers are longer. Its bad lines are errors naming it
+    /// and the line, or with skip_invalid are skipped like the input's.
+    func questions(in url: URL, template: ChatTemplate) throws -> Set<String> {
+        let o = options
         try FileCheck.readable(url)
         var questions = Set<String>()
         var lines = JSONLReader(url: url).makeIterator()
-        while let (line, data) = lines.next() {
-            do { questions.insert(try SFTRecord.parse(data).question) } catch let e as SFTRecord.ParseError {
-                guard skipInvalid else { throw DatasetError.invalidRecord(file: url.path, line: line, reason: "(match file) " + e.reason) }
+        let tok = tokenizer
+        while true {
+            var batch: [(line: Int, data: Data)] = []
+            while batch.count < o.batchRecords, let l = lines.next() { batch.append(l) }
+            if batch.isEmpty { break }
+            let kept = try parallelMap(batch.map(\.data), threads: o.threads) { data -> Result<String?, SFTRecord.ParseError> in
+                let record: SFTRecord
+                do { record = try SFTRecord.parse(data) } catch let e as SFTRecord.ParseError { return .failure(e) }
+                guard let (ids, mask) = try? template.encode(record.messages, with: tok) else { return .success(nil) }
+                let fits = o.overlong == .truncate || ids.count <= o.seqLen
+                let loss = mask.prefix(o.seqLen).contains { $0 != 0 }
+                return .success(fits && loss ? record.question : nil)
+            }
+            for ((line, _), result) in zip(batch, kept) {
+                switch result {
+                case let .success(question): if let question { questions.insert(question) }
+                case let .failure(e):
+                    guard o.skipInvalid else { throw DatasetError.invalidRecord(file: url.path, line: line, reason: "(match file) " + e.reason) }
+                }
             }
         }
         if let error = lines.error { throw error as? FileError ?? DatasetError.cannotRead(path: url.path, reason: error.localizedDescription) }

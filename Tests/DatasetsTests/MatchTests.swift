@@ -55,6 +55,21 @@ final class MatchTests: XCTestCase {
         XCTAssertEqual(try Manifest.load(from: dir.appendingPathComponent("data_bc")).match, b.match)
     }
 
+    /// A question whose answer one arm cannot fit in seq_len (dropped as overlong there) is
+    /// dropped from the other arm too: the two datasets hold the same questions after every filter.
+    func testAQuestionTooLongForOneArmLeavesBoth() throws {
+        let long = #"{"id":"q5#0","messages":[{"role":"user","content":"Question 5: what is 5 + 1?"},{"role":"assistant","content":""#
+            + String(repeating: "5 + 1 is six. ", count: 60) + #"\boxed{6}"}],"meta":{"problem_id":"world/train/5","sample":0}}"#
+        let vanilla = try file("vanilla.jsonl", (0..<8).map { $0 == 5 ? long : line($0, arm: "vanilla") })
+        let bc = try file("bc.jsonl", (0..<8).map { line($0, arm: "bc") })
+        let v = try build(vanilla, match: [bc], name: "data_vanilla")
+        let b = try build(bc, match: [vanilla], name: "data_bc")
+        XCTAssertEqual(v.stats.dropped, 1, "vanilla's long answer is dropped as overlong")
+        XCTAssertEqual(b.match?.droppedQuestions, 1, "so BC drops that question too")
+        XCTAssertEqual(v.splits["train"]!.documents, 7)
+        XCTAssertEqual(b.splits["train"]!.documents, 7)
+    }
+
     func testWithoutAProblemIDTheUserTurnNamesTheQuestion() throws {
         let a = try file("a.jsonl", [#"{"prompt":"What is 2 + 2?","response":"4"}"#, #"{"prompt":"What is 3 + 3?","response":"6"}"#])
         let b = try file("b.jsonl", [#"{"messages":[{"role":"user","content":"What is 3 + 3?"},{"role":"assistant","content":"It is 6."}]}"#])
