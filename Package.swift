@@ -55,7 +55,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "bcsft", targets: ["bcsft"]),
-        .library(name: "BCSFT", targets: ["Settings", "Common", "Torch", "Tokenizers", "Datasets", "Models", "Training", "Behaviors", "Teachers",
+        .library(name: "BCSFT", targets: ["Settings", "Common", "Torch", "ChatTemplates", "Tokenizers", "Datasets", "Models", "Training", "Behaviors", "Teachers",
                                           "Evaluation", "World", "Pipelines", "Backends", "Recipes", "Stages"]),
         // SentencePiece lives in its own shared object, loaded at run time with
         // dlopen(RTLD_LOCAL|RTLD_DEEPBIND): its bundled protobuf-lite must never share a
@@ -106,6 +106,9 @@ let package = Package(
         // whole, SplitMix64, the metrics-line record.
         .target(name: "Common"),
         .target(name: "Torch", dependencies: ["CTorch"]),
+        // Hugging Face chat templates: a Jinja interpreter for their subset, and loading them
+        // from a model folder. Foundation only (no libtorch).
+        .target(name: "ChatTemplates"),
         .target(name: "Tokenizers", dependencies: ["CSentencePieceAPI", "Common", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Datasets", dependencies: ["Tokenizers", "Common", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Models", dependencies: ["Torch", "Common", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
@@ -155,6 +158,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Datasets", "Tokenizers", "Torch", "Settings", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "Common", "TestSupport"]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Settings", "TestSupport"]),
+        .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         // The readers bcsft points at untrusted bytes, as functions for the fuzzers and for the
         // test that replays every fuzz corpus file.
