@@ -1,8 +1,9 @@
 import Foundation
 
-/// Variables visible at one point of a render. A `for` body gets one scope for the whole loop
-/// (so `set` carries across iterations but not out of the loop, as in jinja2); a macro call gets
-/// a scope over the scope the macro was defined in.
+/// Variables visible at one point of a render. Each iteration of a `for` body gets a fresh scope
+/// (so a `set` there reaches neither the next iteration nor after the loop, as in jinja2: state
+/// crosses iterations only through a namespace); a macro call gets a scope over the scope the
+/// macro was defined in.
 final class Scope {
     var vars: [String: Value] = [:]
     let parent: Scope?
@@ -68,8 +69,8 @@ struct Evaluator {
     private func renderFor(line: Int, target: Target, iterable: Expr, condition: Expr?, body: [Stmt], otherwise: [Stmt],
                            _ scope: Scope, into out: inout String) throws {
         var items = try wrap(line) { try eval(iterable, scope).iterated() }
-        let loopScope = Scope(parent: scope)
         if let condition {
+            let loopScope = Scope(parent: scope)
             // jinja2 filters before counting, so loop.length and loop.last see only the kept items.
             items = try items.filter { item in
                 try assign(target, item, loopScope, line: line)
@@ -82,6 +83,7 @@ struct Evaluator {
         }
         let n = items.count
         for (k, item) in items.enumerated() {
+            let loopScope = Scope(parent: scope)
             try assign(target, item, loopScope, line: line)
             var loop = Value.Dict()
             loop["index"] = .int(k + 1)
@@ -196,8 +198,10 @@ struct Evaluator {
             return .bool(try wrap(e.line) { try Tests.apply(name, v, args, self) } != negated)
         case let .not(x): return .bool(!(try eval(x, scope).truthy))
         case let .negate(x):
-            let v = try eval(x, scope)
-            return try wrap(e.line) { try Operators.binary("-", .int(0), v) }
+            switch try eval(x, scope) {
+            case let .double(d): return .double(-d)  // keeps Python's -0.0
+            case let v: return try wrap(e.line) { try Operators.binary("-", .int(0), v) }
+            }
         case let .plus(x):
             let v = try eval(x, scope)
             guard v.numeric != nil else { throw JinjaError.render(e.line, "bad operand type for unary +: '\(v.typeName)'") }
