@@ -11,6 +11,7 @@ final class BPETokenizerTests: XCTestCase {
         let ids_with_special: [Int32]
         let decoded: String
         let decoded_skipping_special: String
+        let decoded_each: [String]
     }
 
     struct Parity: Decodable {
@@ -35,9 +36,11 @@ final class BPETokenizerTests: XCTestCase {
             let special = try tok.encode(text, addSpecialTokens: true)
             let decoded = try tok.decode(row.ids, skipSpecialTokens: false)
             let skipping = try tok.decode(row.ids, skipSpecialTokens: true)
+            let each = try row.ids.map { try tok.decode([$0]) }
             // Scalars, not String ==, which would call canonically equivalent texts equal.
             if plain != row.ids || special != row.ids_with_special || Array(decoded.unicodeScalars) != Array(row.decoded.unicodeScalars)
-                || Array(skipping.unicodeScalars) != Array(row.decoded_skipping_special.unicodeScalars) {
+                || Array(skipping.unicodeScalars) != Array(row.decoded_skipping_special.unicodeScalars)
+                || each.map { Array($0.unicodeScalars) } != row.decoded_each.map { Array($0.unicodeScalars) } {
                 mismatches.append(i)
             }
         }

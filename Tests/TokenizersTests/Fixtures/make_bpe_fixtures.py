@@ -11,7 +11,7 @@ configured like Llama 3 and like Qwen2, and writes into Fixtures/bpe/:
   qwen2/tokenizer.json, tokenizer_config.json
   qwen2-merges-as-strings/
   parity.json   the corpus and, per tokenizer, the reference's ids with and without special tokens
-                and its decode of them (skipping special tokens or not)
+                and its decode of them (skipping special tokens or not, and of each id alone)
 """
 import json, os, shutil
 from tokenizers import Tokenizer, AddedToken, Regex, models, normalizers, pre_tokenizers, decoders, processors, trainers
@@ -147,7 +147,9 @@ def reference(tok):
         special = tok.encode(t, add_special_tokens=True).ids
         rows.append(dict(ids=plain, ids_with_special=special,
                          decoded=tok.decode(plain, skip_special_tokens=False),
-                         decoded_skipping_special=tok.decode(plain, skip_special_tokens=True)))
+                         decoded_skipping_special=tok.decode(plain, skip_special_tokens=True),
+                         # one id at a time: a token holding part of a character decodes to U+FFFD
+                         decoded_each=[tok.decode([i], skip_special_tokens=False) for i in plain]))
     return rows
 
 
