@@ -10,6 +10,10 @@ public enum TokenizerError: LocalizedError, Equatable {
     case unknownID(Int32, vocabularySize: Int)
     case trainingFailed(String)
     case invalidOption(String)
+    /// A tokenizer.json part bcsft does not implement; `field` is its JSON path (e.g. `normalizer.type`).
+    case unsupported(file: String, field: String, detail: String)
+    /// A tokenizer.json (or tokenizer_config.json) field that is missing or of the wrong shape.
+    case malformed(file: String, field: String, detail: String)
 
     public var errorDescription: String? {
         switch self {
@@ -23,6 +27,8 @@ public enum TokenizerError: LocalizedError, Equatable {
         case let .unknownID(id, n): "token id \(id) is outside the vocabulary (size \(n))"
         case let .trainingFailed(m): "SentencePiece training failed: \(m)"
         case let .invalidOption(m): "invalid tokenizer option: \(m)"
+        case let .unsupported(file, field, detail): "\(file): \(field): not supported: \(detail)"
+        case let .malformed(file, field, detail): "\(file): \(field): \(detail)"
         }
     }
 }

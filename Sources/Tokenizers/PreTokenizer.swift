@@ -1,0 +1,137 @@
+import Foundation
+
+/// tokenizer.json's `normalizer`: the ones bcsft implements, anything else refused by name.
+enum Normalizer {
+    case nfc
+    case sequence([Normalizer])
+
+    init(_ node: JSONNode) throws {
+        switch try node.type() {
+        case "NFC": self = .nfc
+        case "Sequence": self = .sequence(try node["normalizers"].array().map(Normalizer.init))
+        case let other: throw node["type"].unsupported("normalizer \(other) (bcsft implements NFC and Sequence)")
+        }
+    }
+
+    func apply(_ text: String) -> String {
+        switch self {
+        case .nfc: text.precomposedStringWithCanonicalMapping
+        case let .sequence(steps): steps.reduce(text) { $1.apply($0) }
+        }
+    }
+}
+
+/// A regex split as tokenizers' `Split` does it: the matches and the text between them become
+/// pieces, joined or dropped as `behavior` says; empty pieces are dropped.
+struct RegexSplit: @unchecked Sendable {
+    enum Behavior: String { case Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous }
+    // NSRegularExpression is immutable and documented thread-safe, so pieces split concurrently.
+    let regex: NSRegularExpression
+    let behavior: Behavior
+
+    init(pattern: String, behavior: Behavior, field: JSONNode) throws {
+        do {
+            regex = try NSRegularExpression(pattern: pattern)
+        } catch {
+            throw field.unsupported("the regex does not compile with ICU (\(error.localizedDescription))")
+        }
+        self.behavior = behavior
+    }
+
+    func split(_ text: String) -> [String] {
+        let ns = text as NSString
+        var parts: [(NSRange, Bool)] = []
+        var last = 0
+        for m in regex.matches(in: text, range: NSRange(location: 0, length: ns.length)) where m.range.length > 0 {
+            if m.range.location > last { parts.append((NSRange(location: last, length: m.range.location - last), false)) }
+            parts.append((m.range, true))
+            last = m.range.location + m.range.length
+        }
+        if last < ns.length { parts.append((NSRange(location: last, length: ns.length - last), false)) }
+
+        // Ranges to emit: a match joins the part before it (or after it) when that part is not a
+        // match itself; Contiguous joins runs of matches.
+        var out: [NSRange] = []
+        switch behavior {
+        case .Removed: out = parts.filter { !$0.1 }.map(\.0)
+        case .Isolated: out = parts.map(\.0)
+        case .MergedWithPrevious, .Contiguous:
+            var previousMatch = false
+            for (r, isMatch) in parts {
+                let join = behavior == .Contiguous ? isMatch == previousMatch : isMatch && !previousMatch
+                if join, let prev = out.popLast() { out.append(NSUnionRange(prev, r)) } else { out.append(r) }
+                previousMatch = isMatch
+            }
+        case .MergedWithNext:
+            var previousMatch = false
+            for (r, isMatch) in parts.reversed() {
+                if isMatch, !previousMatch, let next = out.popLast() { out.append(NSUnionRange(r, next)) } else { out.append(r) }
+                previousMatch = isMatch
+            }
+            out.reverse()
+        }
+        return out.filter { $0.length > 0 }.map { ns.substring(with: $0) }
+    }
+}
+
+/// tokenizer.json's `pre_tokenizer`, flattened to steps. A ByteLevel step must come last: the
+/// BPE model then reads each piece as bytes.
+struct PreTokenizer: Sendable {
+    enum Step {
+        case split(RegexSplit)
+        /// ByteLevel's add_prefix_space: a space before a piece that lacks one.
+        case prefixSpace
+    }
+
+    /// GPT-2's split, which ByteLevel applies when its `use_regex` is true.
+    static let gpt2Pattern = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
+
+    private(set) var steps: [Step] = []
+    private(set) var byteLevel = false
+
+    init(_ node: JSONNode?) throws {
+        guard let node, !node.isNull else { return }
+        try add(node)
+    }
+
+    private mutating func add(_ node: JSONNode) throws {
+        if byteLevel { throw node.unsupported("a pre-tokenizer after ByteLevel (bcsft needs ByteLevel last)") }
+        switch try node.type() {
+        case "Sequence":
+            for p in try node["pretokenizers"].array() { try add(p) }
+        case "Split":
+            if try node["invert"].bool(default: false) { throw node["invert"].unsupported("invert: true") }
+            let patternNode = node["pattern"]
+            let pattern: String
+            if !patternNode["Regex"].isNull {
+                pattern = try patternNode["Regex"].string()
+            } else if !patternNode["String"].isNull {
+                pattern = NSRegularExpression.escapedPattern(for: try patternNode["String"].string())
+            } else {
+                throw patternNode.malformed("a {\"Regex\": …} or {\"String\": …} object expected")
+            }
+            let b = try node["behavior"].string()
+            guard let behavior = RegexSplit.Behavior(rawValue: b) else { throw node["behavior"].unsupported("behavior \(b)") }
+            steps.append(.split(try RegexSplit(pattern: pattern, behavior: behavior, field: patternNode)))
+        case "ByteLevel":
+            if try node["add_prefix_space"].bool(default: true) { steps.append(.prefixSpace) }
+            if try node["use_regex"].bool(default: true) {
+                steps.append(.split(try RegexSplit(pattern: Self.gpt2Pattern, behavior: .Isolated, field: node["use_regex"])))
+            }
+            byteLevel = true
+        case let other:
+            throw node["type"].unsupported("pre-tokenizer \(other) (bcsft implements Sequence, Split and ByteLevel)")
+        }
+    }
+
+    func apply(_ text: String) -> [String] {
+        var pieces = text.isEmpty ? [] : [text]
+        for step in steps {
+            switch step {
+            case let .split(s): pieces = pieces.flatMap(s.split)
+            case .prefixSpace: pieces = pieces.map { $0.utf8.first == 0x20 ? $0 : " " + $0 }
+            }
+        }
+        return pieces
+    }
+}
