@@ -9,7 +9,7 @@ import Torch
 import Training
 
 /// The in-process student as a LanguageModel: a checkpoint folder (config.json,
-/// model.safetensors, tokenizer.model), or a trainer's output folder (its newest checkpoint),
+/// model.safetensors, and tokenizer.json or tokenizer.model), or a trainer's output folder (its newest checkpoint),
 /// behind the same interface as a teacher server, so every pipeline and the evaluator run on a
 /// fine-tuned student unchanged.
 ///
@@ -19,7 +19,7 @@ import Training
 public final class LocalModel: ContextWindowModel, @unchecked Sendable {
     public let name: String
     let llama: Llama
-    let tokenizer: SentencePieceTokenizer
+    let tokenizer: any Tokenizer
     let template: ChatTemplate
     let maxBatch: Int
 
@@ -37,11 +37,9 @@ public final class LocalModel: ContextWindowModel, @unchecked Sendable {
     public init(checkpoint: URL, template: ChatTemplate = .default, maxBatch: Int = 16, device: Device = .cpu) throws {
         let dir = try RunDirectory.modelFolder(checkpoint)
         llama = try Checkpoint.load(dir, device: device)
-        let tokURL = Checkpoint.tokenizerURL(in: dir)
-        guard FileManager.default.fileExists(atPath: tokURL.path) else {
-            throw PipelineError.invalid("\(tokURL.path): not found; a local backend needs the checkpoint's tokenizer.model")
+        do { tokenizer = try loadTokenizer(at: dir) } catch let e as TokenizerError {
+            throw PipelineError.invalid("\(e.localizedDescription); a local backend needs the checkpoint's tokenizer.json or tokenizer.model")
         }
-        tokenizer = try SentencePieceTokenizer(contentsOf: tokURL)
         self.template = template
         self.maxBatch = max(1, maxBatch)
         // The name keys cached answers: the weights' content and the kernels' numerics decide

@@ -237,8 +237,8 @@ public struct DatasetBuilder {
                                                                               droppedQuestions: droppedQuestions.count, keptQuestions: keptQuestions.count))
         try manifest.write(to: staging)
         // A copy of the tokenizer makes the folder self-contained (inspect, training).
-        if let model = tokenizer.serializedModel {
-            try model.write(to: staging.appendingPathComponent(PackedDataset.tokenizerFileName))
+        for (name, data) in tokenizer.files {
+            try data.write(to: staging.appendingPathComponent(name))
         }
         return manifest
     }

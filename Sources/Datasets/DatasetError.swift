@@ -22,7 +22,7 @@ public enum DatasetError: LocalizedError, Equatable {
         case let .noLossTokens(file, line, id):
             "\(file):\(line): record \(id) has no tokens to learn from (no assistant turn, or truncation removed it); set skip_invalid to count and skip such records"
         case let .missingMarker(template, piece):
-            "the tokenizer has no piece '\(piece)' needed by chat template '\(template)': train the tokenizer with template \(template) (its markers become single pieces)"
+            "the tokenizer has no piece '\(piece)' needed by chat template '\(template)': train a SentencePiece tokenizer with template \(template) (its markers become single pieces), or use a template whose markers the tokenizer has (llama2 needs none)"
         case let .tokenizerMismatch(path, expected, found):
             "\(path) was tokenized with a different tokenizer (shard sha256 \(found.prefix(16))…, given \(expected.prefix(16))…): rebuild the dataset or use the tokenizer it was built with"
         case let .corruptShard(path, reason): "\(path): corrupt or truncated shard: \(reason)"

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenizers
 
 /// A packed dataset folder (manifest.json + shards), opened for reading. Every shard is
 /// validated on open, and a tokenizer whose hash differs from the dataset's is an error.
@@ -6,9 +7,25 @@ public final class PackedDataset: @unchecked Sendable {
     public let directory: URL
     public let manifest: Manifest
     public let splits: [String: [ShardReader]]
-    /// The copy of the tokenizer model written beside the shards.
-    public static let tokenizerFileName = "tokenizer.model"
-    public var tokenizerURL: URL { directory.appendingPathComponent(Self.tokenizerFileName) }
+    /// The names a tokenizer's `files` may have (one tokenizer's set is written beside the
+    /// shards): what a checkpoint trained on the folder copies.
+    public static let tokenizerFileNames = [SentencePieceTokenizer.fileName, BPETokenizer.fileName, BPETokenizer.configFileName]
+
+    /// The copy of the tokenizer written beside the shards, as `loadTokenizer(at:)` resolves it.
+    public func tokenizer() throws -> any Tokenizer { try loadTokenizer(at: directory) }
+
+    /// The tokenizer's files in the folder, by name; empty for a folder without a copy.
+    public func tokenizerFiles() throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        for name in Self.tokenizerFileNames {
+            let url = directory.appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: url.path) else { continue }
+            do { files[name] = try Data(contentsOf: url) } catch {
+                throw DatasetError.cannotRead(path: url.path, reason: error.localizedDescription)
+            }
+        }
+        return files
+    }
 
     public init(directory: URL, tokenizerSHA256: String?, verifyChecksums: Bool = true) throws {
         self.directory = directory

@@ -4,7 +4,8 @@ import Foundation
 import Torch
 
 /// HF-style checkpoint folders: config.json, model.safetensors (HF tensor names),
-/// generation_config.json and, when given, tokenizer.model. What `LlamaForCausalLM
+/// generation_config.json and, when given, the tokenizer's files (tokenizer.model, or
+/// tokenizer.json and tokenizer_config.json). What `LlamaForCausalLM
 /// .from_pretrained` loads, and what it saves.
 public enum Checkpoint {
     /// Loads a Llama from a folder (single or sharded safetensors), converting to `dtype`, onto
@@ -15,14 +16,14 @@ public enum Checkpoint {
         return try Llama(config: config, weights: weights, source: dir.path, dtype: dtype, device: device)
     }
 
-    /// Where a checkpoint folder keeps its SentencePiece tokenizer.
-    public static func tokenizerURL(in dir: URL) -> URL { dir.appendingPathComponent("tokenizer.model") }
+    /// The tokenizer files a folder may hold; they decide its answers as much as the weights do.
+    static let tokenizerFileNames: Set<String> = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json"]
 
     /// A short content hash of a checkpoint folder (config, every weight file, tokenizer): what
     /// identifies a model's answers, whatever the folder is called. Reads the files in chunks.
     public static func fingerprint(_ dir: URL) throws -> String {
         let fm = FileManager.default
-        let names = try fm.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".safetensors") || $0 == "config.json" || $0 == "tokenizer.model" }.sorted()
+        let names = try fm.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".safetensors") || $0 == "config.json" || tokenizerFileNames.contains($0) }.sorted()
         var h = SHA256()
         for name in names {
             h.update(data: Data(name.utf8))
@@ -36,18 +37,19 @@ public enum Checkpoint {
     /// Writes a folder atomically: everything goes to a temporary sibling that replaces
     /// `dir` only once complete.
     /// `beforeCommit` may add files (trainer state) to the folder before it is moved into place.
-    public static func save(_ model: Llama, to dir: URL, tokenizerModel: Data? = nil,
+    /// `tokenizerFiles`: the tokenizer's files by name (`Tokenizer.files`), written beside the weights.
+    public static func save(_ model: Llama, to dir: URL, tokenizerFiles: [String: Data] = [:],
                             beforeCommit: (URL) throws -> Void = { _ in }) throws {
         // Only a trainer's checkpoint is replaced (a resumed run saving a step again); an HF
         // folder at the path (a base model) is the user's.
         try AtomicDirectory.write(to: dir, owns: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("trainer_state.json").path) },
                                   what: "a training checkpoint (it holds no trainer_state.json)") { tmp in
-            try write(model, into: tmp, tokenizerModel: tokenizerModel)
+            try write(model, into: tmp, tokenizerFiles: tokenizerFiles)
             try beforeCommit(tmp)
         }
     }
 
-    static func write(_ model: Llama, into tmp: URL, tokenizerModel: Data?) throws {
+    static func write(_ model: Llama, into tmp: URL, tokenizerFiles: [String: Data]) throws {
         let dtype = model.weights["model.embed_tokens.weight"]!.dtype
         let hfDType = [DType.float32: "float32", .bfloat16: "bfloat16", .float16: "float16"][dtype] ?? "float32"
         try model.config.hfJSON(dtype: hfDType).write(to: tmp.appendingPathComponent("config.json"))
@@ -59,6 +61,6 @@ public enum Checkpoint {
         if let e = model.config.eosTokenJSON { gen["eos_token_id"] = e }
         try JSONSerialization.data(withJSONObject: gen, options: [.prettyPrinted, .sortedKeys])
             .write(to: tmp.appendingPathComponent("generation_config.json"))
-        if let tok = tokenizerModel { try tok.write(to: tokenizerURL(in: tmp)) }
+        for (name, data) in tokenizerFiles { try data.write(to: tmp.appendingPathComponent(name)) }
     }
 }

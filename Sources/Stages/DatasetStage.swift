@@ -23,7 +23,8 @@ struct DatasetStage: StepStage {
 
     func run(_ context: StageContext) async throws {
         let settings = try context.settings.decode(Step.self)
-        let tok = try SentencePieceTokenizer(contentsOf: StageFiles.tokenizer(try context.inputs.url("tokenizer")))
+        // A tokenizer stage's folder holds tokenizer.model; a model folder, tokenizer.json or .model file works as well.
+        let tok = try loadTokenizer(at: try context.inputs.url("tokenizer"))
         // The builder replaces its output folder atomically; build into a child of ours.
         let records = StageFiles.records(try context.inputs.url("records"))
         var o = DatasetBuilder.Options(input: records, output: context.output.appendingPathComponent("data"), settings: settings)

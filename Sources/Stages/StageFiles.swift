@@ -18,11 +18,6 @@ enum StageFiles {
         url.pathExtension == "jsonl" ? url : url.appendingPathComponent("sft.jsonl")
     }
 
-    /// A SentencePiece model: the path itself, or `tokenizer.model` in a stage folder.
-    static func tokenizer(_ url: URL) -> URL {
-        url.pathExtension == "model" ? url : url.appendingPathComponent("tokenizer.model")
-    }
-
     /// A dataset folder: the path itself (holds manifest.json) or `data/` in a stage folder.
     static func dataset(_ url: URL) -> URL {
         FileManager.default.fileExists(atPath: url.appendingPathComponent("manifest.json").path) ? url : url.appendingPathComponent("data")

@@ -14,6 +14,8 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
 
     /// The tokenizer.json bytes, hashed and copied into datasets and checkpoints.
     public let fileData: Data
+    /// The tokenizer_config.json bytes it was built with: they name bos/eos/pad, so they travel with it.
+    public let configData: Data?
     public let sha256: String
     public let vocabularySize: Int
     public let bosID: Int32?
@@ -79,6 +81,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         postProcessor = root["post_processor"].isNull ? .sequence([]) : try PostProcessor(root["post_processor"], known: knownIDs)
 
         fileData = json
+        configData = config
         sha256 = SHA256.hash(data: json).map { String(format: "%02x", $0) }.joined()
 
         var names: [String: (JSONNode, String)] = [:]
@@ -106,7 +109,11 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         unknownID = try id("unk_token") ?? modelUnknown
     }
 
-    public var serializedModel: Data? { fileData }
+    public var files: [String: Data] {
+        var f = [Self.fileName: fileData]
+        f[Self.configFileName] = configData
+        return f
+    }
 
     /// Without the post-processor's special tokens, as SentencePiece's encode: chat templates add
     /// BOS themselves.

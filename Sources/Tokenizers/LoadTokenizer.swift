@@ -11,7 +11,7 @@ public func loadTokenizer(at url: URL) throws -> any Tokenizer {
     if isDirectory.boolValue {
         let json = url.appendingPathComponent(BPETokenizer.fileName)
         if FileManager.default.fileExists(atPath: json.path) { return try BPETokenizer(contentsOf: json) }
-        let model = url.appendingPathComponent("tokenizer.model")
+        let model = url.appendingPathComponent(SentencePieceTokenizer.fileName)
         if FileManager.default.fileExists(atPath: model.path) { return try SentencePieceTokenizer(contentsOf: model) }
         throw TokenizerError.cannotLoad(path: url.path, reason: "the folder holds neither \(BPETokenizer.fileName) nor tokenizer.model")
     }

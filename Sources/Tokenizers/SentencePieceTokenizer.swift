@@ -54,7 +54,10 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
 
     deinit { lib.api.free(handle) }
 
-    public var serializedModel: Data? { modelData }
+    /// The name a model folder gives a SentencePiece model.
+    public static let fileName = "tokenizer.model"
+
+    public var files: [String: Data] { [Self.fileName: modelData] }
 
     public func encode(_ text: String) throws -> [Int32] {
         var text = text

@@ -18,8 +18,10 @@ public protocol Tokenizer: Sendable {
     /// The id of a piece, nil when the piece is not in the vocabulary.
     func id(forPiece piece: String) -> Int32?
     func piece(forID id: Int32) throws -> String
-    /// The serialized model, when the tokenizer has one (copied into datasets and checkpoints).
-    var serializedModel: Data? { get }
+    /// The files that make this tokenizer in a model folder, by file name (tokenizer.model;
+    /// tokenizer.json with its tokenizer_config.json): datasets and checkpoints copy them, and
+    /// `loadTokenizer(at:)` on the folder gives the same tokenizer back.
+    var files: [String: Data] { get }
 }
 
 extension Tokenizer {

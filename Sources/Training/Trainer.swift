@@ -31,7 +31,8 @@ public final class Trainer {
     let data: PackedDataset
     let optimizer: AdamW
     var source: BatchSource
-    let tokenizerModel: Data?
+    /// The dataset's tokenizer files, copied into every checkpoint.
+    let tokenizerFiles: [String: Data]
     /// Data parallelism: each rank takes its slice of every micro-batch, gradients and counts
     /// are summed across ranks, and only rank 0 writes. nil: one process.
     let group: ProcessGroup?
@@ -52,7 +53,7 @@ public final class Trainer {
         device = try resolved ?? Self.device(for: config, localRank: group?.rank ?? 0)
         folder = RunDirectory(URL(fileURLWithPath: config.output))
         data = try PackedDataset(directory: URL(fileURLWithPath: config.data), tokenizerSHA256: nil)
-        tokenizerModel = try? Data(contentsOf: data.tokenizerURL)
+        tokenizerFiles = try data.tokenizerFiles()
         source = try BatchSource(data: data, split: "train", seed: config.seed)
         try OutputFolder.check(folder.url, markers: ["checkpoints", "metrics.jsonl", "config.resolved.json", ".bcsft-attempt.json"], what: "a training run")
         try FileManager.default.createDirectory(at: folder.checkpointsURL, withIntermediateDirectories: true)
@@ -246,7 +247,7 @@ extension Trainer {
     func saveCheckpoint() throws -> URL {
         let dir = folder.checkpointURL(step: step)
         let names = optimizerNames
-        try Checkpoint.save(model, to: dir, tokenizerModel: tokenizerModel) { tmp in
+        try Checkpoint.save(model, to: dir, tokenizerFiles: tokenizerFiles) { tmp in
             var tensors: [(String, Tensor)] = []
             for (i, name) in names.enumerated() {
                 let s = try optimizer.state(of: i)

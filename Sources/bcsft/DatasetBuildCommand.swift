@@ -12,7 +12,7 @@ struct DatasetBuildCommand: ParsableCommand {
     @Option(help: "SFT records, one JSON object per line.") var records: String
     @Option(help: "Another arm's SFT records (repeatable): keep only records whose question (meta.problem_id, else the user turn) is in every one.")
     var match: [String] = []
-    @Option(help: "SentencePiece .model file.") var tokenizer: String
+    @Option(help: "The tokenizer: a tokenizer.model, a tokenizer.json, or a model folder holding one; its files are copied into the output folder.") var tokenizer: String
     @Option(name: .customLong("seq-len"), help: "Tokens per packed row.") var seqLen: Int
     @Option(help: "Output folder (replaced atomically when the build completes).") var output: String
     @Option(help: help("Chat template: bcsft or llama2.", default: DatasetSettings().template)) var template: String?
@@ -36,7 +36,7 @@ struct DatasetBuildCommand: ParsableCommand {
     func run() throws {
         var o = DatasetBuilder.Options(input: URL(fileURLWithPath: records), output: URL(fileURLWithPath: output), settings: try settings())
         o.match = match.map { URL(fileURLWithPath: $0) }
-        let tok = try SentencePieceTokenizer(contentsOf: URL(fileURLWithPath: tokenizer))
+        let tok = try loadTokenizer(at: URL(fileURLWithPath: tokenizer))
         let bar = ProgressBar(label: "packing", total: 1000)
         let m = try DatasetBuilder(o, tokenizer: tok).build { event in
             if case let .progress(records, read, total) = event, total > 0 {

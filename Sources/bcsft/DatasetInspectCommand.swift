@@ -12,14 +12,13 @@ struct DatasetInspectCommand: ParsableCommand {
     @Argument(help: "A folder written by `bcsft dataset build`.") var directory: String
     @Option(help: "How many rows to show.") var rows = 2
     @Option(help: "Which split: train or val.") var split = "train"
-    @Option(help: "Tokenizer to decode with (default: the copy inside the folder).") var tokenizer: String?
+    @Option(help: "Tokenizer to decode with: a tokenizer.model, a tokenizer.json, or a model folder holding one (default: the copy inside the folder).") var tokenizer: String?
     @Flag(help: "Print JSON: the manifest and each row's documents as explicit spans.") var json = false
 
     func run() throws {
         let dir = URL(fileURLWithPath: directory)
         let manifest = try Manifest.load(from: dir)
-        let tokURL = tokenizer.map { URL(fileURLWithPath: $0) } ?? dir.appendingPathComponent(PackedDataset.tokenizerFileName)
-        let tok = try SentencePieceTokenizer(contentsOf: tokURL)
+        let tok = try loadTokenizer(at: tokenizer.map { URL(fileURLWithPath: $0) } ?? dir)
         let data = try PackedDataset(directory: dir, tokenizerSHA256: tok.sha256)
         let inspector = RowInspector(tokenizer: tok)
         let n = min(rows, data.rows(split))

@@ -12,11 +12,11 @@ import Training
 struct SampleCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sample",
-        abstract: "Generate from a checkpoint folder (HF-style: config.json, model.safetensors, tokenizer.model). Sampling flags and defaults are those of every step."
+        abstract: "Generate from a checkpoint folder (HF-style: config.json, model.safetensors, tokenizer.json or tokenizer.model). Sampling flags and defaults are those of every step."
     )
 
     @Option(help: "Checkpoint folder, or a trainer's output folder (its newest checkpoint).") var model: String
-    @Option(help: "Prompt text (encoded with the folder's tokenizer.model).") var prompt: String?
+    @Option(help: "Prompt text (encoded with the folder's tokenizer.json or tokenizer.model).") var prompt: String?
     @Option(name: .customLong("prompt-ids"), help: "Prompt as space-separated token ids.") var promptIDs: String?
     @Option(help: "Render --prompt as a user turn with this chat template (bcsft or llama2) instead of raw text.")
     var template: String?
@@ -37,8 +37,8 @@ struct SampleCommand: ParsableCommand {
         let dev: Device
         do { dev = try Device.resolve(device ?? Backend().device) } catch let e as TorchError { throw ValidationError("--device \(e.message)") }
         let llama = try Checkpoint.load(dir, device: dev)
-        let tokURL = Checkpoint.tokenizerURL(in: dir)
-        let tok = FileManager.default.fileExists(atPath: tokURL.path) ? try SentencePieceTokenizer(contentsOf: tokURL) : nil
+        let hasTokenizer = [BPETokenizer.fileName, SentencePieceTokenizer.fileName].contains { FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path) }
+        let tok = hasTokenizer ? try loadTokenizer(at: dir) : nil
         var ids: [Int32]
         if let promptIDs {
             ids = try promptIDs.split(separator: " ").map {
@@ -48,7 +48,7 @@ struct SampleCommand: ParsableCommand {
                 return v
             }
         } else {
-            guard let tok else { throw ValidationError("\(tokURL.path) not found: use --prompt-ids, or put the tokenizer in the folder") }
+            guard let tok else { throw ValidationError("\(dir.path) holds neither tokenizer.json nor tokenizer.model: use --prompt-ids, or put the tokenizer in the folder") }
             if let template {
                 ids = try ChatTemplate.named(template).encode([.user(prompt!)], with: tok, addGenerationPrompt: true).ids
             } else {

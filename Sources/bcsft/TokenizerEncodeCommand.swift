@@ -8,14 +8,14 @@ struct TokenizerEncodeCommand: ParsableCommand {
         abstract: "Encode lines from standard input; print one line of space-separated ids per input line."
     )
 
-    @Option(name: .long, help: "SentencePiece .model file.")
+    @Option(name: .long, help: "The tokenizer: a tokenizer.model, a tokenizer.json, or a model folder holding one.")
     var model: String
 
     @Option(name: .long, help: "Lines encoded together on every core.")
     var chunk: Int = 4096
 
     func run() throws {
-        let tok = try SentencePieceTokenizer(contentsOf: URL(fileURLWithPath: model))
+        let tok = try loadTokenizer(at: URL(fileURLWithPath: model))
         var lines: [String] = []
         lines.reserveCapacity(chunk)
         func flush() throws {

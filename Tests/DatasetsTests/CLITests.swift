@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Tokenizers
 import XCTest
 
 /// `bcsft dataset build` / `inspect` and `tokenizer train` on records, as a user runs them.
@@ -50,7 +51,7 @@ final class DatasetCLITests: XCTestCase {
         try writeJSONL(lines, to: input)
         let tok = try TestTokenizer.get()
         let model = dir.appendingPathComponent("t.model")
-        try XCTUnwrap(tok.serializedModel).write(to: model)
+        try XCTUnwrap(tok.files["tokenizer.model"]).write(to: model)
         var r = try runProcess(exe, ["dataset", "build", "--records", input.path, "--tokenizer", model.path, "--seq-len", "256",
                                      "--output", dir.appendingPathComponent("ds").path])
         XCTAssertNotEqual(r.0, 0)
@@ -60,5 +61,58 @@ final class DatasetCLITests: XCTestCase {
                                  "--output", dir.appendingPathComponent("ds").path, "--skip-invalid"])
         XCTAssertEqual(r.0, 0, r.2)
         XCTAssertTrue(r.1.contains("skipped: 1 invalid"), r.1)
+    }
+
+    /// --tokenizer takes a Hugging Face model folder: the dataset keeps tokenizer.json and
+    /// tokenizer_config.json, and they load back as the same tokenizer with its BOS/EOS.
+    func testBuildFromABPEModelFolder() throws {
+        let exe = try bcsftExecutable()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("sft.jsonl")
+        try writeJSONL(try records(20).map { try $0.jsonLine() }, to: input)
+        let folder = repoRoot.appendingPathComponent("Tests/TokenizersTests/Fixtures/bpe/llama3")
+        let source = try loadTokenizer(at: folder)
+        let ds = dir.appendingPathComponent("ds")
+        // bcsft's template needs its markers as single tokens; this vocabulary has none of them.
+        var r = try runProcess(exe, ["dataset", "build", "--records", input.path, "--tokenizer", folder.path, "--seq-len", "256", "--output", ds.path])
+        XCTAssertNotEqual(r.0, 0)
+        XCTAssertTrue(r.2.contains("the tokenizer has no piece '<|") && r.2.contains("chat template 'bcsft'"), r.2)
+        r = try runProcess(exe, ["dataset", "build", "--records", input.path, "--tokenizer", folder.path, "--seq-len", "256", "--output", ds.path,
+                                 "--template", "llama2"])
+        XCTAssertEqual(r.0, 0, r.2)
+        let names = Set(try FileManager.default.contentsOfDirectory(atPath: ds.path))
+        XCTAssertTrue(names.isSuperset(of: ["tokenizer.json", "tokenizer_config.json"]), "\(names)")
+        XCTAssertFalse(names.contains("tokenizer.model"))
+        let data = try PackedDataset(directory: ds, tokenizerSHA256: source.sha256)
+        let copy = try data.tokenizer()
+        XCTAssertTrue(copy is BPETokenizer)
+        XCTAssertEqual(copy.sha256, source.sha256)
+        XCTAssertEqual(copy.bosID, source.bosID)
+        XCTAssertEqual(copy.eosID, source.eosID)
+        XCTAssertEqual(try data.tokenizerFiles(), source.files, "what a checkpoint trained on it copies")
+        r = try runProcess(exe, ["dataset", "inspect", ds.path, "--rows", "1"])
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.1.contains("[INST]"), r.1)
+    }
+
+    /// A folder holding a SentencePiece tokenizer.model builds as the file itself does.
+    func testBuildFromASentencePieceFolder() throws {
+        let exe = try bcsftExecutable()
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let input = dir.appendingPathComponent("sft.jsonl")
+        try writeJSONL(try records(20).map { try $0.jsonLine() }, to: input)
+        let tok = try TestTokenizer.get()
+        let folder = dir.appendingPathComponent("model")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (name, bytes) in tok.files { try bytes.write(to: folder.appendingPathComponent(name)) }
+        let ds = dir.appendingPathComponent("ds")
+        let r = try runProcess(exe, ["dataset", "build", "--records", input.path, "--tokenizer", folder.path, "--seq-len", "256", "--output", ds.path])
+        XCTAssertEqual(r.0, 0, r.2)
+        let copy = try PackedDataset(directory: ds, tokenizerSHA256: tok.sha256).tokenizer()
+        XCTAssertTrue(copy is SentencePieceTokenizer)
+        XCTAssertEqual(copy.sha256, tok.sha256)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ds.appendingPathComponent("tokenizer.model").path))
     }
 }

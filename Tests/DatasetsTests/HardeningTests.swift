@@ -15,7 +15,7 @@ final class DatasetHardeningTests: XCTestCase {
         dir = try temporaryDirectory()
         exe = try bcsftExecutable()
         model = dir.appendingPathComponent("t.model")
-        try XCTUnwrap(try TestTokenizer.get().serializedModel).write(to: model)
+        try XCTUnwrap(try TestTokenizer.get().files["tokenizer.model"]).write(to: model)
         input = dir.appendingPathComponent("sft.jsonl")
         try writeJSONL(try records(6).map { try $0.jsonLine() }, to: input)
     }

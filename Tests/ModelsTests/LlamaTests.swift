@@ -97,7 +97,7 @@ final class LlamaParityTests: XCTestCase {
         // resolution for a 1e-4 comparison.
         try withNoGrad { for (_, w) in model.parameters where w.rank == 2 { try w.copy_(w * 15) } }
         let out = dir.appendingPathComponent("ckpt")
-        try Checkpoint.save(model, to: out, tokenizerModel: Data("tok".utf8))
+        try Checkpoint.save(model, to: out, tokenizerFiles: ["tokenizer.model": Data("tok".utf8)])
         for f in ["config.json", "model.safetensors", "generation_config.json", "tokenizer.model"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(f).path), f)
         }
@@ -363,7 +363,7 @@ final class SampleCLITests: XCTestCase {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let model = try Llama(config: config, generator: Generator(seed: 3))
-        try Checkpoint.save(model, to: dir, tokenizerModel: tok.modelData)
+        try Checkpoint.save(model, to: dir, tokenizerFiles: tok.files)
         let question = "What is 2 + 3?"
         let r = try runProcess(exe, ["sample", "--model", dir.path, "--prompt", question, "--template", "bcsft", "--max-tokens", "8", "--temperature", "0", "--json"])
         XCTAssertEqual(r.0, 0, r.2)

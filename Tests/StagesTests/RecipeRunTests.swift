@@ -228,7 +228,7 @@ final class RecipeRunTests: XCTestCase {
         let config = LlamaConfig(vocabSize: tok.vocabularySize, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2,
                                  numAttentionHeads: 4, numKeyValueHeads: 2, bosTokenID: tok.bosID.map(Int.init), eosTokenID: tok.eosID.map(Int.init))
         let student = dir.appendingPathComponent("student")
-        try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 1)), to: student, tokenizerModel: tok.modelData)
+        try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 1)), to: student, tokenizerFiles: tok.files)
         let env = ["BCSFT_TEACHER_URL": url.absoluteString, "BCSFT_TEACHER_MODEL": "scripted-teacher", "BCSFT_MATH_TRAIN": train, "BCSFT_MATH500": test,
                    "BCSFT_STUDENT": student.path]
         try run("math-bcsft-ablation.yaml", ["--set", "vars.extract_problems=20", "--set", "vars.sft_problems=40", "--set", "vars.eval_problems=8",

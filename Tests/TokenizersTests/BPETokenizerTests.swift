@@ -126,11 +126,28 @@ final class BPETokenizerTests: XCTestCase {
         }
     }
 
+    /// `tokenizer encode --model` takes a model folder or its tokenizer.json, and encodes as the reference.
+    func testEncodeCommandTakesAModelFolderOrItsTokenizerJSON() throws {
+        let exe = try bcsftExecutable()
+        let p = try Self.parity()
+        // One text per line: the texts that hold no line break.
+        let rows = zip(p.corpus, p.llama3).filter { !$0.0.contains("\n") && !$0.0.contains("\r") }
+        XCTAssertGreaterThan(rows.count, 3)
+        let input = Data(rows.map { $0.0 + "\n" }.joined().utf8)
+        for model in [Self.folder("llama3"), Self.folder("llama3").appendingPathComponent("tokenizer.json")] {
+            let (status, out, err) = try runProcess(exe, ["tokenizer", "encode", "--model", model.path], input: input)
+            XCTAssertEqual(status, 0, err)
+            let got = out.components(separatedBy: "\n").dropLast().map { $0.split(separator: " ").map { Int32($0)! } }
+            XCTAssertEqual(got, rows.map(\.1.ids), model.lastPathComponent)
+        }
+    }
+
     func testFileBytesHashAndVocabulary() throws {
         let url = Self.folder("llama3").appendingPathComponent("tokenizer.json")
         let data = try Data(contentsOf: url)
         let tok = try BPETokenizer(contentsOf: url)
-        XCTAssertEqual(tok.serializedModel, data)
+        let config = try Data(contentsOf: Self.folder("llama3").appendingPathComponent("tokenizer_config.json"))
+        XCTAssertEqual(tok.files, ["tokenizer.json": data, "tokenizer_config.json": config], "a folder of these files loads back as this tokenizer")
         if let (status, out, _) = try? runProcess("/usr/bin/sha256sum", [url.path]), status == 0 {
             XCTAssertEqual(tok.sha256, String(out.prefix(64)))
         }

@@ -93,6 +93,29 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(kept, ["step-000008", "step-000012"], "keep_last 2")
     }
 
+    /// A run on a dataset built with a tokenizer.json tokenizer leaves checkpoints that carry
+    /// tokenizer.json and tokenizer_config.json, and load back as the same tokenizer.
+    func testCheckpointsCarryABPEDatasetsTokenizer() throws {
+        let tok = try loadTokenizer(at: repoRoot.appendingPathComponent("Tests/TokenizersTests/Fixtures/bpe/llama3"))
+        let lines = try (0..<40).map { i in
+            try SFTRecord(id: "b\(i)", messages: [.user("What is \(i) + 2?"), .assistant("\(i) + 2 = \(i + 2).")]).jsonLine()
+        }
+        let input = dir.appendingPathComponent("sft.jsonl")
+        try (lines.joined(separator: "\n") + "\n").write(to: input, atomically: true, encoding: .utf8)
+        var o = DatasetBuilder.Options(input: input, output: dir.appendingPathComponent("bpe-ds"), seqLen: 128)
+        o.settings.template = "llama2" // bcsft's markers are not tokens of this vocabulary
+        try DatasetBuilder(o, tokenizer: tok).build()
+        let c = try config("run", steps: 4, extra: "data: \(dir.appendingPathComponent("bpe-ds").path)")
+        try Trainer(c).run()
+        let ck = URL(fileURLWithPath: c.output).appendingPathComponent("checkpoints/step-000004")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: ck.appendingPathComponent("tokenizer_config.json").path))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: ck.appendingPathComponent("tokenizer.model").path))
+        let back = try loadTokenizer(at: ck)
+        XCTAssertTrue(back is BPETokenizer)
+        XCTAssertEqual(back.sha256, tok.sha256)
+        XCTAssertEqual(back.eosID, tok.eosID)
+    }
+
     func testResumeReproducesTheUninterruptedRunExactly() throws {
         let straight = try config("straight", steps: 8)
         try Trainer(straight).run()
