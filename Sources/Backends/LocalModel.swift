@@ -61,9 +61,7 @@ public final class LocalModel: ContextWindowModel, @unchecked Sendable {
         var choices: [Choice] = []
         var completionTokens = 0
         for i in 0..<max(1, sampling.n) {
-            var p = sampling
-            p.n = 1
-            p.seed = (sampling.seed ?? 0) &+ i
+            let p = sampling.sample(i)
             let stop = llama.stopTokenIDs(tokenizerEOS: tokenizer.eosID)
             let key = "\(p.maxTokens)/\(p.temperature)/\(p.topP)/\(p.topK)/\(p.seed ?? 0)/\(p.stop)"
             let r = try await withCheckedThrowingContinuation { c in enqueue(Pending(ids: ids, sampling: p, stop: stop, key: key, continuation: c)) }

@@ -100,9 +100,7 @@ public enum ExtractPipeline {
 
     static func extract(_ p: Problem, sample: Int, strategist: LanguageModel, sampling: Sampling, includeUnfinished: Bool,
                         prompts: PromptSet) async throws -> Outcome {
-        var s = sampling
-        s.n = 1
-        s.seed = (sampling.seed ?? 0) + sample        // one draw and one cache key per trace
+        let s = sampling.sample(sample)
         var tokens = 0
         func ask(_ prompt: String) async throws -> Choice {
             let c = try await strategist.complete([.user(prompt)], s)

@@ -111,10 +111,8 @@ public enum ImprovePipeline {
     static func improve(_ p: Problem, sample: Int, model: LanguageModel, settings: ImproveSettings, prompts: PromptSet,
                         verify: Verify?) async throws -> [ImproveRecord] {
         func ask(_ prompt: String, budget: Int) async throws -> (choice: Choice, tokens: Int) {
-            var s = settings.sampling
-            s.n = 1
+            var s = settings.sampling.sample(sample)
             s.maxTokens = budget
-            s.seed = (settings.sampling.seed ?? 0) + sample       // one draw and one cache key per attempt
             let c = try await model.complete([.user(prompt)], s)
             return (c.choices.first ?? Choice(content: ""), c.usage?.completionTokens ?? 0)
         }

@@ -73,8 +73,10 @@ public struct ProblemSelection: Settings {
             strata[k, default: []].append(i)
         }
         let total = Double(problems.count)
-        var quota = order.map { k in (k: k, whole: Int(Double(n) * Double(strata[k]!.count) / total), rest: 0.0) }
-        for i in quota.indices { quota[i].rest = Double(n) * Double(strata[quota[i].k]!.count) / total - Double(quota[i].whole) }
+        var quota = order.map { k in
+            let share = Double(n) * Double(strata[k]!.count) / total
+            return (k: k, whole: Int(share), rest: share - share.rounded(.down))
+        }
         let missing = n - quota.map(\.whole).reduce(0, +)
         let byRemainder = quota.indices.sorted { a, b in
             (quota[a].rest, strata[quota[a].k]!.count, -a) > (quota[b].rest, strata[quota[b].k]!.count, -b)

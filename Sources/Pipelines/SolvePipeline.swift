@@ -63,10 +63,7 @@ public enum SolvePipeline {
         // A retrieval that finds nothing sends the vanilla prompt and is recorded as a fallback,
         // so a "bci" figure never includes problems answered without behaviors.
         let behaviors = try await selector?.select(for: p).map(\.behavior) ?? []
-        var s = sampling
-        s.n = 1
-        s.seed = (sampling.seed ?? 0) + sample        // one cache key and one draw per sample
-        let c = try await model.complete([.user(try prompt(p, prompts: prompts, behaviors: behaviors, style: style))], s)
+        let c = try await model.complete([.user(try prompt(p, prompts: prompts, behaviors: behaviors, style: style))], sampling.sample(sample))
         let choice = c.choices.first
         let text = (choice?.reasoning ?? "") + "\n" + (choice?.content ?? "")
         let mode: Mode = selector == nil ? .vanilla : behaviors.isEmpty ? .vanillaFallback : .bci
@@ -85,5 +82,10 @@ public enum SolvePipeline {
     /// Records per mode, for summaries: `{"bci": 180, "vanilla_fallback": 20}`.
     public static func modeCounts(_ records: [SolveRecord]) -> [String: Int] {
         records.reduce(into: [:]) { $0[$1.mode, default: 0] += 1 }
+    }
+
+    /// The counts as a log reads them: `bci 180, vanilla_fallback 20`.
+    public static func modeLine(_ records: [SolveRecord]) -> String {
+        modeCounts(records).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     }
 }

@@ -57,6 +57,15 @@ public struct Sampling: Settings, Hashable {
         try c.encode(stop, forKey: .stop)
     }
 
+    /// Sample `i` of a step, as one request: n = 1 and seed + i, so every sample has its own draw
+    /// and its own cache key (the `seed` setting's contract), wherever it is asked for.
+    public func sample(_ i: Int) -> Sampling {
+        var s = self
+        s.n = 1
+        s.seed = (seed ?? 0) &+ i
+        return s
+    }
+
     /// Values outside these ranges would be silently greedy (a negative temperature), mask every
     /// token (top_p 0) or fail deep inside torch or a server.
     public func validate() throws {

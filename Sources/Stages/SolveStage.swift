@@ -20,6 +20,6 @@ struct SolveStage: ModelStepStage {
             selector: selector, style: step.promptStyle, maxInFlight: step.backend.concurrency, progress: progress(context, "responses"))
         if let failure { throw failure }
         try JSONLines.write(records, to: context.output.appendingPathComponent("records.jsonl"))
-        context.log("\(records.count) responses (\(SolvePipeline.modeCounts(records).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))), \(records.filter { !$0.cited.isEmpty }.count) cite a behavior")
+        context.log("\(records.count) responses (\(SolvePipeline.modeLine(records))), \(records.filter { !$0.cited.isEmpty }.count) cite a behavior")
     }
 }

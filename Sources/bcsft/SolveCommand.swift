@@ -40,8 +40,7 @@ struct SolveCommand: AsyncParsableCommand {
         try JSONLines.write(records, to: io.outURL)
         try retrieval.record(citations: records.map(\.cited))
         let tokens = records.map(\.outputTokens)
-        let modes = SolvePipeline.modeCounts(records).sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        print("\(records.count) responses (\(modes)), mean output tokens \(tokens.isEmpty ? 0 : tokens.reduce(0, +) / tokens.count), \(records.filter { !$0.cited.isEmpty }.count) cite a behavior -> \(io.out)")
+        print("\(records.count) responses (\(SolvePipeline.modeLine(records))), mean output tokens \(tokens.isEmpty ? 0 : tokens.reduce(0, +) / tokens.count), \(records.filter { !$0.cited.isEmpty }.count) cite a behavior -> \(io.out)")
         if let failure { throw failure }
     }
 }
