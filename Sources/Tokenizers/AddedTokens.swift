@@ -49,6 +49,16 @@ struct AddedTokenMatcher: Sendable {
     func split(_ text: String) -> [Segment] {
         guard !patterns.isEmpty, !text.isEmpty else { return text.isEmpty ? [] : [.text(text)] }
         let bytes = Array(text.utf8)
+        return spans(bytes).map { span in
+            span.token.map(Segment.token) ?? .text(String(decoding: bytes[span.range], as: UTF8.self))
+        }
+    }
+
+    /// `split` as byte ranges of `bytes`: text to tokenize (token nil) or an added token, whose
+    /// range holds the whitespace its lstrip/rstrip took. The ranges tile `bytes` in order but
+    /// where a match lies in whitespace an earlier rstrip took.
+    func spans(_ bytes: [UInt8]) -> [(range: Range<Int>, token: Int32?)] {
+        guard !patterns.isEmpty, !bytes.isEmpty else { return bytes.isEmpty ? [] : [(0..<bytes.count, nil)] }
         // Leftmost-longest, non-overlapping matches on the original bytes. A match starts on a
         // UTF-8 lead byte because every pattern is whole UTF-8.
         var matches: [(start: Int, end: Int, token: AddedToken)] = []
@@ -64,7 +74,7 @@ struct AddedTokenMatcher: Sendable {
             }
             i += 1
         }
-        var out: [Segment] = []
+        var out: [(range: Range<Int>, token: Int32?)] = []
         var offset = 0
         for m in matches {
             var (start, stop) = (m.start, m.end)
@@ -81,11 +91,11 @@ struct AddedTokenMatcher: Sendable {
             if m.token.rstrip {
                 while let c = scalar(at: stop, in: bytes), c.properties.isWhitespace { stop += String(c).utf8.count }
             }
-            if offset < start { out.append(.text(String(decoding: bytes[offset..<start], as: UTF8.self))) }
-            out.append(.token(m.token.id))
+            if offset < start { out.append((offset..<start, nil)) }
+            out.append((start..<stop, m.token.id))
             offset = stop
         }
-        if offset < bytes.count { out.append(.text(String(decoding: bytes[offset...], as: UTF8.self))) }
+        if offset < bytes.count { out.append((offset..<bytes.count, nil)) }
         return out
     }
 

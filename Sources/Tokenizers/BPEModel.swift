@@ -16,7 +16,7 @@ final class BPEModel: @unchecked Sendable {
     let fuseUnknown: Bool
     /// The id of each byte's one-scalar token.
     private let byteIDs: [Int32?]
-    private var cache: [[UInt8]: [Int32]] = [:]
+    private var cache: [[UInt8]: Tokens] = [:]
     private let lock = NSLock()
     private static let cacheLimit = 100_000
 
@@ -76,47 +76,65 @@ final class BPEModel: @unchecked Sendable {
     }
 
     /// The ids of one pre-tokenized word.
-    func tokenize(_ word: [UInt8]) throws -> [Int32] {
+    func tokenize(_ word: [UInt8]) throws -> [Int32] { try tokenizeWithStarts(word).ids }
+
+    /// The ids of one pre-tokenized word, with the offset in `word` where each token's bytes
+    /// start (a token ends where the next starts, the last at the word's end).
+    func tokenizeWithStarts(_ word: [UInt8]) throws -> Tokens {
         lock.lock()
         let hit = cache[word]
         lock.unlock()
         if let hit { return hit }
-        let ids = try merge(word)
+        let tokens = try merge(word)
         lock.lock()
         if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-        cache[word] = ids
+        cache[word] = tokens
         lock.unlock()
-        return ids
+        return tokens
     }
 
-    private func initialSymbols(_ word: [UInt8]) throws -> [Int32] {
-        var ids: [Int32] = []
+    struct Tokens {
+        let ids: [Int32]
+        let starts: [Int32]
+    }
+
+    /// The initial symbols, one per byte but where fuse_unk folds a run of unknown bytes into
+    /// one, with the byte each starts at.
+    private func initialSymbols(_ word: [UInt8]) throws -> (ids: [Int32], starts: [Int32]) {
+        var ids: [Int32] = [], starts: [Int32] = []
         ids.reserveCapacity(word.count)
-        func unknown(_ what: String) throws {
+        starts.reserveCapacity(word.count)
+        func unknown(_ what: String, at i: Int) throws {
             guard let unk = unknownID else {
                 // The reference drops such a character without a trace; bcsft refuses instead.
                 throw TokenizerError.encodeFailed("\(what) has no token in model.vocab and the model has no unk_token")
             }
-            if !(fuseUnknown && ids.last == unk) { ids.append(unk) }
-        }
-        for b in word {
-            if let id = byteIDs[Int(b)] {
-                ids.append(id)
-            } else if byteFallback, let id = vocab[Array(String(format: "<0x%02X>", b).utf8)] {
-                ids.append(id)
-            } else {
-                try unknown("byte 0x\(String(format: "%02X", b))")
+            if !(fuseUnknown && ids.last == unk) {
+                ids.append(unk)
+                starts.append(Int32(i))
             }
         }
-        return ids
+        for (i, b) in word.enumerated() {
+            if let id = byteIDs[Int(b)] {
+                ids.append(id)
+                starts.append(Int32(i))
+            } else if byteFallback, let id = vocab[Array(String(format: "<0x%02X>", b).utf8)] {
+                ids.append(id)
+                starts.append(Int32(i))
+            } else {
+                try unknown("byte 0x\(String(format: "%02X", b))", at: i)
+            }
+        }
+        return (ids, starts)
     }
 
     /// Applies merges lowest rank first, the leftmost pair on ties, one merge at a time: a
-    /// linked list of symbols and a heap of candidate pairs, stale entries skipped on pop.
-    private func merge(_ word: [UInt8]) throws -> [Int32] {
-        if ignoreMerges, let id = vocab[word] { return [id] }
-        var ids = try initialSymbols(word)
-        if ids.count < 2 { return ids }
+    /// linked list of symbols and a heap of candidate pairs, stale entries skipped on pop. A
+    /// merged symbol starts where its left part did.
+    private func merge(_ word: [UInt8]) throws -> Tokens {
+        if ignoreMerges, let id = vocab[word] { return Tokens(ids: [id], starts: [0]) }
+        var (ids, starts) = try initialSymbols(word)
+        if ids.count < 2 { return Tokens(ids: ids, starts: starts) }
         var next = Array(1...ids.count)
         next[ids.count - 1] = -1
         var prev = Array(-1..<(ids.count - 1))
@@ -140,7 +158,9 @@ final class BPEModel: @unchecked Sendable {
             if prev[l] >= 0 { push(prev[l]) }
             push(l)
         }
-        return ids.indices.filter { alive[$0] }.map { ids[$0] }
+        let kept = ids.indices.filter { alive[$0] }
+        starts = kept.map { starts[$0] }
+        return Tokens(ids: kept.map { ids[$0] }, starts: starts)
     }
 }
 

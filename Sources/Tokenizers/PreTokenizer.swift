@@ -40,6 +40,33 @@ struct RegexSplit: @unchecked Sendable {
 
     func split(_ text: String) -> [String] {
         let ns = text as NSString
+        return ranges(text, ns).map { ns.substring(with: $0) }
+    }
+
+    /// `split`'s pieces as byte ranges of `text`'s UTF-8.
+    func byteRanges(_ text: String) -> [Range<Int>] {
+        let utf16 = ranges(text, text as NSString)
+        // The ranges come in order, so one pass over the bytes turns UTF-16 offsets into UTF-8
+        // ones (the regex splits between scalars, never inside a surrogate pair).
+        var bytes = text.utf8.makeIterator()
+        var (u8, u16) = (0, 0)
+        func byteOffset(_ target: Int) -> Int {
+            while u16 < target, let b = bytes.next() {
+                let length = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4
+                for _ in 1..<length { _ = bytes.next() }
+                u8 += length
+                u16 += length == 4 ? 2 : 1
+            }
+            return u8
+        }
+        return utf16.map { r in
+            let lower = byteOffset(r.location)
+            return lower..<byteOffset(r.location + r.length)
+        }
+    }
+
+    /// The UTF-16 ranges of the pieces, in order.
+    private func ranges(_ text: String, _ ns: NSString) -> [NSRange] {
         var parts: [(NSRange, Bool)] = []
         var last = 0
         for m in regex.matches(in: text, range: NSRange(location: 0, length: ns.length)) where m.range.length > 0 {
@@ -70,7 +97,7 @@ struct RegexSplit: @unchecked Sendable {
             }
             out.reverse()
         }
-        return out.filter { $0.length > 0 }.map { ns.substring(with: $0) }
+        return out.filter { $0.length > 0 }
     }
 }
 
@@ -122,6 +149,41 @@ struct PreTokenizer: Sendable {
         case let other:
             throw node["type"].unsupported("pre-tokenizer \(other) (bcsft implements Sequence, Split and ByteLevel)")
         }
+    }
+
+    /// A piece of `spans`: bytes of the input, after the space add_prefix_space put before them.
+    struct Span {
+        var prefixSpace: Bool
+        var source: Range<Int>
+
+        func bytes(of input: [UInt8]) -> [UInt8] { (prefixSpace ? [0x20] : []) + input[source] }
+
+        /// The input offset of an offset in this piece's bytes; the added space has the offset of
+        /// the byte it stands before.
+        func inputOffset(_ offset: Int) -> Int { prefixSpace ? source.lowerBound + max(offset - 1, 0) : source.lowerBound + offset }
+
+        /// The sub-piece at `range` of this piece's bytes.
+        func sub(_ range: Range<Int>) -> Span {
+            Span(prefixSpace: prefixSpace && range.lowerBound == 0, source: inputOffset(range.lowerBound)..<inputOffset(range.upperBound))
+        }
+    }
+
+    /// `apply`'s pieces as spans of `input`'s bytes, the same pieces in the same order.
+    func spans(_ input: [UInt8]) -> [Span] {
+        var pieces = input.isEmpty ? [] : [Span(prefixSpace: false, source: 0..<input.count)]
+        for step in steps {
+            switch step {
+            case let .split(s):
+                pieces = pieces.flatMap { p in
+                    s.byteRanges(String(decoding: p.bytes(of: input), as: UTF8.self)).map(p.sub)
+                }
+            case .prefixSpace:
+                pieces = pieces.map { p in
+                    p.prefixSpace || p.source.first.map({ input[$0] == 0x20 }) == true ? p : Span(prefixSpace: true, source: p.source)
+                }
+            }
+        }
+        return pieces
     }
 
     func apply(_ text: String) -> [String] {
