@@ -35,7 +35,7 @@ extern "C" {
 
 /* The version of cspm_api's layout and meaning; raised whenever a member is added, removed or
  * changes. A caller refuses a table whose abi_version differs from the one it was built with. */
-#define CSPM_API_VERSION 1
+#define CSPM_API_VERSION 2
 
 typedef struct cspm_processor cspm_processor; /* a loaded SentencePiece model */
 
@@ -98,6 +98,16 @@ typedef struct cspm_api {
    * "model_type", "user_defined_symbols", "byte_fallback". It writes <model_prefix>.model and
    * <model_prefix>.vocab, which the caller owns. */
   cspm_status (*train)(const char *const *keys, const char *const *values, int n);
+
+  /* Version 2. Encodes as `encode` does (the same ids) and gives each id the bytes of `text`
+   * it covers: ids[i] covers text[begins[i], ends[i]), byte offsets into the ORIGINAL text
+   * (SentencePiece maps them back through its normalizer), in order and disjoint:
+   * ends[i - 1] <= begins[i] <= ends[i] <= len. A piece that stands for no text of its own
+   * (the dummy prefix U+2581 alone, the leading bytes of a byte-fallback character) has
+   * begins[i] == ends[i]. The three arrays each hold cap elements; *needed receives the id
+   * count, and when it exceeds cap nothing but *needed is written. */
+  cspm_status (*encode_with_offsets)(const cspm_processor *p, const char *text, size_t len, int32_t *ids,
+                                     size_t *begins, size_t *ends, size_t cap, size_t *needed);
 } cspm_api;
 
 /* The library's one exported symbol: its function table, static and valid for as long as the

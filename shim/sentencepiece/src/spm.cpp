@@ -127,6 +127,39 @@ cspm_status cspm_encode(const cspm_processor *p, const char *text, size_t len, i
   });
 }
 
+cspm_status cspm_encode_with_offsets(const cspm_processor *p, const char *text, size_t len, int32_t *ids,
+                                     size_t *begins, size_t *ends, size_t cap, size_t *needed) {
+  return boundary(__func__, [&] {
+    require(text || len == 0, "text is NULL");
+    require(needed != nullptr, "needed is NULL");
+    require((ids && begins && ends) || cap == 0, "a buffer is NULL but the capacity is not 0");
+    // Encode into the proto directly rather than through EncodeAsImmutableProto, which drops
+    // the status outside SWIG builds: a failure must be reported, not read as "no pieces".
+    sentencepiece::ImmutableSentencePieceText spt;
+    check(P(p).Encode(absl::string_view(text ? text : "", len), spt.mutable_proto()));
+    const size_t n = spt.pieces_size();
+    // SentencePiece's spans are byte offsets into the input it was given. Check what cspm.h
+    // promises of them before writing anything, so a failure leaves the buffers untouched.
+    for (size_t i = 0; i < n; ++i) {
+      const auto piece = spt.pieces(static_cast<int>(i));
+      const bool ordered = i == 0 || piece.begin() >= spt.pieces(static_cast<int>(i - 1)).end();
+      if (piece.begin() > piece.end() || piece.end() > len || !ordered)
+        throw SentencePieceError{"piece " + std::to_string(i) + " has the span [" + std::to_string(piece.begin()) + ", " +
+                                 std::to_string(piece.end()) + "), out of order or outside the text of " +
+                                 std::to_string(len) + " bytes"};
+    }
+    *needed = n;
+    if (n > cap) return CSPM_BUFFER_TOO_SMALL;
+    for (size_t i = 0; i < n; ++i) {
+      const auto piece = spt.pieces(static_cast<int>(i));
+      ids[i] = static_cast<int32_t>(piece.id());
+      begins[i] = piece.begin();
+      ends[i] = piece.end();
+    }
+    return CSPM_OK;
+  });
+}
+
 cspm_status cspm_decode(const cspm_processor *p, const int32_t *ids, size_t n, char *buf, size_t cap,
                         size_t *needed) {
   return boundary(__func__, [&] {
@@ -222,6 +255,7 @@ constexpr cspm_api make_api() {
   a.special_ids = cspm_special_ids;
   a.id_kind = cspm_id_kind;
   a.train = cspm_train;
+  a.encode_with_offsets = cspm_encode_with_offsets;
   return a;
 }
 constexpr cspm_api api = make_api();
