@@ -73,6 +73,34 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         return ids
     }
 
+    /// SentencePiece's own spans (cspm.h, encode_with_offsets): byte offsets in `text`, through
+    /// its normalizer, in order and disjoint. The lone dummy prefix "▁" and the leading bytes of
+    /// a byte-fallback character have empty ranges (the last byte's range covers the character);
+    /// whitespace the normalizer removes (remove_extra_whitespaces) is under no range.
+    public func encodeWithOffsets(_ text: String) throws -> (ids: [Int32], offsets: [Range<Int>]) {
+        var text = text
+        text.makeContiguousUTF8()
+        let result = try text.utf8.withContiguousStorageIfAvailable { bytes in
+            try bytes.withMemoryRebound(to: CChar.self) { t in
+                // Bytes + 1 ids suffice but for NFKC expansions, which take the second call.
+                var cap = t.count + 1
+                for _ in 0..<2 {
+                    var ids = [Int32](repeating: 0, count: cap)
+                    var begins = [Int](repeating: 0, count: cap), ends = [Int](repeating: 0, count: cap)
+                    var needed = 0
+                    let status = lib.api.encode_with_offsets(handle, t.baseAddress, t.count, &ids, &begins, &ends, cap, &needed)
+                    if status == CSPM_OK { return (Array(ids.prefix(needed)), (0..<needed).map { begins[$0]..<ends[$0] }) }
+                    guard status == CSPM_BUFFER_TOO_SMALL else { break }
+                    cap = needed
+                }
+                throw TokenizerError.encodeFailed(lib.message)
+            }
+        }
+        // makeContiguousUTF8 above makes the storage available.
+        guard let result else { throw TokenizerError.encodeFailed("the text's UTF-8 is not contiguous") }
+        return result
+    }
+
     public func decode(_ ids: [Int32]) throws -> String {
         for id in ids where id < 0 || Int(id) >= vocabularySize {
             throw TokenizerError.unknownID(id, vocabularySize: vocabularySize)

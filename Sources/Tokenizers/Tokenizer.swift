@@ -14,6 +14,13 @@ public protocol Tokenizer: Sendable {
     var sha256: String { get }
 
     func encode(_ text: String) throws -> [Int32]
+    /// The ids of `text` (exactly `encode(text)`'s) with the UTF-8 byte range of `text` each one
+    /// covers: offsets into `Array(text.utf8)`, one range per id, in order and disjoint
+    /// (`offsets[i - 1].upperBound <= offsets[i].lowerBound`, upper bounds at most the byte
+    /// count). A token that stands for no text of its own (SentencePiece's lone dummy-prefix "▁")
+    /// has an empty range at its position. Each implementation says where bytes can be under no
+    /// range and where a range is empty.
+    func encodeWithOffsets(_ text: String) throws -> (ids: [Int32], offsets: [Range<Int>])
     func decode(_ ids: [Int32]) throws -> String
     /// The id of a piece, nil when the piece is not in the vocabulary.
     func id(forPiece piece: String) -> Int32?
