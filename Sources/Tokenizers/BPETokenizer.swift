@@ -115,6 +115,12 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
         return f
     }
 
+    public var specialPieces: [String: Int32] {
+        Dictionary(addedTokens.filter(\.special).map { ($0.content, $0.id) }, uniquingKeysWith: { $1 })
+    }
+
+    public var encodeParsesSpecialPieces: Bool { true }
+
     /// Without the post-processor's special tokens, as SentencePiece's encode: chat templates add
     /// BOS themselves.
     public func encode(_ text: String) throws -> [Int32] { try encode(text, addSpecialTokens: false) }

@@ -16,6 +16,8 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     public let eosID: Int32?
     public let padID: Int32?
     public let unknownID: Int32?
+    /// Control pieces (<s>, </s>) and user-defined pieces (chat markers), by text.
+    let specialPieceTable: [String: Int32]
 
     /// Loads a `.model` file.
     public convenience init(contentsOf url: URL) throws {
@@ -50,6 +52,13 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
         _ = lib.api.special_ids(h, &bos, &eos, &pad, &unk)
         func opt(_ v: Int32) -> Int32? { v >= 0 ? v : nil }
         (bosID, eosID, padID, unknownID) = (opt(bos), opt(eos), opt(pad), opt(unk))
+        // The pieces' types are in the serialized model (SentencePiece's C++ API cannot tell a
+        // user-defined piece from a normal one).
+        var special: [String: Int32] = [:]
+        for (id, p) in (try SentencePieceModelPieces.read(data, source: source)).enumerated() where p.type == .control || p.type == .userDefined {
+            if !p.piece.isEmpty { special[p.piece] = Int32(id) }
+        }
+        specialPieceTable = special
     }
 
     deinit { lib.api.free(handle) }
@@ -58,6 +67,10 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     public static let fileName = "tokenizer.model"
 
     public var files: [String: Data] { [Self.fileName: modelData] }
+
+    public var specialPieces: [String: Int32] { specialPieceTable }
+
+    public var encodeParsesSpecialPieces: Bool { false }
 
     public func encode(_ text: String) throws -> [Int32] {
         var text = text

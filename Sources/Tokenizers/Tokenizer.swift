@@ -29,6 +29,12 @@ public protocol Tokenizer: Sendable {
     /// tokenizer.json with its tokenizer_config.json): datasets and checkpoints copy them, and
     /// `loadTokenizer(at:)` on the folder gives the same tokenizer back.
     var files: [String: Data] { get }
+    /// Texts that stand for one special token (HF's added tokens marked special; SentencePiece's
+    /// control and user-defined pieces), by text: what can close a chat turn.
+    var specialPieces: [String: Int32] { get }
+    /// Whether `encode` turns special pieces in the text into their ids (HF tokenizers do; a
+    /// SentencePiece model leaves control pieces as text, so chat encoding splits them out first).
+    var encodeParsesSpecialPieces: Bool { get }
 }
 
 extension Tokenizer {
