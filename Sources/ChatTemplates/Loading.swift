@@ -12,29 +12,8 @@ extension ChatTemplate {
     public static func load(modelFolder: URL, named: String? = nil) throws(ChatTemplateError) -> ChatTemplate {
         let fm = FileManager.default
         let configURL = modelFolder.appendingPathComponent("tokenizer_config.json")
-        var config = Value.Dict()
-        if fm.fileExists(atPath: configURL.path) {
-            do {
-                let text = try String(contentsOf: configURL, encoding: .utf8)
-                guard case let .dict(d) = try Value.parseJSON(text) else {
-                    throw ChatTemplateError.load(path: configURL.path, reason: "not a JSON object")
-                }
-                config = d
-            } catch let e as ChatTemplateError {
-                if case let .load(_, reason) = e { throw .load(path: configURL.path, reason: reason) }
-                throw e
-            } catch {
-                throw .load(path: configURL.path, reason: "cannot read: \(error.localizedDescription)")
-            }
-        }
-        var tokens: [String: String] = [:]
-        for key in specialTokenKeys {
-            switch config[key] {
-            case let .string(s)?: tokens[key] = s
-            case let .dict(d)?: if case let .string(s)? = d["content"] { tokens[key] = s }  // an AddedToken's serialised form
-            default: break
-            }
-        }
+        let config = try tokenizerConfig(modelFolder)
+        let tokens = specialTokens(of: config)
 
         func file(_ url: URL) throws(ChatTemplateError) -> ChatTemplate {
             do {
@@ -71,5 +50,72 @@ extension ChatTemplate {
             throw .load(path: modelFolder.path, reason: named.map { "no chat template named '\($0)'" }
                 ?? "no chat template: neither chat_template.jinja nor a chat_template in tokenizer_config.json")
         }
+    }
+}
+
+extension ChatTemplate {
+    /// A model folder's tokenizer_config.json as a dictionary; empty where there is none.
+    static func tokenizerConfig(_ modelFolder: URL) throws(ChatTemplateError) -> Value.Dict {
+        let configURL = modelFolder.appendingPathComponent("tokenizer_config.json")
+        guard FileManager.default.fileExists(atPath: configURL.path) else { return Value.Dict() }
+        do {
+            let text = try String(contentsOf: configURL, encoding: .utf8)
+            guard case let .dict(d) = try Value.parseJSON(text) else {
+                throw ChatTemplateError.load(path: configURL.path, reason: "not a JSON object")
+            }
+            return d
+        } catch let e as ChatTemplateError {
+            if case let .load(_, reason) = e { throw .load(path: configURL.path, reason: reason) }
+            throw e
+        } catch {
+            throw .load(path: configURL.path, reason: "cannot read: \(error.localizedDescription)")
+        }
+    }
+
+    /// The special tokens (bos_token, eos_token, ...) a tokenizer_config.json names.
+    static func specialTokens(of config: Value.Dict) -> [String: String] {
+        var tokens: [String: String] = [:]
+        for key in specialTokenKeys {
+            switch config[key] {
+            case let .string(s)?: tokens[key] = s
+            case let .dict(d)?: if case let .string(s)? = d["content"] { tokens[key] = s }  // an AddedToken's serialised form
+            default: break
+            }
+        }
+        return tokens
+    }
+
+    /// The value of a `template` setting that means the model folder's own template.
+    public static let auto = "auto"
+
+    /// What a `template` setting names: `auto` (the model folder's own template, as `load` finds
+    /// it), a built-in (`bcsft`, `llama2`), or the path of a `.jinja` file. `fallbackTokens`
+    /// (bos_token, eos_token from the tokenizer) fill the special tokens the folder does not name.
+    public static func resolve(_ setting: String, modelFolder: URL?, fallbackTokens: [String: String] = [:]) throws(ChatTemplateError) -> ChatTemplate {
+        var template: ChatTemplate
+        if setting == auto {
+            guard let modelFolder else {
+                throw .load(path: "template", reason: "template auto takes the model folder's own chat template, and no model folder is given")
+            }
+            template = try load(modelFolder: modelFolder)
+        } else if let builtin = builtin(setting) {
+            template = builtin
+        } else if setting.hasSuffix(".jinja") || setting.contains("/") {
+            let url = URL(fileURLWithPath: setting)
+            let text: String
+            do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+                throw .load(path: url.path, reason: "cannot read the chat template: \(error.localizedDescription)")
+            }
+            template = try ChatTemplate(text, name: url.lastPathComponent)
+        } else {
+            throw .load(path: "template", reason: "'\(setting)' is not auto (the model folder's own template), a built-in (\(builtinNames.joined(separator: ", "))) or a .jinja file")
+        }
+        // Every template gets the folder's special tokens, wherever its text comes from, so a
+        // named template renders alike on a dataset's tokenizer and on the checkpoint trained from it.
+        if setting != auto, let modelFolder {
+            for (k, v) in specialTokens(of: try tokenizerConfig(modelFolder)) { template.specialTokens[k] = v }
+        }
+        for (k, v) in fallbackTokens where template.specialTokens[k] == nil { template.specialTokens[k] = v }
+        return template
     }
 }
