@@ -110,7 +110,7 @@ let package = Package(
         // from a model folder. Foundation only (no libtorch).
         .target(name: "ChatTemplates"),
         .target(name: "Tokenizers", dependencies: ["CSentencePieceAPI", "Common", .product(name: "Crypto", package: "swift-crypto")]),
-        .target(name: "Datasets", dependencies: ["Tokenizers", "Common", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Datasets", dependencies: ["ChatTemplates", "Tokenizers", "Common", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Models", dependencies: ["Torch", "Common", "Settings", .product(name: "Crypto", package: "swift-crypto")]),
         // The system SQLite (libsqlite3-dev) for the teachers' response cache.
         .systemLibrary(name: "CSQLite", path: "shim/sqlite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -141,7 +141,7 @@ let package = Package(
         .executableTarget(name: "bcsft-bench", dependencies: ["Torch", "Models", "Datasets", "Settings"], path: "evaluation/Sources/bcsft-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         // Helpers shared by the test targets (temporary folders, running the bcsft binary).
-        .target(name: "TestSupport", dependencies: ["Tokenizers", "Datasets"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["ChatTemplates", "Tokenizers", "Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "TestSupport"]),
         .testTarget(name: "TeachersTests", dependencies: ["Teachers", "Settings", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WorldTests", dependencies: ["World", "Teachers", "Behaviors", "Settings"]),
@@ -151,12 +151,12 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends", "Pipelines", "World", "Teachers", "Evaluation", "Models", "Torch", "Common", "Settings", "TestSupport"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Recipes", "Pipelines", "Datasets", "Evaluation", "Training", "World", "Models", "Torch", "Settings",
-                                                     "TestSupport"]),
+                                                     "Tokenizers", "TestSupport"]),
         .testTarget(name: "BehaviorsTests", dependencies: ["Behaviors", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Common", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Datasets", "Tokenizers", "Torch", "Common", "Settings", "TestSupport"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Datasets", "Tokenizers", "Torch", "Settings", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Tokenizers", "Common", "TestSupport"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "ChatTemplates", "Tokenizers", "Common", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RecipesTests", dependencies: ["Recipes", "Settings", "TestSupport"]),
         .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Torch", "TestSupport"], resources: [.copy("Fixtures")]),

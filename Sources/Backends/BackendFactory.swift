@@ -27,7 +27,7 @@ extension Backend {
         case .local:
             try checkDevice()
             try Runtime.apply(Runtime.Settings.fromEnvironment())
-            base = try LocalModel(checkpoint: checkpoint!, maxBatch: inFlight, device: try Device.resolve(device))
+            base = try LocalModel(checkpoint: checkpoint!, template: template, maxBatch: inFlight, device: try Device.resolve(device))
         case .scripted:
             base = ScriptedModel(seed: worldSeed)
         }

@@ -20,8 +20,11 @@ public final class LocalModel: ContextWindowModel, @unchecked Sendable {
     public let name: String
     let llama: Llama
     let tokenizer: any Tokenizer
-    let template: ChatTemplate
+    let chat: ChatEncoder
     let maxBatch: Int
+    /// Generation ends at any of these: the config's eos ids, the tokenizer's EOS and the
+    /// template's end of turn (Llama 3.1 ends a turn with <|eot_id|>, not its EOS).
+    let stopIDs: Set<Int32>
 
     private struct Pending {
         let ids: [Int32]
@@ -34,17 +37,20 @@ public final class LocalModel: ContextWindowModel, @unchecked Sendable {
     private var queue: [Pending] = []
     private var workerStarted = false
 
-    public init(checkpoint: URL, template: ChatTemplate = .default, maxBatch: Int = 16, device: Device = .cpu) throws {
+    /// - template: `auto` renders prompts with the checkpoint's own chat template (the one it was
+    ///   trained with); a built-in name or .jinja file names another.
+    public init(checkpoint: URL, template: String = "auto", maxBatch: Int = 16, device: Device = .cpu) throws {
         let dir = try RunDirectory.modelFolder(checkpoint)
         llama = try Checkpoint.load(dir, device: device)
         do { tokenizer = try loadTokenizer(at: dir) } catch let e as TokenizerError {
             throw PipelineError.invalid("\(e.localizedDescription); a local backend needs the checkpoint's tokenizer.json or tokenizer.model")
         }
-        self.template = template
+        chat = try ChatEncoder.forModel(dir, tokenizer: tokenizer, setting: template)
         self.maxBatch = max(1, maxBatch)
-        // The name keys cached answers: the weights' content and the kernels' numerics decide
-        // them, not the folder's name.
-        name = "local:\(dir.standardizedFileURL.lastPathComponent)@\(try Checkpoint.fingerprint(dir))+numerics-\(Llama.numericsRevision)"
+        // The name keys cached answers: the weights' content, the chat rendering and the kernels'
+        // numerics decide them, not the folder's name.
+        name = "local:\(dir.standardizedFileURL.lastPathComponent)@\(try Checkpoint.fingerprint(dir))+chat-\(chat.sha256.prefix(12))+numerics-\(Llama.numericsRevision)"
+        stopIDs = llama.stopTokenIDs(tokenizerEOS: tokenizer.eosID).union(chat.endOfTurnIDs)
     }
 
     /// The prompt's token ids: the messages in the chat template, ending with the assistant's turn.
@@ -53,7 +59,7 @@ public final class LocalModel: ContextWindowModel, @unchecked Sendable {
             guard let role = ChatMessage.Role(rawValue: m.role) else { throw PipelineError.invalid("message role '\(m.role)' is not system, user or assistant") }
             return ChatMessage(role, m.content)
         }
-        return try template.encode(chat, with: tokenizer, addGenerationPrompt: true).ids
+        return try self.chat.promptIDs(chat)
     }
 
     public func complete(_ messages: [Message], _ sampling: Sampling) async throws -> Completion {
@@ -62,7 +68,7 @@ public final class LocalModel: ContextWindowModel, @unchecked Sendable {
         var completionTokens = 0
         for i in 0..<max(1, sampling.n) {
             let p = sampling.sample(i)
-            let stop = llama.stopTokenIDs(tokenizerEOS: tokenizer.eosID)
+            let stop = stopIDs
             let key = "\(p.maxTokens)/\(p.temperature)/\(p.topP)/\(p.topK)/\(p.seed ?? 0)/\(p.stop)"
             let r = try await withCheckedThrowingContinuation { c in enqueue(Pending(ids: ids, sampling: p, stop: stop, key: key, continuation: c)) }
             let (reasoning, content) = splitThinking(r.text ?? "")

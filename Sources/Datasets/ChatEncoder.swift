@@ -89,8 +89,11 @@ public struct ChatEncoder: @unchecked Sendable {  // variables are plain data, n
     }
 
     /// The ids that generation feeds the model: the conversation and the assistant's turn opening.
-    public func promptIDs(_ messages: [ChatMessage]) throws -> [Int32] {
-        try encodeText(try render(messages, addGenerationPrompt: true)).ids
+    public func promptIDs(_ messages: [ChatMessage]) throws -> [Int32] { try ids(messages, addGenerationPrompt: true) }
+
+    /// The ids of the rendering (apply_chat_template with tokenize=True), without a loss mask.
+    public func ids(_ messages: [ChatMessage], addGenerationPrompt: Bool = false) throws -> [Int32] {
+        try encodeText(try render(messages, addGenerationPrompt: addGenerationPrompt)).ids
     }
 
     /// Token ids and the loss mask (1 where the student is trained) of a conversation.

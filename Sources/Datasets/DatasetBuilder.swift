@@ -1,3 +1,4 @@
+import ChatTemplates
 import Common
 import Foundation
 import Tokenizers
@@ -25,6 +26,8 @@ public struct DatasetBuilder {
         /// Other SFT records files (`match`): only records whose question is in every one of
         /// them are kept, so two arms built against each other train on the same questions.
         public var match: [URL] = []
+        /// The tokenizer's model folder, where template `auto` finds the chat template.
+        public var modelFolder: URL?
         public var threads = ProcessInfo.processInfo.activeProcessorCount
         public var batchRecords = 2048
         public var maxOpenRows = 512
@@ -88,7 +91,9 @@ public struct DatasetBuilder {
         let fm = FileManager.default
         let totalBytes = (try? fm.attributesOfItem(atPath: o.input.path)[.size] as? Int) ?? 0
         try FileCheck.readable(o.input)
-        let template = try ChatTemplate.named(o.settings.template)
+        let template = try ChatEncoder(setting: o.settings.template, tokenizer: tokenizer, modelFolder: o.modelFolder,
+                                       variables: o.settings.templateVars)
+        try template.checkLossSpans()
         let required = try o.match.map { try questions(in: $0, template: template) }
 
         var manifest: Manifest?
@@ -106,12 +111,11 @@ public struct DatasetBuilder {
     /// this build's tokenizer and template. Two arms matched against each other thus end on the
     /// same questions even where one arm's answers are longer. Its bad lines are errors naming it
     /// and the line, or with skip_invalid are skipped like the input's.
-    func questions(in url: URL, template: ChatTemplate) throws -> Set<String> {
+    func questions(in url: URL, template: ChatEncoder) throws -> Set<String> {
         let o = options
         try FileCheck.readable(url)
         var questions = Set<String>()
         var lines = JSONLReader(url: url).makeIterator()
-        let tok = tokenizer
         while true {
             var batch: [(line: Int, data: Data)] = []
             while batch.count < o.batchRecords, let l = lines.next() { batch.append(l) }
@@ -119,7 +123,7 @@ public struct DatasetBuilder {
             let kept = try parallelMap(batch.map(\.data), threads: o.threads) { data -> Result<String?, SFTRecord.ParseError> in
                 let record: SFTRecord
                 do { record = try SFTRecord.parse(data) } catch let e as SFTRecord.ParseError { return .failure(e) }
-                guard let (ids, mask) = try? template.encode(record.messages, with: tok) else { return .success(nil) }
+                guard let (ids, mask) = try? template.encode(record.messages) else { return .success(nil) }
                 let fits = o.overlong == .truncate || ids.count <= o.seqLen
                 let loss = mask.prefix(o.seqLen).contains { $0 != 0 }
                 return .success(fits && loss ? record.question : nil)
@@ -137,7 +141,7 @@ public struct DatasetBuilder {
     }
 
     /// The build proper, writing shards, manifest and tokenizer copy into `staging`.
-    private func build(into staging: URL, template: ChatTemplate, started: Date, totalBytes: Int, required: [Set<String>],
+    private func build(into staging: URL, template: ChatEncoder, started: Date, totalBytes: Int, required: [Set<String>],
                        progress: (Event) -> Void) throws -> Manifest {
         let o = options
         let padID = tokenizer.padID ?? tokenizer.eosID ?? 0
@@ -161,7 +165,6 @@ public struct DatasetBuilder {
         // Lines are read in order on this thread; parsing, rendering and tokenizing run on
         // every core; packing and writing go back to input order, so output is deterministic.
         var lines = JSONLReader(url: o.input).makeIterator()
-        let tok = tokenizer
         while true {
             var batch: [(line: Int, data: Data)] = []
             batch.reserveCapacity(o.batchRecords)
@@ -172,9 +175,11 @@ public struct DatasetBuilder {
                 do { record = try SFTRecord.parse(data) } catch let e as SFTRecord.ParseError { return .invalid(e.reason) }
                 // A tokenizer failure names the record's line like any other bad record.
                 do {
-                    let (ids, mask) = try template.encode(record.messages, with: tok)
+                    let (ids, mask) = try template.encode(record.messages)
                     return .document(id: record.id, question: record.question, Document(ids: ids, mask: mask))
                 } catch let e as DatasetError {
+                    // A record the template cannot mask is a bad record, named by its line.
+                    if case let .template(_, reason) = e { return .invalid(reason) }
                     throw e
                 } catch {
                     return .invalid("cannot tokenize: \(error.localizedDescription)")
@@ -236,8 +241,9 @@ public struct DatasetBuilder {
                                 match: o.match.isEmpty ? nil : Manifest.Match(files: o.match.map(\.path), droppedRecords: droppedRecords,
                                                                               droppedQuestions: droppedQuestions.count, keptQuestions: keptQuestions.count))
         try manifest.write(to: staging)
-        // A copy of the tokenizer makes the folder self-contained (inspect, training).
-        for (name, data) in tokenizer.files {
+        // A copy of the tokenizer and the chat template makes the folder self-contained
+        // (inspect, training); checkpoints trained on it copy them.
+        for (name, data) in tokenizer.files.merging(try ChatTemplateRecord.files(of: template), uniquingKeysWith: { $1 }) {
             try data.write(to: staging.appendingPathComponent(name))
         }
         return manifest

@@ -1,3 +1,4 @@
+import ChatTemplates
 import Foundation
 import Settings
 
@@ -5,8 +6,13 @@ import Settings
 public struct DatasetSettings: Settings {
     /// Required: tokens per packed row.
     public var seqLen = 0
-    /// The chat template that renders records (bcsft or llama2).
-    public var template = ChatTemplate.default.name
+    /// The chat template that renders records: `auto` (the tokenizer's model folder's own, as
+    /// transformers' apply_chat_template uses it), a built-in (bcsft, llama2), or a .jinja file.
+    /// bcsft is the default because bcsft's own tokenizers are trained for it; a student from
+    /// Hugging Face takes auto.
+    public var template = "bcsft"
+    /// Variables the template reads beside the conversation (Qwen3's `enable_thinking: false`).
+    public var templateVars: [String: TemplateVariable] = [:]
     /// Fraction of records (by a hash of their id) for validation.
     public var valFraction = 0.0
     /// Keep the first seq_len tokens of longer documents instead of dropping them (both are counted).
@@ -15,7 +21,7 @@ public struct DatasetSettings: Settings {
     public var skipInvalid = false
 
     enum CodingKeys: String, CodingKey {
-        case seqLen = "seq_len", template, valFraction = "val_fraction", truncate, skipInvalid = "skip_invalid"
+        case seqLen = "seq_len", template, templateVars = "template_vars", valFraction = "val_fraction", truncate, skipInvalid = "skip_invalid"
     }
 
     public init() {}
@@ -25,6 +31,7 @@ public struct DatasetSettings: Settings {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         try c.update(&seqLen, .seqLen)
         try c.update(&template, .template)
+        try c.update(&templateVars, .templateVars)
         try c.update(&valFraction, .valFraction)
         try c.update(&truncate, .truncate)
         try c.update(&skipInvalid, .skipInvalid)
@@ -36,7 +43,9 @@ public struct DatasetSettings: Settings {
         // The packer keeps hundreds of rows open; a million tokens per row is past any model's context.
         guard seqLen <= Self.maxSeqLen else { throw SettingsError.invalid("seq_len", "\(seqLen) is above \(Self.maxSeqLen) tokens per row") }
         guard (0..<1).contains(valFraction) else { throw SettingsError.invalid("val_fraction", "must be in [0, 1)") }
-        do { _ = try ChatTemplate.named(template) } catch { throw SettingsError.invalid("template", error.localizedDescription) }
+        if template != ChatTemplate.auto, ChatTemplate.builtin(template) == nil, !template.hasSuffix(".jinja") {
+            throw SettingsError.invalid("template", "'\(template)' is not auto (the model folder's own template), a built-in (\(ChatTemplate.builtinNames.joined(separator: ", "))) or a .jinja file")
+        }
     }
 
     public var overlong: DatasetBuilder.Overlong { truncate ? .truncate : .drop }

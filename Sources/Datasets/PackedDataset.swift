@@ -7,9 +7,10 @@ public final class PackedDataset: @unchecked Sendable {
     public let directory: URL
     public let manifest: Manifest
     public let splits: [String: [ShardReader]]
-    /// The names a tokenizer's `files` may have (one tokenizer's set is written beside the
-    /// shards): what a checkpoint trained on the folder copies.
-    public static let tokenizerFileNames = [SentencePieceTokenizer.fileName, BPETokenizer.fileName, BPETokenizer.configFileName]
+    /// The names a tokenizer's `files` and the chat template's files may have (one tokenizer's
+    /// set is written beside the shards): what a checkpoint trained on the folder copies.
+    public static let tokenizerFileNames = [SentencePieceTokenizer.fileName, BPETokenizer.fileName, BPETokenizer.configFileName,
+                                             ChatTemplateRecord.templateFileName, ChatTemplateRecord.fileName]
 
     /// The copy of the tokenizer written beside the shards, as `loadTokenizer(at:)` resolves it.
     public func tokenizer() throws -> any Tokenizer { try loadTokenizer(at: directory) }

@@ -1,3 +1,4 @@
+import ChatTemplates
 import Common
 import Foundation
 import Settings
@@ -43,7 +44,9 @@ public struct TokenizerSettings: Settings {
             throw SettingsError.invalid("model_type", "'\(modelType)' is not one of \(SentencePieceTrainer.ModelType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let t = template {
-            do { _ = try ChatTemplate.named(t) } catch { throw SettingsError.invalid("template", error.localizedDescription) }
+            guard ChatTemplate.builtin(t) != nil else {
+                throw SettingsError.invalid("template", "'\(t)' is not a built-in template (\(ChatTemplate.builtinNames.joined(separator: ", "))): only those need pieces of their own")
+            }
         }
         if threads < 1 { throw SettingsError.invalid("threads", "must be at least 1") }
     }
@@ -53,7 +56,7 @@ public struct TokenizerSettings: Settings {
     public func trainer(records: Bool) throws -> SentencePieceTrainer {
         var t = SentencePieceTrainer(vocabularySize: vocabSize)
         if let m = SentencePieceTrainer.ModelType(rawValue: modelType) { t.modelType = m }
-        let markers = try (template ?? (records ? ChatTemplate.default.name : nil)).map { try ChatTemplate.named($0).markers } ?? []
+        let markers = (template ?? (records ? DatasetSettings().template : nil)).map { ChatTemplate.markers(ofBuiltin: $0) } ?? []
         t.userDefinedSymbols = markers + userSymbols.filter { !markers.contains($0) }
         t.threads = threads
         t.byteFallback = byteFallback

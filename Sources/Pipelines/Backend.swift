@@ -19,6 +19,7 @@ import Teachers
 ///   stream: auto                  # openai: auto | on | off: chat completions as server-sent events
 ///   world_seed: 0                 # scripted
 ///   device: cuda                  # local: cpu, cuda or cuda:N
+///   template: auto                # local: the chat template (auto: the checkpoint's own)
 /// ```
 public struct Backend: Settings {
     public enum Kind: String, Codable, Sendable, CaseIterable, SettingChoice { case openai, local, scripted }
@@ -38,11 +39,14 @@ public struct Backend: Settings {
     public var worldSeed: UInt64 = 0
     /// Where a local checkpoint runs: cpu, cuda or cuda:N.
     public var device = "cpu"
+    /// The chat template a local checkpoint's prompts are rendered with: `auto` is the one it
+    /// was trained with (its chat_template.jinja); bcsft, llama2 or a .jinja file name another.
+    public var template = "auto"
     /// The checkpoint a local backend runs: an input of the step, not a setting.
     public var checkpoint: URL?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case kind, model, timeout, device
+        case kind, model, timeout, device, template
         case stream
         case baseURL = "base_url", apiKeyVariable = "api_key_env", maxInFlight = "max_in_flight", worldSeed = "world_seed"
     }
@@ -65,6 +69,7 @@ public struct Backend: Settings {
         try c.update(&stream, .stream)
         try c.update(&worldSeed, .worldSeed)
         try c.update(&device, .device)
+        try c.update(&template, .template)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -78,6 +83,7 @@ public struct Backend: Settings {
         try c.encode(stream, forKey: .stream)
         try c.encode(worldSeed, forKey: .worldSeed)
         try c.encode(device, forKey: .device)
+        try c.encode(template, forKey: .template)
     }
 
     /// The kind in use: the one chosen, or local where only a checkpoint was given.
@@ -99,6 +105,7 @@ public struct Backend: Settings {
             throw bad("", "missing: choose kind openai (a server), local (a checkpoint) or scripted (the SCRIPTED offline world)")
         }
         if let checkpoint, kind != .local { throw bad("kind", "'\(kind.rawValue)' cannot run the checkpoint \(checkpoint.path); use kind local") }
+        if template != "auto", kind != .local { throw bad("template", "only a local checkpoint is rendered with a chat template here (a server applies its own)") }
         switch kind {
         case .openai:
             if baseURLs.isEmpty { throw bad("base_url", "missing: backend openai needs the server's URL") }

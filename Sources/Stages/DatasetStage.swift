@@ -11,7 +11,7 @@ import Tokenizers
 struct DatasetStage: StepStage {
     typealias Step = DatasetSettings
     let name = "dataset"
-    let version = "2"  // 2: the match input and its counts in the manifest
+    let version = "3"  // 2: the match input and its counts in the manifest; 3: chat templates rendered as text (Jinja), the template copied
     let inputNames: Set<String>? = ["records", "tokenizer", "match"]
 
     func validate(_ s: StageSettings, inputs: StageInputs) throws {
@@ -24,11 +24,13 @@ struct DatasetStage: StepStage {
     func run(_ context: StageContext) async throws {
         let settings = try context.settings.decode(Step.self)
         // A tokenizer stage's folder holds tokenizer.model; a model folder, tokenizer.json or .model file works as well.
-        let tok = try loadTokenizer(at: try context.inputs.url("tokenizer"))
+        let tokenizerURL = try context.inputs.url("tokenizer")
+        let tok = try loadTokenizer(at: tokenizerURL)
         // The builder replaces its output folder atomically; build into a child of ours.
         let records = StageFiles.records(try context.inputs.url("records"))
         var o = DatasetBuilder.Options(input: records, output: context.output.appendingPathComponent("data"), settings: settings)
         o.match = try context.inputs.paths["match"] == nil ? [] : context.inputs.urls("match").map(StageFiles.records)
+        o.modelFolder = ChatEncoder.modelFolder(ofTokenizer: tokenizerURL)
         let m = try DatasetBuilder(o, tokenizer: tok).build { event in
             if case let .progress(records, read, total) = event, total > 0 {
                 context.progress(Double(read) / Double(total), "\(records) records")

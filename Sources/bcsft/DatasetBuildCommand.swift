@@ -15,7 +15,9 @@ struct DatasetBuildCommand: ParsableCommand {
     @Option(help: "The tokenizer: a tokenizer.model, a tokenizer.json, or a model folder holding one; its files are copied into the output folder.") var tokenizer: String
     @Option(name: .customLong("seq-len"), help: "Tokens per packed row.") var seqLen: Int
     @Option(help: "Output folder (replaced atomically when the build completes).") var output: String
-    @Option(help: help("Chat template: bcsft or llama2.", default: DatasetSettings().template)) var template: String?
+    @Option(help: help("Chat template: auto (the tokenizer's model folder's own), bcsft, llama2 or a .jinja file.", default: DatasetSettings().template)) var template: String?
+    @Option(name: .customLong("template-var"), help: "A variable the chat template reads, KEY=VALUE (repeatable), e.g. enable_thinking=false.")
+    var templateVars: [String] = []
     @Option(name: .customLong("val-fraction"), help: help("Fraction of records (by id hash) for validation.", default: DatasetSettings().valFraction))
     var valFraction: Double?
     @Flag(inversion: .prefixedNo, help: help("Keep the first seq-len tokens of longer documents instead of dropping them.", default: DatasetSettings().truncate))
@@ -27,6 +29,7 @@ struct DatasetBuildCommand: ParsableCommand {
         var g = GivenSettings()
         g.set("seq_len", seqLen)
         g.set("template", template)
+        if !templateVars.isEmpty { g.set("template_vars", try TemplateVariable.parse(templateVars, flag: "--template-var")) }
         g.set("val_fraction", valFraction)
         g.set("truncate", truncate)
         g.set("skip_invalid", skipInvalid)
@@ -36,6 +39,7 @@ struct DatasetBuildCommand: ParsableCommand {
     func run() throws {
         var o = DatasetBuilder.Options(input: URL(fileURLWithPath: records), output: URL(fileURLWithPath: output), settings: try settings())
         o.match = match.map { URL(fileURLWithPath: $0) }
+        o.modelFolder = ChatEncoder.modelFolder(ofTokenizer: URL(fileURLWithPath: tokenizer))
         let tok = try loadTokenizer(at: URL(fileURLWithPath: tokenizer))
         let bar = ProgressBar(label: "packing", total: 1000)
         let m = try DatasetBuilder(o, tokenizer: tok).build { event in

@@ -18,8 +18,10 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Checkpoint folder, or a trainer's output folder (its newest checkpoint).") var model: String
     @Option(help: "Prompt text (encoded with the folder's tokenizer.json or tokenizer.model).") var prompt: String?
     @Option(name: .customLong("prompt-ids"), help: "Prompt as space-separated token ids.") var promptIDs: String?
-    @Option(help: "Render --prompt as a user turn with this chat template (bcsft or llama2) instead of raw text.")
+    @Option(help: "Render --prompt as a user turn with this chat template instead of raw text: auto (the folder's own), bcsft, llama2 or a .jinja file.")
     var template: String?
+    @Option(name: .customLong("template-var"), help: "A variable the chat template reads, KEY=VALUE (repeatable), e.g. enable_thinking=false.")
+    var templateVars: [String] = []
     @OptionGroup var sampling: SamplingOptions
     @Flag(help: "Print {\"ids\": [...], \"text\": ...} instead of the text.") var json = false
     @Option(help: help("cpu, cuda or cuda:N.", default: Backend().device)) var device: String?
@@ -40,6 +42,7 @@ struct SampleCommand: ParsableCommand {
         let hasTokenizer = [BPETokenizer.fileName, SentencePieceTokenizer.fileName].contains { FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path) }
         let tok = hasTokenizer ? try loadTokenizer(at: dir) : nil
         var ids: [Int32]
+        var stop = llama.stopTokenIDs(tokenizerEOS: tok?.eosID)
         if let promptIDs {
             ids = try promptIDs.split(separator: " ").map {
                 guard let v = Int32($0), v >= 0, Int(v) < llama.config.vocabSize else {
@@ -50,14 +53,19 @@ struct SampleCommand: ParsableCommand {
         } else {
             guard let tok else { throw ValidationError("\(dir.path) holds neither tokenizer.json nor tokenizer.model: use --prompt-ids, or put the tokenizer in the folder") }
             if let template {
-                ids = try ChatTemplate.named(template).encode([.user(prompt!)], with: tok, addGenerationPrompt: true).ids
+                var chat = try ChatEncoder.forModel(dir, tokenizer: tok, setting: template)
+                if !templateVars.isEmpty {
+                    chat = try ChatEncoder(template: chat.template, tokenizer: tok, variables: try TemplateVariable.parse(templateVars, flag: "--template-var"))
+                }
+                ids = try chat.promptIDs([.user(prompt!)])
+                stop.formUnion(chat.endOfTurnIDs)
             } else {
                 ids = (tok.bosID.map { [$0] } ?? []) + (try tok.encode(prompt!))
             }
         }
         guard !ids.isEmpty else { throw ValidationError("the prompt is empty") }
         let decode: (([Int32]) throws -> String)? = tok.map { t in { try t.decode($0) } }
-        let r = try llama.generate(prompts: [ids], p, stopTokenIDs: llama.stopTokenIDs(tokenizerEOS: tok?.eosID), decode: decode)[0]
+        let r = try llama.generate(prompts: [ids], p, stopTokenIDs: stop, decode: decode)[0]
         if json {
             var o: [String: Any] = ["ids": r.ids.map(Int.init), "finish_reason": r.finishReason.rawValue,
                                     "prompt_tokens": r.promptTokens, "completion_tokens": r.completionTokens]

@@ -18,7 +18,7 @@ final class EvalCommandTests: XCTestCase {
         let tok = try markerTokenizer(vocabularySize: 400)
         let config = LlamaConfig(vocabSize: tok.vocabularySize, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2,
                                  numAttentionHeads: 4, numKeyValueHeads: 2, bosTokenID: tok.bosID.map(Int.init), eosTokenID: tok.eosID.map(Int.init))
-        try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 2)), to: dir.appendingPathComponent("ck"), tokenizerFiles: tok.files)
+        try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 2)), to: dir.appendingPathComponent("ck"), tokenizerFiles: try studentFiles(tok))
         let out = dir.appendingPathComponent("eval")
         let stdout: String
         (status, stdout, err) = try runProcess(bcsft, ["eval", "--problems", dir.appendingPathComponent("w/test.jsonl").path, "--out", out.path,

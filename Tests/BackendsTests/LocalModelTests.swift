@@ -17,7 +17,7 @@ final class LocalModelTests: XCTestCase {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 1)), to: dir.appendingPathComponent("ck"), tokenizerFiles: tok.files)
-        let model = try LocalModel(checkpoint: dir.appendingPathComponent("ck"), maxBatch: 8)
+        let model = try LocalModel(checkpoint: dir.appendingPathComponent("ck"), template: "bcsft", maxBatch: 8)
         let prompts = ["What is 2 + 3?", "A much longer question about rectangles and fences and prices?", "Hi", "Count to five."]
         for s in [Sampling(temperature: 0, maxTokens: 12), Sampling(temperature: 1.0, topP: 0.95, maxTokens: 12, seed: 7)] {
             try await checkBatchingChangesNothing(model, prompts, s)

@@ -15,7 +15,7 @@ final class ServeCheckpointTests: XCTestCase {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let ck = dir.appendingPathComponent("ck")
-        try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 1)), to: ck, tokenizerFiles: tok.files)
+        try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 1)), to: ck, tokenizerFiles: try studentFiles(tok))
         let (p, url) = try startServe(["--checkpoint", ck.path])
         defer { p.terminate(); p.waitUntilExit() }
         let c = try RawConnection(port: url.port!, timeout: 20)

@@ -45,7 +45,7 @@ final class BuilderTests: XCTestCase {
         // Every record appears exactly once, in the split its id hashes to.
         for split in ["train", "val"] {
             let expected = try recs.filter { DatasetBuilder.isValidation(id: $0.id, fraction: 0.2) == (split == "val") }
-                .map { try ChatTemplate.default.encode($0.messages, with: tok).ids }
+                .map { try ChatEncoder(setting: "bcsft", tokenizer: tok, modelFolder: nil).encode($0.messages).ids }
             let got = found[split]!.map { $0.map(String.init).joined(separator: ",") }.sorted()
             let want = expected.map { $0.map(String.init).joined(separator: ",") }.sorted()
             XCTAssertEqual(got.count, want.count, split)

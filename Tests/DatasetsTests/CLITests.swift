@@ -90,10 +90,28 @@ final class DatasetCLITests: XCTestCase {
         XCTAssertEqual(copy.sha256, source.sha256)
         XCTAssertEqual(copy.bosID, source.bosID)
         XCTAssertEqual(copy.eosID, source.eosID)
-        XCTAssertEqual(try data.tokenizerFiles(), source.files, "what a checkpoint trained on it copies")
+        var files = try data.tokenizerFiles()
+        XCTAssertEqual(String(decoding: try XCTUnwrap(files.removeValue(forKey: "chat_template.jinja")), as: UTF8.self),
+                       try ChatEncoder(setting: "llama2", tokenizer: source, modelFolder: folder).template.source)
+        XCTAssertNotNil(files.removeValue(forKey: "bcsft_chat_template.json"))
+        XCTAssertEqual(files, source.files, "what a checkpoint trained on it copies: the tokenizer and the chat template")
         r = try runProcess(exe, ["dataset", "inspect", ds.path, "--rows", "1"])
         XCTAssertEqual(r.0, 0, r.2)
         XCTAssertTrue(r.1.contains("[INST]"), r.1)
+
+        // template auto: the folder's own (Qwen3's, with enable_thinking passed through).
+        let qwen3 = repoRoot.appendingPathComponent("Tests/DatasetsTests/Fixtures/chat/qwen3")
+        r = try runProcess(exe, ["dataset", "build", "--records", input.path, "--tokenizer", qwen3.path, "--seq-len", "256", "--output", ds.path,
+                                 "--template", "auto", "--template-var", "enable_thinking=false"])
+        XCTAssertEqual(r.0, 0, r.2)
+        let record = try JSONDecoder().decode(ChatTemplateRecord.self, from: Data(contentsOf: ds.appendingPathComponent("bcsft_chat_template.json")))
+        XCTAssertEqual(record.template, "chat_template.jinja")
+        XCTAssertEqual(record.variables, ["enable_thinking": .bool(false)])
+        r = try runProcess(exe, ["dataset", "inspect", ds.path, "--rows", "1"])
+        XCTAssertTrue(r.1.contains("<|im_start|>assistant"), r.1)
+        r = try runProcess(exe, ["dataset", "build", "--records", input.path, "--tokenizer", qwen3.path, "--seq-len", "256", "--output", ds.path,
+                                 "--template-var", "oops"])
+        XCTAssertTrue(r.2.contains("--template-var 'oops': expected KEY=VALUE"), r.2)
     }
 
     /// A folder holding a SentencePiece tokenizer.model builds as the file itself does.

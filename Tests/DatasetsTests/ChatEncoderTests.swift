@@ -128,7 +128,9 @@ final class ChatEncoderTests: XCTestCase {
                 XCTAssertEqual(runs.count, 2, name)
                 for (run, answer) in zip(runs, ["It is 56.", "81.\n  Done."]) {
                     XCTAssertEqual(run.last, endID, name)
-                    XCTAssertEqual(try tok.decode(Array(run.dropLast())).trimmingCharacters(in: .whitespaces), answer, name)
+                    // The template's whitespace between the answer and its end of turn is trained
+                    // too (Gemma's newline, Llama 2's space): the student must emit it to stop.
+                    XCTAssertEqual(try tok.decode(Array(run.dropLast())).trimmingCharacters(in: .whitespacesAndNewlines), answer, name)
                 }
                 XCTAssertEqual(ids, try chat.encode(messages).ids, "deterministic")
             }
@@ -138,7 +140,7 @@ final class ChatEncoderTests: XCTestCase {
     func testTemplatesWhoseAssistantSpansCannotBeFoundAreRefused() throws {
         let tok = try TestTokenizer.get()
         let upper = try ChatTemplate("{% for m in messages %}{{ m['content'] | upper }}{{ eos_token }}{% endfor %}", name: "upper.jinja")
-        XCTAssertThrowsError(try ChatEncoder(template: upper, tokenizer: tok).checkLossSpans()) {
+        XCTAssertThrowsError(try ChatEncoder(template: upper, tokenizer: tok).encode(conversation)) {
             XCTAssertTrue($0.localizedDescription.contains("upper.jinja: assistant message 3 does not appear as given"), $0.localizedDescription)
         }
         let open = try ChatTemplate("{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\\n' }}{% endfor %}", name: "plain.jinja")

@@ -56,8 +56,8 @@ final class ChatParityTests: XCTestCase {
         for c in cases {
             let chat = try encoder(c)
             XCTAssertEqual(try chat.render(messages(c), addGenerationPrompt: c.addGenerationPrompt), c.text, c.name)
-            let ids = c.addGenerationPrompt ? try chat.promptIDs(messages(c)) : try chat.encode(messages(c)).ids
-            XCTAssertEqual(ids, c.ids, c.name)
+            XCTAssertEqual(try chat.ids(messages(c), addGenerationPrompt: c.addGenerationPrompt), c.ids, c.name)
+            if c.addGenerationPrompt { XCTAssertEqual(try chat.promptIDs(messages(c)), c.ids, c.name) }
         }
     }
 

@@ -368,9 +368,11 @@ final class SampleCLITests: XCTestCase {
         let r = try runProcess(exe, ["sample", "--model", dir.path, "--prompt", question, "--template", "bcsft", "--max-tokens", "8", "--temperature", "0", "--json"])
         XCTAssertEqual(r.0, 0, r.2)
         let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [String: Any])
-        let ids = try ChatTemplate.named("bcsft").encode([.user(question)], with: tok, addGenerationPrompt: true).ids
+        let chat = try ChatEncoder(setting: "bcsft", tokenizer: tok, modelFolder: dir)
+        let ids = try chat.promptIDs([.user(question)])
         let p = Sampling(temperature: 0, maxTokens: 8)
-        let expected = try model.generate(prompts: [ids], p, stopTokenIDs: model.stopTokenIDs(tokenizerEOS: tok.eosID)) { try tok.decode($0) }[0]
+        let stop = model.stopTokenIDs(tokenizerEOS: tok.eosID).union(chat.endOfTurnIDs)
+        let expected = try model.generate(prompts: [ids], p, stopTokenIDs: stop) { try tok.decode($0) }[0]
         XCTAssertEqual(o["ids"] as? [Int], expected.ids.map(Int.init))
         XCTAssertEqual(o["text"] as? String, expected.text)
         XCTAssertEqual(o["prompt_tokens"] as? Int, ids.count)

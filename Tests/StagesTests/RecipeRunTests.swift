@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import TestSupport
+import Tokenizers
 import Torch
 import XCTest
 
@@ -220,15 +221,27 @@ final class RecipeRunTests: XCTestCase {
         XCTAssertTrue(points.allSatisfy { $0["k"] as? Int == 2 && $0["pass_at_k"] is Double }, "\(points)")
     }
 
+    /// The real-student recipe on a Hugging Face-style folder: a Llama-3-style byte-level BPE
+    /// tokenizer.json with its chat template (the DatasetsTests chat fixture) and random weights.
     func testStudentAblationRecipeFineTunesALocalCheckpoint() throws {
         let (server, url) = try startServe(["--scripted"])
         defer { server.terminate(); server.waitUntilExit() }
         let (train, test) = try worldProblems()
-        let tok = try markerTokenizer(vocabularySize: 400)
-        let config = LlamaConfig(vocabSize: tok.vocabularySize, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2,
-                                 numAttentionHeads: 4, numKeyValueHeads: 2, bosTokenID: tok.bosID.map(Int.init), eosTokenID: tok.eosID.map(Int.init))
+        let fixture = repoRoot.appendingPathComponent("Tests/DatasetsTests/Fixtures/chat/llama3")
         let student = dir.appendingPathComponent("student")
-        try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 1)), to: student, tokenizerFiles: tok.files)
+        try FileManager.default.createDirectory(at: student, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: fixture.path) {
+            try FileManager.default.copyItem(at: fixture.appendingPathComponent(name), to: student.appendingPathComponent(name))
+        }
+        let tok = try loadTokenizer(at: student)
+        var config = LlamaConfig(vocabSize: tok.vocabularySize, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2,
+                                 numAttentionHeads: 4, numKeyValueHeads: 2, bosTokenID: tok.bosID.map(Int.init), eosTokenID: tok.eosID.map(Int.init))
+        config.ropeTheta = 500_000
+        let weights = dir.appendingPathComponent("weights")
+        try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 1)), to: weights)
+        for name in ["config.json", "model.safetensors", "generation_config.json"] {
+            try FileManager.default.copyItem(at: weights.appendingPathComponent(name), to: student.appendingPathComponent(name))
+        }
         let env = ["BCSFT_TEACHER_URL": url.absoluteString, "BCSFT_TEACHER_MODEL": "scripted-teacher", "BCSFT_MATH_TRAIN": train, "BCSFT_MATH500": test,
                    "BCSFT_STUDENT": student.path]
         try run("math-bcsft-ablation.yaml", ["--set", "vars.extract_problems=20", "--set", "vars.sft_problems=40", "--set", "vars.eval_problems=8",
@@ -237,6 +250,14 @@ final class RecipeRunTests: XCTestCase {
         let s = try statuses("math-bcsft-ablation.yaml")
         XCTAssertEqual(s.count, 10)
         XCTAssertTrue(s.values.allSatisfy { $0 == "completed" }, "\(s)")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("math-bcsft-ablation.yaml/student_bc/checkpoints/step-000004/config.json").path))
+        let checkpoint = dir.appendingPathComponent("math-bcsft-ablation.yaml/student_bc/checkpoints/step-000004")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("config.json").path))
+        // The checkpoint carries the student's tokenizer and chat template, byte for byte.
+        for name in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja"] {
+            XCTAssertEqual(try Data(contentsOf: checkpoint.appendingPathComponent(name)), try Data(contentsOf: fixture.appendingPathComponent(name)), name)
+        }
+        let manifest = try String(contentsOf: dir.appendingPathComponent("math-bcsft-ablation.yaml/data_bc/data/manifest.json"), encoding: .utf8)
+        XCTAssertTrue(manifest.contains("\"template\" : \"chat_template.jinja\""), manifest)
+
     }
 }

@@ -1,3 +1,4 @@
+import ChatTemplates
 import Datasets
 import Foundation
 import Tokenizers
@@ -92,7 +93,7 @@ public func markerTokenizer(vocabularySize: Int) throws -> SentencePieceTokenize
     defer { TokenizerCache.lock.unlock() }
     if let t = TokenizerCache.models[vocabularySize] { return t }
     var trainer = SentencePieceTrainer(vocabularySize: vocabularySize)
-    trainer.userDefinedSymbols = ChatTemplate.default.markers
+    trainer.userDefinedSymbols = ChatTemplate.markers(ofBuiltin: "bcsft")
     let t = try trainer.train(inputs: [repoRoot.appendingPathComponent("data/smoke/corpus.txt")],
                               output: try temporaryDirectory().appendingPathComponent("markers-\(vocabularySize).model"))
     TokenizerCache.models[vocabularySize] = t
@@ -149,3 +150,9 @@ public final class ScriptedServer {
     }
 }
 
+
+/// The files a student trained by bcsft on a `bcsft`-template dataset carries: its tokenizer and
+/// the chat template record, so a local backend renders its prompts as it was trained.
+public func studentFiles(_ tok: any Tokenizer) throws -> [String: Data] {
+    tok.files.merging(try ChatTemplateRecord.files(of: try ChatEncoder(setting: "bcsft", tokenizer: tok, modelFolder: nil)), uniquingKeysWith: { $1 })
+}
