@@ -10,7 +10,7 @@ public final class PackedDataset: @unchecked Sendable {
     /// The names a tokenizer's `files` and the chat template's files may have (one tokenizer's
     /// set is written beside the shards): what a checkpoint trained on the folder copies.
     public static let tokenizerFileNames = [SentencePieceTokenizer.fileName, BPETokenizer.fileName, BPETokenizer.configFileName,
-                                             ChatTemplateRecord.templateFileName, ChatTemplateRecord.fileName]
+                                             "special_tokens_map.json", ChatTemplateRecord.templateFileName, ChatTemplateRecord.fileName]
 
     /// The copy of the tokenizer written beside the shards, as `loadTokenizer(at:)` resolves it.
     public func tokenizer() throws -> any Tokenizer { try loadTokenizer(at: directory) }

@@ -17,7 +17,7 @@ public enum Checkpoint {
     }
 
     /// The tokenizer files a folder may hold; they decide its answers as much as the weights do.
-    static let tokenizerFileNames: Set<String> = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja", "bcsft_chat_template.json"]
+    static let tokenizerFileNames: Set<String> = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja", "bcsft_chat_template.json"]
 
     /// A short content hash of a checkpoint folder (config, every weight file, tokenizer): what
     /// identifies a model's answers, whatever the folder is called. Reads the files in chunks.

@@ -66,7 +66,13 @@ public final class SentencePieceTokenizer: Tokenizer, @unchecked Sendable {
     /// The name a model folder gives a SentencePiece model.
     public static let fileName = "tokenizer.model"
 
-    public var files: [String: Data] { [Self.fileName: modelData] }
+    /// The Hugging Face files a model folder keeps beside its tokenizer.model (Llama 2, Mistral,
+    /// Gemma): they name the special tokens and hold the chat template, and `files` carries them
+    /// into datasets and checkpoints. Set by `loadTokenizer(at:)` before the tokenizer is shared.
+    public static let companionFileNames = [BPETokenizer.fileName, BPETokenizer.configFileName, "special_tokens_map.json"]
+    public internal(set) var companionFiles: [String: Data] = [:]
+
+    public var files: [String: Data] { companionFiles.merging([Self.fileName: modelData]) { $1 } }
 
     public var specialPieces: [String: Int32] { specialPieceTable }
 

@@ -27,8 +27,8 @@ struct BackendOptions: ParsableArguments {
     var worldSeed: UInt64?
     @Option(help: help("Where a local checkpoint runs: cpu, cuda or cuda:N (local).", default: Backend().device)) var device: String?
     @Option(help: "Checkpoint folder, or a trainer's output folder (its newest checkpoint), to run in process (local).") var checkpoint: String?
-    @Option(name: .customLong("chat-template"), help: help("The local checkpoint's chat template: auto (the one it was trained with), bcsft, llama2 or a .jinja file (local).", default: Backend().template))
-    var chatTemplate: String?
+    @Option(help: help("The local checkpoint's chat template: auto (the one it was trained with), bcsft, llama2 or a .jinja file (local).", default: Backend().template))
+    var template: String?
     @Option(help: "Response cache (SQLite). Default: the output file with .cache.sqlite appended.") var cache: String?
     @Flag(name: .customLong("no-cache"), help: "Send every request, keep nothing.") var noCache = false
 
@@ -42,7 +42,7 @@ struct BackendOptions: ParsableArguments {
         g.set("backend.stream", stream)
         g.set("backend.world_seed", worldSeed)
         g.set("backend.device", device)
-        g.set("backend.template", chatTemplate)
+        g.set("backend.template", template)
         // A backend given by nothing but a checkpoint still needs its group to exist.
         if checkpoint != nil, !g.values.keys.contains("backend") { g.set("backend", [String: String]()) }
     }

@@ -16,7 +16,7 @@ struct DatasetBuildCommand: ParsableCommand {
     @Option(name: .customLong("seq-len"), help: "Tokens per packed row.") var seqLen: Int
     @Option(help: "Output folder (replaced atomically when the build completes).") var output: String
     @Option(help: help("Chat template: auto (the tokenizer's model folder's own), bcsft, llama2 or a .jinja file.", default: DatasetSettings().template)) var template: String?
-    @Option(name: .customLong("template-var"), help: "A variable the chat template reads, KEY=VALUE (repeatable), e.g. enable_thinking=false.")
+    @Option(name: .customLong("template-vars"), help: "A variable the chat template reads, KEY=VALUE (repeatable), e.g. enable_thinking=false.")
     var templateVars: [String] = []
     @Option(name: .customLong("val-fraction"), help: help("Fraction of records (by id hash) for validation.", default: DatasetSettings().valFraction))
     var valFraction: Double?
@@ -29,7 +29,7 @@ struct DatasetBuildCommand: ParsableCommand {
         var g = GivenSettings()
         g.set("seq_len", seqLen)
         g.set("template", template)
-        if !templateVars.isEmpty { g.set("template_vars", try TemplateVariable.parse(templateVars, flag: "--template-var")) }
+        if !templateVars.isEmpty { g.set("template_vars", try TemplateVariable.parse(templateVars, flag: "--template-vars")) }
         g.set("val_fraction", valFraction)
         g.set("truncate", truncate)
         g.set("skip_invalid", skipInvalid)

@@ -20,7 +20,7 @@ struct SampleCommand: ParsableCommand {
     @Option(name: .customLong("prompt-ids"), help: "Prompt as space-separated token ids.") var promptIDs: String?
     @Option(help: "Render --prompt as a user turn with this chat template instead of raw text: auto (the folder's own), bcsft, llama2 or a .jinja file.")
     var template: String?
-    @Option(name: .customLong("template-var"), help: "A variable the chat template reads, KEY=VALUE (repeatable), e.g. enable_thinking=false.")
+    @Option(name: .customLong("template-vars"), help: "A variable the chat template reads, KEY=VALUE (repeatable), e.g. enable_thinking=false.")
     var templateVars: [String] = []
     @OptionGroup var sampling: SamplingOptions
     @Flag(help: "Print {\"ids\": [...], \"text\": ...} instead of the text.") var json = false
@@ -55,7 +55,7 @@ struct SampleCommand: ParsableCommand {
             if let template {
                 var chat = try ChatEncoder.forModel(dir, tokenizer: tok, setting: template)
                 if !templateVars.isEmpty {
-                    chat = try ChatEncoder(template: chat.template, tokenizer: tok, variables: try TemplateVariable.parse(templateVars, flag: "--template-var"))
+                    chat = try ChatEncoder(template: chat.template, tokenizer: tok, variables: try TemplateVariable.parse(templateVars, flag: "--template-vars"))
                 }
                 ids = try chat.promptIDs([.user(prompt!)])
                 stop.formUnion(chat.endOfTurnIDs)

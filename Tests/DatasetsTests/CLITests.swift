@@ -102,7 +102,7 @@ final class DatasetCLITests: XCTestCase {
         // template auto: the folder's own (Qwen3's, with enable_thinking passed through).
         let qwen3 = repoRoot.appendingPathComponent("Tests/DatasetsTests/Fixtures/chat/qwen3")
         r = try runProcess(exe, ["dataset", "build", "--records", input.path, "--tokenizer", qwen3.path, "--seq-len", "256", "--output", ds.path,
-                                 "--template", "auto", "--template-var", "enable_thinking=false"])
+                                 "--template", "auto", "--template-vars", "enable_thinking=false"])
         XCTAssertEqual(r.0, 0, r.2)
         let record = try JSONDecoder().decode(ChatTemplateRecord.self, from: Data(contentsOf: ds.appendingPathComponent("bcsft_chat_template.json")))
         XCTAssertEqual(record.template, "chat_template.jinja")
@@ -110,8 +110,8 @@ final class DatasetCLITests: XCTestCase {
         r = try runProcess(exe, ["dataset", "inspect", ds.path, "--rows", "1"])
         XCTAssertTrue(r.1.contains("<|im_start|>assistant"), r.1)
         r = try runProcess(exe, ["dataset", "build", "--records", input.path, "--tokenizer", qwen3.path, "--seq-len", "256", "--output", ds.path,
-                                 "--template-var", "oops"])
-        XCTAssertTrue(r.2.contains("--template-var 'oops': expected KEY=VALUE"), r.2)
+                                 "--template-vars", "oops"])
+        XCTAssertTrue(r.2.contains("--template-vars 'oops': expected KEY=VALUE"), r.2)
     }
 
     /// A folder holding a SentencePiece tokenizer.model builds as the file itself does.

@@ -95,12 +95,14 @@ final class SettingsParityTests: XCTestCase {
     }
 
     /// A flag's setting key: `--max-tokens` is max_tokens; the backend flags sit under
-    /// `backend`; the embedding server's flags are `--embed-` and the key under `embedding`.
-    static func key(forFlag flag: String) -> String {
+    /// `backend` in a step that asks a model (`--template` is a dataset's `template` and a local
+    /// backend's `backend.template`: one concept, the chat template); the embedding server's
+    /// flags are `--embed-` and the key under `embedding`.
+    static func key(forFlag flag: String, hasBackend: Bool = true) -> String {
         let k = flag.replacingOccurrences(of: "-", with: "_")
         if k == "backend" { return "backend.kind" }
         if k.hasPrefix("embed_") { return "embedding." + k.dropFirst("embed_".count) }
-        return Backend.keys.contains(k) ? "backend." + k : k
+        return hasBackend && Backend.keys.contains(k) ? "backend." + k : k
     }
 
     /// The flag of a setting key (the inverse of `key(forFlag:)`).
@@ -134,7 +136,7 @@ final class SettingsParityTests: XCTestCase {
                 guard let name = o.names.first, !(name.hasPrefix("no-") && opts.contains { $0.names.contains(String(name.dropFirst(3))) }) else { continue }
                 if pair.commandOnly[name] != nil { continue }
                 if let input = pair.inputs[name] { inputs.insert(input); continue }
-                settings.insert(Self.key(forFlag: name))
+                settings.insert(Self.key(forFlag: name, hasBackend: try kind(pair.kind).settingKeys.contains("backend")))
             }
             let kind = try kind(pair.kind)
             XCTAssertEqual(settings, stageKeys(kind), "bcsft \(pair.command.joined(separator: " ")) vs kind \(pair.kind): settings")
@@ -146,14 +148,14 @@ final class SettingsParityTests: XCTestCase {
         for pair in Self.pairs {
             for o in try options(pair.command) {
                 guard let name = o.names.first, pair.commandOnly[name] == nil, pair.inputs[name] == nil, !name.hasPrefix("no-") else { continue }
-                let key = Self.key(forFlag: name)
+                let key = Self.key(forFlag: name, hasBackend: try kind(pair.kind).settingKeys.contains("backend"))
                 // The command holds no default of its own (a repeatable option starts empty); a
                 // required flag has none anywhere.
                 XCTAssertTrue(o.defaultValue == nil || o.defaultValue == "[]", "--\(name) of bcsft \(pair.command.joined(separator: " ")) has its own default \(o.defaultValue!)")
                 guard o.isOptional else { continue }
                 let parts = key.split(separator: ".").map(String.init)
                 let groupDefaults = parts.count == 2 ? (parts[0] == "embedding" ? EmbeddingSettings.defaults : Backend.defaults) : pair.defaults
-                guard let d = groupDefaults[parts.last!], d != .null, d != .list([]) else { continue }
+                guard let d = groupDefaults[parts.last!], d != .null, d != .list([]), d != .map([:]) else { continue }
                 let text: String = if case let .list(xs) = d { xs.compactMap(\.scalarText).joined(separator: ",") } else { d.scalarText ?? "" }
                 XCTAssertTrue(o.help.hasSuffix("(default: \(text))"), "--\(name) of bcsft \(pair.command.joined(separator: " ")): help '\(o.help)' lacks the library's default \(text)")
             }

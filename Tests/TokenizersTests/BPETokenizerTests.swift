@@ -169,6 +169,19 @@ final class BPETokenizerTests: XCTestCase {
         XCTAssertThrowsError(try loadTokenizer(at: dir)) { XCTAssertTrue("\($0)".contains("neither"), "\($0)") }
         try FileManager.default.copyItem(at: Fixture.referenceModel, to: dir.appendingPathComponent("tokenizer.model"))
         XCTAssertTrue(try loadTokenizer(at: dir) is SentencePieceTokenizer)
+
+        // A Llama 2 / Mistral folder: tokenizer.model beside a SentencePiece-style tokenizer.json
+        // (Metaspace, not byte-level) reads as the model, keeping the HF files beside it.
+        let metaspace = #"{"model": {"type": "BPE", "vocab": {}, "merges": []}, "pre_tokenizer": {"type": "Metaspace", "replacement": "▁"}}"#
+        try metaspace.write(to: dir.appendingPathComponent("tokenizer.json"), atomically: true, encoding: .utf8)
+        try #"{"bos_token": "<s>", "eos_token": "</s>"}"#.write(to: dir.appendingPathComponent("tokenizer_config.json"), atomically: true, encoding: .utf8)
+        let both = try loadTokenizer(at: dir)
+        XCTAssertTrue(both is SentencePieceTokenizer)
+        XCTAssertEqual(Set(both.files.keys), ["tokenizer.model", "tokenizer.json", "tokenizer_config.json"])
+        XCTAssertEqual(both.sha256, try loadTokenizer(at: Fixture.referenceModel).sha256, "the hash is the model's")
+        // Without the tokenizer.model, the same tokenizer.json is refused with its field.
+        try FileManager.default.removeItem(at: dir.appendingPathComponent("tokenizer.model"))
+        XCTAssertThrowsError(try loadTokenizer(at: dir)) { XCTAssertTrue("\($0)".contains("pre_tokenizer"), "\($0)") }
     }
 
     /// Each unsupported or malformed part is refused with its JSON path.
