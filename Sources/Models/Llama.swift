@@ -1,10 +1,12 @@
 import Foundation
 import Torch
 
-/// A Llama-family decoder (Llama 1/2/3 without rope scaling, Mistral-style GQA) written on
-/// Torch, with HF's tensor names and conventions, so checkpoints move both ways with HF
-/// transformers: RMSNorm, rotary embeddings in HF's rotate-half layout, grouped-query
-/// attention, SwiGLU MLP, tied or untied output head.
+/// A Llama-family decoder written on Torch, with HF's tensor names and conventions, so
+/// checkpoints move both ways with HF transformers: RMSNorm, rotary embeddings in HF's
+/// rotate-half layout, grouped-query attention, SwiGLU MLP, tied or untied output head. The
+/// families differ only where `LlamaConfig` names it: q/k/v (and o) biases (Qwen2; Llama and Qwen3
+/// with attention_bias), per-head q/k RMSNorm before rotary (Qwen3), an explicit head_dim (Qwen3,
+/// Mistral), a sliding attention window (Mistral).
 ///
 /// Packed rows: pass `documentIDs` (and `positions` restarting at each document) and each
 /// token attends only to earlier tokens of its own document.
@@ -26,19 +28,23 @@ public final class Llama {
 
     struct Layer {
         let q, k, v, o, gate, up, down, inputNorm, postNorm: Tensor
+        let qBias, kBias, vBias, oBias: Tensor?
+        let qNorm, kNorm: Tensor?
     }
 
     /// Inference-only concatenations (q|k|v and gate|up): one matmul instead of three and two.
     /// Built by `generate` for its duration, since training changes the weights.
     struct Fused {
         let qkv, gateUp: Tensor
+        let qkvBias: Tensor?
     }
     var fused: [Fused]?
 
     func withFusedWeights<R>(_ body: () throws -> R) throws -> R {
         let built = try withNoGrad {
             try layers.map { l in
-                Fused(qkv: try Tensor.cat([l.q, l.k, l.v], dim: 0).detach(), gateUp: try Tensor.cat([l.gate, l.up], dim: 0).detach())
+                Fused(qkv: try Tensor.cat([l.q, l.k, l.v], dim: 0).detach(), gateUp: try Tensor.cat([l.gate, l.up], dim: 0).detach(),
+                      qkvBias: try l.qBias.map { try Tensor.cat([$0, l.kBias!, l.vBias!], dim: 0).detach() })
             }
         }
         fused = built
@@ -49,14 +55,20 @@ public final class Llama {
     /// HF names and shapes this config implies, in a fixed order.
     public static func parameterShapes(_ c: LlamaConfig) -> [(String, [Int])] {
         let (d, f, hd) = (c.hiddenSize, c.intermediateSize, c.headDim)
+        let (qWidth, kvWidth) = (c.numAttentionHeads * hd, c.numKeyValueHeads * hd)
         var s: [(String, [Int])] = [("model.embed_tokens.weight", [c.vocabSize, d])]
         for i in 0..<c.numHiddenLayers {
             let p = "model.layers.\(i)."
-            s += [(p + "self_attn.q_proj.weight", [c.numAttentionHeads * hd, d]),
-                  (p + "self_attn.k_proj.weight", [c.numKeyValueHeads * hd, d]),
-                  (p + "self_attn.v_proj.weight", [c.numKeyValueHeads * hd, d]),
-                  (p + "self_attn.o_proj.weight", [d, c.numAttentionHeads * hd]),
-                  (p + "mlp.gate_proj.weight", [f, d]), (p + "mlp.up_proj.weight", [f, d]), (p + "mlp.down_proj.weight", [d, f]),
+            s += [(p + "self_attn.q_proj.weight", [qWidth, d]),
+                  (p + "self_attn.k_proj.weight", [kvWidth, d]),
+                  (p + "self_attn.v_proj.weight", [kvWidth, d]),
+                  (p + "self_attn.o_proj.weight", [d, qWidth])]
+            if c.qkvBias {
+                s += [(p + "self_attn.q_proj.bias", [qWidth]), (p + "self_attn.k_proj.bias", [kvWidth]), (p + "self_attn.v_proj.bias", [kvWidth])]
+            }
+            if c.outputBias { s.append((p + "self_attn.o_proj.bias", [d])) }
+            if c.qkNorm { s += [(p + "self_attn.q_norm.weight", [hd]), (p + "self_attn.k_norm.weight", [hd])] }
+            s += [(p + "mlp.gate_proj.weight", [f, d]), (p + "mlp.up_proj.weight", [f, d]), (p + "mlp.down_proj.weight", [d, f]),
                   (p + "input_layernorm.weight", [d]), (p + "post_attention_layernorm.weight", [d])]
         }
         s.append(("model.norm.weight", [d]))
@@ -81,6 +93,7 @@ public final class Llama {
         var w: [String: Tensor] = [:]
         for (name, shape) in Self.parameterShapes(config) {
             w[name] = name.hasSuffix("norm.weight") ? try Tensor.ones(shape, dtype: dtype)
+                : name.hasSuffix(".bias") ? try Tensor.zeros(shape, dtype: dtype)
                 : try (Tensor.randn(shape, generator: generator) * 0.02).to(dtype)
         }
         try self.init(config: config, weights: w, source: "initialisation", device: device)
@@ -115,7 +128,9 @@ public final class Llama {
             return Layer(q: w[p + "self_attn.q_proj.weight"]!, k: w[p + "self_attn.k_proj.weight"]!, v: w[p + "self_attn.v_proj.weight"]!,
                          o: w[p + "self_attn.o_proj.weight"]!, gate: w[p + "mlp.gate_proj.weight"]!, up: w[p + "mlp.up_proj.weight"]!,
                          down: w[p + "mlp.down_proj.weight"]!, inputNorm: w[p + "input_layernorm.weight"]!,
-                         postNorm: w[p + "post_attention_layernorm.weight"]!)
+                         postNorm: w[p + "post_attention_layernorm.weight"]!,
+                         qBias: w[p + "self_attn.q_proj.bias"], kBias: w[p + "self_attn.k_proj.bias"], vBias: w[p + "self_attn.v_proj.bias"],
+                         oBias: w[p + "self_attn.o_proj.bias"], qNorm: w[p + "self_attn.q_norm.weight"], kNorm: w[p + "self_attn.k_norm.weight"])
         }
         // inv_freq[i] = theta^(-2i/d) (rope_scaling applied), in float32 as HF keeps it.
         invFreq = try Tensor(config.inverseFrequencies.map { Float($0) }, device: device)
@@ -163,6 +178,14 @@ public final class Llama {
             let keys = try km.unsqueeze(1).unsqueeze(1)
             allowed = try allowed?.logicalAnd(keys) ?? keys
         }
+        // Mistral's window: a query sees the keys fewer than `window` positions back. Indices stand
+        // for positions: packed documents and left padding shift queries and keys alike.
+        if let window = config.slidingWindow, past + t > window {
+            let queries = try Tensor.arange(Double(past), Double(past + t), device: device).unsqueeze(-1)
+            let keys = try Tensor.arange(0, Double(past + t), device: device).unsqueeze(0)
+            let near = try (queries - keys).lt(Double(window)).unsqueeze(0).unsqueeze(0)
+            allowed = try allowed?.logicalAnd(near) ?? near
+        }
         let mask = try allowed.map { try Tensor.zeros($0.shape, dtype: x.dtype, device: x.device).maskedFill($0.logicalNot(), -.infinity) }
         let scale = 1.0 / Double(hd).squareRoot()
 
@@ -171,15 +194,22 @@ public final class Llama {
             let f = isGradEnabled ? nil : fused?[i]
             var q: Tensor, k: Tensor, v: Tensor
             if let f {
-                let qkv = try n.linear(f.qkv).view([b, t, h + 2 * kvh, hd])
-                q = try qkv.narrow(2, start: 0, length: h).transpose(1, 2)
-                k = try qkv.narrow(2, start: h, length: kvh).transpose(1, 2)
+                let qkv = try n.linear(f.qkv, bias: f.qkvBias).view([b, t, h + 2 * kvh, hd])
+                q = try qkv.narrow(2, start: 0, length: h)
+                k = try qkv.narrow(2, start: h, length: kvh)
                 v = try qkv.narrow(2, start: h + kvh, length: kvh).transpose(1, 2)
             } else {
-                q = try n.linear(l.q).view([b, t, h, hd]).transpose(1, 2)
-                k = try n.linear(l.k).view([b, t, kvh, hd]).transpose(1, 2)
-                v = try n.linear(l.v).view([b, t, kvh, hd]).transpose(1, 2)
+                q = try n.linear(l.q, bias: l.qBias).view([b, t, h, hd])
+                k = try n.linear(l.k, bias: l.kBias).view([b, t, kvh, hd])
+                v = try n.linear(l.v, bias: l.vBias).view([b, t, kvh, hd]).transpose(1, 2)
             }
+            // Qwen3: each head's queries and keys are RMS-normalised over head_dim before rotary.
+            if let qn = l.qNorm, let kn = l.kNorm {
+                q = try rmsNorm(q.contiguous(), qn)
+                k = try rmsNorm(k.contiguous(), kn)
+            }
+            q = try q.transpose(1, 2)
+            k = try k.transpose(1, 2)
             q = try q.rotary(cos: cos, sin: sin)
             k = try k.rotary(cos: cos, sin: sin)
             if let cache { (k, v) = try cache.append(layer: i, keys: k, values: v) }
@@ -192,7 +222,7 @@ public final class Llama {
             // (they are never read). Every other query sees at least itself.
             if keyMask != nil, t > 1 { y = try Tensor.where(y.isFinite(), y, Tensor.zeros([1], dtype: y.dtype, device: y.device)) }
             y = try y.transpose(1, 2).contiguous().view([b, t, h * hd])  // free: attention's output is laid out [B, T, H, D]
-            x = try x + y.linear(l.o)
+            x = try x + y.linear(l.o, bias: l.oBias)
             let m = try rmsNorm(x, l.postNorm)
             if let f {
                 let gu = try m.linear(f.gateUp)

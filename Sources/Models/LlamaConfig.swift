@@ -2,10 +2,40 @@ import Common
 import Foundation
 
 /// A Llama-family configuration, read from HF's `config.json` (`decode`; the CodingKeys are
-/// HF's names) and written back by `hfJSON`. Keys this model does not use are ignored on load; keys that would change
-/// the computation and are not implemented (rope_scaling kinds other than linear and llama3,
-/// attention or MLP bias) are errors.
+/// HF's names) and written back by `hfJSON`. One decoder serves the four families; their
+/// differences are the named fields below (`family`, the attention biases, Qwen3's q/k norm,
+/// an explicit `head_dim`, Mistral's sliding window). Keys this model does not use are ignored
+/// on load; keys that would change the computation and are not implemented (rope_scaling kinds
+/// other than linear and llama3, an MLP bias, Qwen's layer-dependent sliding window) are errors.
 public struct LlamaConfig: Decodable, Sendable, Equatable {
+    /// HF's model_type: which family's small differences apply.
+    public enum Family: String, Sendable, CaseIterable {
+        case llama, mistral, qwen2, qwen3
+
+        /// HF's class name, written as `architectures`.
+        public var architecture: String {
+            switch self {
+            case .llama: "LlamaForCausalLM"
+            case .mistral: "MistralForCausalLM"
+            case .qwen2: "Qwen2ForCausalLM"
+            case .qwen3: "Qwen3ForCausalLM"
+            }
+        }
+    }
+
+    public var family = Family.llama
+    /// Biases on the q, k and v projections: always in Qwen2, `attention_bias` in Llama and Qwen3.
+    public var qkvBias = false
+    /// A bias on the output projection: `attention_bias` in Llama and Qwen3, never in Qwen2.
+    public var outputBias = false
+    /// `head_dim` when the config states one (Qwen3, Mistral-Nemo: heads x head_dim need not be
+    /// hidden_size); nil: hidden_size / num_attention_heads.
+    public var explicitHeadDim: Int?
+    /// Mistral's sliding window: a query attends to the keys at most `slidingWindow - 1`
+    /// positions back (itself included, `slidingWindow` keys in all).
+    public var slidingWindow: Int?
+    /// Qwen3 normalises each head's queries and keys (RMSNorm over head_dim) before rotary.
+    public var qkNorm: Bool { family == .qwen3 }
     public var vocabSize: Int
     public var hiddenSize: Int
     public var intermediateSize: Int
@@ -27,7 +57,7 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
     /// Not a CodingKey: read and written through HF's dictionary (`decode`, `hfJSON`).
     public var ropeScaling: RopeScaling?
 
-    public var headDim: Int { hiddenSize / numAttentionHeads }
+    public var headDim: Int { explicitHeadDim ?? hiddenSize / numAttentionHeads }
 
     /// The rotary inverse frequencies theta^(-2i/d), i < d/2, with `ropeScaling` applied.
     public var inverseFrequencies: [Double] {
@@ -40,7 +70,7 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
         case numHiddenLayers = "num_hidden_layers", numAttentionHeads = "num_attention_heads"
         case numKeyValueHeads = "num_key_value_heads", rmsNormEps = "rms_norm_eps", ropeTheta = "rope_theta"
         case maxPositionEmbeddings = "max_position_embeddings", tieWordEmbeddings = "tie_word_embeddings"
-        case bosTokenID = "bos_token_id", eosTokenID = "eos_token_id"
+        case bosTokenID = "bos_token_id", eosTokenID = "eos_token_id", headDim = "head_dim"
     }
 
     public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
@@ -78,6 +108,9 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
         // One id or a list (Llama 3.x); all of them stop generation.
         eosTokenIDs = (try? c.decodeIfPresent(Int.self, forKey: .eosTokenID)).flatMap { $0.map { [$0] } }
             ?? (try? c.decodeIfPresent([Int].self, forKey: .eosTokenID)).flatMap { $0 } ?? []
+        explicitHeadDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
+        // A stated head_dim equal to the default is no difference.
+        if numAttentionHeads > 0, hiddenSize % numAttentionHeads == 0, explicitHeadDim == hiddenSize / numAttentionHeads { explicitHeadDim = nil }
     }
 
     /// The config.json keys this implementation reads or checks: what a from-scratch
@@ -85,7 +118,7 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
     public static let understoodKeys: Set<String> = Set(
         ["vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
          "rms_norm_eps", "rope_theta", "max_position_embeddings", "tie_word_embeddings", "bos_token_id", "eos_token_id",
-         "rope_scaling", "attention_bias", "mlp_bias", "hidden_act", "head_dim", "model_type"])
+         "rope_scaling", "attention_bias", "mlp_bias", "hidden_act", "head_dim", "model_type", "sliding_window", "use_sliding_window"])
 
     /// Reads `config.json`, checking what this implementation supports.
     public static func load(_ url: URL) throws -> LlamaConfig {
@@ -107,8 +140,12 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
         guard let raw = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ModelError.invalidConfig(path: path, field: "-", reason: "not a JSON object")
         }
-        if let type = raw["model_type"] as? String, !["llama", "mistral"].contains(type) {
-            throw ModelError.invalidConfig(path: path, field: "model_type", reason: "'\(type)' is not a Llama-family model")
+        var family = Family.llama
+        if let type = raw["model_type"] as? String {
+            guard let f = Family(rawValue: type) else {
+                throw ModelError.invalidConfig(path: path, field: "model_type", reason: "'\(type)' is not a supported family (\(Family.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            family = f
         }
         var scaling: RopeScaling?
         if let value = raw["rope_scaling"], !(value is NSNull) {
@@ -117,8 +154,14 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
             }
             scaling = try RopeScaling(hf: dict, path: path)
         }
-        for key in ["attention_bias", "mlp_bias"] where (raw[key] as? Bool) == true {
-            throw ModelError.unsupported("\(path): \(key) = true")
+        if (raw["mlp_bias"] as? Bool) == true { throw ModelError.unsupported("\(path): mlp_bias = true") }
+        let attentionBias = (raw["attention_bias"] as? Bool) == true
+        // Qwen2/Qwen3 window only some layers (max_window_layers, layer_types) when asked to.
+        if family == .qwen2 || family == .qwen3, (raw["use_sliding_window"] as? Bool) == true {
+            throw ModelError.unsupported("\(path): use_sliding_window = true (Qwen's layer-dependent sliding window is not implemented)")
+        }
+        if let types = raw["layer_types"] as? [String], types.contains(where: { $0 != "full_attention" }) {
+            throw ModelError.unsupported("\(path): layer_types other than full_attention")
         }
         if let act = raw["hidden_act"], (act as? String) != "silu" {
             throw ModelError.unsupported("\(path): hidden_act = \(act) (this Llama's MLP is SwiGLU, silu)")
@@ -132,11 +175,14 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
             throw ModelError.invalidConfig(path: path, field: ctx.codingPath.map(\.stringValue).joined(separator: "."), reason: "null")
         }
         config.ropeScaling = scaling
-        try config.validate(path: path)
-        // Some configs state head_dim; one other than hidden_size / heads is not this layout.
-        if let hd = raw["head_dim"], !(hd is NSNull), (hd as? Int) != config.headDim {
-            throw ModelError.unsupported("\(path): head_dim = \(hd), but hidden_size / num_attention_heads = \(config.headDim)")
+        config.family = family
+        switch family {
+        case .qwen2: (config.qkvBias, config.outputBias) = (true, false)
+        case .llama, .qwen3: (config.qkvBias, config.outputBias) = (attentionBias, attentionBias)
+        case .mistral: break  // Mistral's projections have no biases
         }
+        if family == .mistral, let w = raw["sliding_window"] as? Int { config.slidingWindow = w }
+        try config.validate(path: path)
         return config
     }
 
@@ -150,8 +196,8 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
 
     /// Parameters of a model with this configuration (in Double: no size can overflow it).
     public var parameterCount: Double {
-        let h = Double(hiddenSize), kv = Double(numKeyValueHeads * headDim)
-        let layer = h * h * 2 + h * kv * 2 + h * Double(intermediateSize) * 3 + h * 2
+        let h = Double(hiddenSize), q = Double(numAttentionHeads * headDim), kv = Double(numKeyValueHeads * headDim)
+        let layer = h * q * 2 + h * kv * 2 + h * Double(intermediateSize) * 3 + h * 2
         return Double(vocabSize) * h * (tieWordEmbeddings ? 1 : 2) + Double(numHiddenLayers) * layer + h
     }
 
@@ -167,8 +213,13 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
         for (f, limit) in Self.limits where values[f]! > limit {
             throw bad(f, "\(values[f]!) is above \(limit), larger than any model this implementation supports")
         }
-        guard hiddenSize % numAttentionHeads == 0 else { throw bad("hidden_size", "\(hiddenSize) is not divisible by num_attention_heads \(numAttentionHeads)") }
-        guard headDim % 2 == 0 else { throw bad("hidden_size", "head dimension \(headDim) must be even for rotary embeddings") }
+        if let hd = explicitHeadDim {
+            guard hd > 0, hd <= 1024 else { throw bad("head_dim", "must be in 1...1024, got \(hd)") }
+        } else {
+            guard hiddenSize % numAttentionHeads == 0 else { throw bad("hidden_size", "\(hiddenSize) is not divisible by num_attention_heads \(numAttentionHeads)") }
+        }
+        guard headDim % 2 == 0 else { throw bad(explicitHeadDim == nil ? "hidden_size" : "head_dim", "head dimension \(headDim) must be even for rotary embeddings") }
+        if let w = slidingWindow, w < 1 { throw bad("sliding_window", "must be at least 1, got \(w)") }
         guard numAttentionHeads % numKeyValueHeads == 0 else {
             throw bad("num_key_value_heads", "\(numKeyValueHeads) does not divide num_attention_heads \(numAttentionHeads)")
         }
@@ -177,13 +228,19 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
     /// HF's config.json for this model (what `LlamaForCausalLM.from_pretrained` reads).
     public func hfJSON(dtype: String = "float32") throws -> Data {
         var o: [String: Any] = [
-            "architectures": ["LlamaForCausalLM"], "model_type": "llama", "torch_dtype": dtype,
+            "architectures": [family.architecture], "model_type": family.rawValue, "torch_dtype": dtype, "head_dim": headDim,
             "vocab_size": vocabSize, "hidden_size": hiddenSize, "intermediate_size": intermediateSize,
             "num_hidden_layers": numHiddenLayers, "num_attention_heads": numAttentionHeads,
             "num_key_value_heads": numKeyValueHeads, "rms_norm_eps": rmsNormEps, "rope_theta": ropeTheta,
             "max_position_embeddings": maxPositionEmbeddings, "tie_word_embeddings": tieWordEmbeddings,
-            "hidden_act": "silu", "attention_bias": false, "rope_scaling": ropeScaling?.hf ?? NSNull(), "initializer_range": 0.02,
+            "hidden_act": "silu", "rope_scaling": ropeScaling?.hf ?? NSNull(), "initializer_range": 0.02,
         ]
+        switch family {
+        case .llama, .qwen3: o["attention_bias"] = outputBias
+        case .qwen2: o["use_sliding_window"] = false
+        case .mistral: o["sliding_window"] = slidingWindow ?? NSNull()
+        }
+        if family == .qwen3 { o["use_sliding_window"] = false }
         if let b = bosTokenID { o["bos_token_id"] = b }
         if let e = eosTokenJSON { o["eos_token_id"] = e }
         return try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])

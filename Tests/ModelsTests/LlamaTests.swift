@@ -253,12 +253,18 @@ final class LlamaTests: XCTestCase {
         try expect("rope_scaling.rope_type 'yarn'") { $0["rope_scaling"] = ["rope_type": "yarn", "factor": 4.0] }
         try expect("field 'rope_scaling.low_freq_factor': missing") { $0["rope_scaling"] = ["rope_type": "llama3", "factor": 8.0] }
         try expect("field 'rope_scaling.factor': must be at least 1") { $0["rope_scaling"] = ["type": "linear", "factor": 0.5] }
-        try expect("'gpt2' is not a Llama-family model") { $0["model_type"] = "gpt2" }
+        try expect("field 'model_type': 'gpt2' is not a supported family (llama, mistral, qwen2, qwen3)") { $0["model_type"] = "gpt2" }
+        try expect("mlp_bias = true") { $0["mlp_bias"] = true }
+        try expect("use_sliding_window = true") { $0["model_type"] = "qwen2"; $0["use_sliding_window"] = true }
+        try expect("tensor 'model.layers.0.self_attn.q_proj.bias' is missing") { $0["model_type"] = "qwen2" }
+        try expect("tensor 'model.layers.0.self_attn.q_norm.weight' is missing") { $0["model_type"] = "qwen3" }
         try expect("model.layers.0.mlp.gate_proj.weight' has shape [64, 32], the config implies [48, 32]") { $0["intermediate_size"] = 48 }
         try expect("tensor 'model.layers.2.self_attn.q_proj.weight' is missing") { $0["num_hidden_layers"] = 3 }
         try expect("does not divide num_attention_heads") { $0["num_key_value_heads"] = 3 }
         try expect("hidden_act = gelu") { $0["hidden_act"] = "gelu" }
-        try expect("head_dim = 16, but hidden_size / num_attention_heads = 8") { $0["head_dim"] = 16 }
+        // An explicit head_dim is a different layout, checked against the weights.
+        try expect("tensor 'model.layers.0.self_attn.q_proj.weight' has shape [32, 32], the config implies [64, 32]") { $0["head_dim"] = 16 }
+        try expect("field 'head_dim': head dimension 7 must be even") { $0["head_dim"] = 7 }
         let broken = try variant { _ in }
         try Data([1, 2, 3]).write(to: broken.appendingPathComponent("model.safetensors"))
         XCTAssertThrowsError(try Checkpoint.load(broken)) { error in
