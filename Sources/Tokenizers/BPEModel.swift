@@ -16,9 +16,8 @@ final class BPEModel: @unchecked Sendable {
     let fuseUnknown: Bool
     /// The id of each byte's one-scalar token.
     private let byteIDs: [Int32?]
-    private var cache: [[UInt8]: [Int32]] = [:]
-    private let lock = NSLock()
-    private static let cacheLimit = 100_000
+    /// Each encoding thread's cache of words already merged.
+    private let caches = ThreadWordCaches()
 
     init(_ node: JSONNode) throws {
         let type = node["type"]
@@ -75,18 +74,25 @@ final class BPEModel: @unchecked Sendable {
         byteIDs = (0..<256).map { byName[String(ByteLevel.scalarForByte[$0])] }
     }
 
+    /// Appends the ids of one pre-tokenized word to `out`.
+    func tokenize(_ word: UnsafeBufferPointer<UInt8>, into out: inout [Int32]) throws {
+        // A single byte is its one-scalar token: no merge applies to one symbol.
+        if word.count == 1, let id = byteIDs[Int(word[0])] {
+            out.append(id)
+            return
+        }
+        let cache = caches.current
+        if let cache, cache.append(word, to: &out) { return }
+        let ids = try merge(Array(word))
+        cache?.insert(word, ids)
+        out += ids
+    }
+
     /// The ids of one pre-tokenized word.
     func tokenize(_ word: [UInt8]) throws -> [Int32] {
-        lock.lock()
-        let hit = cache[word]
-        lock.unlock()
-        if let hit { return hit }
-        let ids = try merge(word)
-        lock.lock()
-        if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-        cache[word] = ids
-        lock.unlock()
-        return ids
+        var out: [Int32] = []
+        try word.withUnsafeBufferPointer { try tokenize($0, into: &out) }
+        return out
     }
 
     private func initialSymbols(_ word: [UInt8]) throws -> [Int32] {

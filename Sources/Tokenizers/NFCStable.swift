@@ -1,0 +1,31 @@
+/// Scalars that NFC leaves alone in any context: each is its own NFC, has combining class 0,
+/// and neither it nor the first scalar of its decomposition is ever the second of a canonical
+/// composition. A text of such scalars only is already NFC (its decomposition reorders nothing
+/// across them and composes nothing across them), so the normalizer can skip Foundation, whose
+/// call and UTF-16 round trip cost as much as the rest of encoding. The ranges are the common
+/// scripts of SFT text; NFCStableTests checks every scalar in them against Foundation.
+enum NFCStable {
+    static func contains(_ v: UInt32) -> Bool {
+        switch v {
+        case 0...0x2FF, // ASCII, Latin-1, Latin Extended, spacing modifiers: below the first combining mark
+             0x388...0x3FF, 0x400...0x482, // Greek (less the singletons before U+0388), Cyrillic letters
+             0x2002...0x20CF, // punctuation, super/subscripts, currency (U+2000/U+2001 are singletons)
+             0x2190...0x2328, 0x232B...0x23FF, 0x2500...0x27BF, // arrows, math, technical, shapes, dingbats
+             0x3000...0x3029, 0x3030...0x3098, 0x309B...0x30FF, // CJK punctuation, kana (less the combining voicing marks)
+             0x4E00...0x9FFF, // CJK unified ideographs
+             0xAC00...0xD7A3, // Hangul syllables (the jamo that compose with them are outside)
+             0xFE00...0xFE0F, // variation selectors
+             0xFF01...0xFFEF, // halfwidth and fullwidth forms
+             0x1F000...0x1FAFF: // emoji and pictographs
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Whether NFC would return `text` unchanged, judged by its scalars alone (false may still be NFC).
+    static func isNFC(_ text: String) -> Bool {
+        for s in text.unicodeScalars where !contains(s.value) { return false }
+        return true
+    }
+}

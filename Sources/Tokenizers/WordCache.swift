@@ -1,0 +1,103 @@
+import Foundation
+
+/// A bounded map from a word's bytes to its BPE ids, for one thread: open addressing over
+/// byte and id arenas, so a lookup hashes the bytes in place and allocates nothing (a
+/// dictionary keyed by [UInt8] made an array per lookup, and one shared cache behind a lock
+/// kept the encoding threads waiting on each other). When full it starts over empty.
+final class WordCache {
+    private struct Slot {
+        var hash: UInt64 = 0
+        var keyStart: Int32 = -1 // -1: empty
+        var keyCount: Int32 = 0
+        var idStart: Int32 = 0
+        var idCount: Int32 = 0
+    }
+
+    private var slots: [Slot]
+    private var keys: [UInt8] = []
+    private var ids: [Int32] = []
+    private var count = 0
+    private let mask: Int
+    /// Entries and arena sizes past which the cache is emptied (a little memory per thread).
+    private let maxEntries: Int
+    private static let maxKeyBytes = 1 << 20
+    private static let maxIDs = 1 << 18
+    /// Words longer than this are not cached: they rarely repeat and would crowd the arenas.
+    static let maxWordBytes = 256
+
+    init(capacity: Int = 1 << 15) {
+        var size = 16
+        while size < capacity { size <<= 1 }
+        slots = [Slot](repeating: Slot(), count: size)
+        mask = size - 1
+        maxEntries = size / 2
+    }
+
+    @inline(__always)
+    private static func hash(_ word: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a
+        for b in word { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h ^ (h >> 29)
+    }
+
+    /// Appends the cached ids of `word` to `out`; false when the word is not cached.
+    func append(_ word: UnsafeBufferPointer<UInt8>, to out: inout [Int32]) -> Bool {
+        let h = Self.hash(word)
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let s = slots[i]
+            if s.keyStart < 0 { return false }
+            if s.hash == h, Int(s.keyCount) == word.count, keys.withUnsafeBufferPointer({
+                memcmp($0.baseAddress! + Int(s.keyStart), word.baseAddress!, word.count) == 0
+            }) {
+                out.append(contentsOf: ids[Int(s.idStart)..<Int(s.idStart + s.idCount)])
+                return true
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    func insert(_ word: UnsafeBufferPointer<UInt8>, _ wordIDs: some Collection<Int32>) {
+        guard word.count <= Self.maxWordBytes, !word.isEmpty else { return }
+        if count >= maxEntries || keys.count + word.count > Self.maxKeyBytes || ids.count + wordIDs.count > Self.maxIDs {
+            for j in slots.indices { slots[j].keyStart = -1 }
+            keys.removeAll(keepingCapacity: true)
+            ids.removeAll(keepingCapacity: true)
+            count = 0
+        }
+        let h = Self.hash(word)
+        var i = Int(truncatingIfNeeded: h) & mask
+        while slots[i].keyStart >= 0 { i = (i + 1) & mask }
+        slots[i] = Slot(hash: h, keyStart: Int32(keys.count), keyCount: Int32(word.count), idStart: Int32(ids.count), idCount: Int32(wordIDs.count))
+        keys.append(contentsOf: word)
+        ids.append(contentsOf: wordIDs)
+        count += 1
+    }
+}
+
+/// One WordCache per thread for one model, through a pthread key. The caches are owned here
+/// (the key only points at them), so they go when the model goes; a thread's slot then reads
+/// nil again, as glibc and Darwin do for a deleted key.
+final class ThreadWordCaches: @unchecked Sendable {
+    private var key = pthread_key_t()
+    /// False when the process ran out of pthread keys: words are then merged uncached.
+    private let haveKey: Bool
+    private var owned: [WordCache] = []
+    private let lock = NSLock()
+
+    init() { haveKey = pthread_key_create(&key, nil) == 0 }
+
+    deinit { if haveKey { pthread_key_delete(key) } }
+
+    /// This thread's cache, made on first use.
+    var current: WordCache? {
+        guard haveKey else { return nil }
+        if let p = pthread_getspecific(key) { return Unmanaged<WordCache>.fromOpaque(p).takeUnretainedValue() }
+        let c = WordCache()
+        lock.lock()
+        owned.append(c)
+        lock.unlock()
+        pthread_setspecific(key, Unmanaged.passUnretained(c).toOpaque())
+        return c
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+@testable import Tokenizers
+import XCTest
+
+/// NFCStable's ranges against Foundation's normalization, scalar by scalar.
+final class NFCStableTests: XCTestCase {
+    func scalars(_ s: String) -> [UInt32] { s.unicodeScalars.map(\.value) }
+
+    func testEveryScalarInTheRangesIsStableUnderNFC() {
+        // Scalars that follow the first in some scalar's canonical decomposition: the only ones
+        // that can compose with what precedes them (decompositions all lie below U+30000).
+        var seconds = Set<UInt32>()
+        for v in UInt32(0)..<0x30000 {
+            guard let s = Unicode.Scalar(v) else { continue }
+            seconds.formUnion(scalars(String(s).decomposedStringWithCanonicalMapping).dropFirst())
+        }
+        XCTAssertTrue(seconds.contains(0x301) && seconds.contains(0x11A8), "combining acute and a Hangul final jamo compose")
+        var checked = 0
+        for v in UInt32(0)...0x10FFFF where NFCStable.contains(v) {
+            guard let s = Unicode.Scalar(v) else { continue }
+            let text = String(s)
+            let nfd = scalars(text.decomposedStringWithCanonicalMapping)
+            XCTAssertEqual(scalars(text.precomposedStringWithCanonicalMapping), [v], "U+\(String(v, radix: 16)) is not its own NFC")
+            XCTAssertEqual(s.properties.canonicalCombiningClass, .notReordered, "U+\(String(v, radix: 16)) has a combining class")
+            XCTAssertFalse(seconds.contains(v), "U+\(String(v, radix: 16)) composes with what precedes it")
+            XCTAssertFalse(seconds.contains(nfd[0]), "U+\(String(v, radix: 16)) decomposes to a scalar that composes backwards")
+            XCTAssertEqual(Unicode.Scalar(nfd[0])!.properties.canonicalCombiningClass, .notReordered)
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 30000)
+    }
+
+    func testTextsOutsideTheRangesStillNormalize() throws {
+        let nfc = Normalizer.nfc
+        XCTAssertEqual(scalars(nfc.apply("cafe\u{301}")), scalars("caf\u{E9}"))
+        XCTAssertEqual(scalars(nfc.apply("\u{212B}ngstr\u{F6}m")), scalars("\u{C5}ngstr\u{F6}m"))
+        XCTAssertEqual(scalars(nfc.apply("\u{1100}\u{1161}\u{11A8}")), [0xAC01])
+        XCTAssertTrue(NFCStable.isNFC("Plain text, 中文, 한국어, カタカナ, emoji 👍🏽 and math ≤ ≥ ×"))
+        XCTAssertFalse(NFCStable.isNFC("e\u{301}"))
+    }
+}
