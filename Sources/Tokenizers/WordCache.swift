@@ -17,9 +17,10 @@ final class WordCache {
     private var keys: [UInt8] = []
     private var ids: [Int32] = []
     private var count = 0
-    private let mask: Int
-    /// Entries and arena sizes past which the cache is emptied (a little memory per thread).
-    private let maxEntries: Int
+    private var mask: Int
+    /// The slot count it grows to (doubling from a small start, so a thread that encodes little
+    /// holds little); past half of that, and past the arena sizes, it is emptied.
+    private let maxSlots: Int
     private static let maxKeyBytes = 1 << 20
     private static let maxIDs = 1 << 18
     /// Words longer than this are not cached: they rarely repeat and would crowd the arenas.
@@ -28,9 +29,10 @@ final class WordCache {
     init(capacity: Int = 1 << 15) {
         var size = 16
         while size < capacity { size <<= 1 }
-        slots = [Slot](repeating: Slot(), count: size)
-        mask = size - 1
-        maxEntries = size / 2
+        maxSlots = size
+        let start = min(size, 1024)
+        slots = [Slot](repeating: Slot(), count: start)
+        mask = start - 1
     }
 
     @inline(__always)
@@ -59,25 +61,46 @@ final class WordCache {
 
     func insert(_ word: UnsafeBufferPointer<UInt8>, _ wordIDs: some Collection<Int32>) {
         guard word.count <= Self.maxWordBytes, !word.isEmpty else { return }
-        if count >= maxEntries || keys.count + word.count > Self.maxKeyBytes || ids.count + wordIDs.count > Self.maxIDs {
-            for j in slots.indices { slots[j].keyStart = -1 }
-            keys.removeAll(keepingCapacity: true)
-            ids.removeAll(keepingCapacity: true)
-            count = 0
+        if count >= slots.count / 2 {
+            if slots.count < maxSlots {
+                grow()
+            } else {
+                clear()
+            }
         }
+        if keys.count + word.count > Self.maxKeyBytes || ids.count + wordIDs.count > Self.maxIDs { clear() }
         let h = Self.hash(word)
-        var i = Int(truncatingIfNeeded: h) & mask
-        while slots[i].keyStart >= 0 { i = (i + 1) & mask }
-        slots[i] = Slot(hash: h, keyStart: Int32(keys.count), keyCount: Int32(word.count), idStart: Int32(ids.count), idCount: Int32(wordIDs.count))
+        place(Slot(hash: h, keyStart: Int32(keys.count), keyCount: Int32(word.count), idStart: Int32(ids.count), idCount: Int32(wordIDs.count)))
         keys.append(contentsOf: word)
         ids.append(contentsOf: wordIDs)
         count += 1
+    }
+
+    private func place(_ slot: Slot) {
+        var i = Int(truncatingIfNeeded: slot.hash) & mask
+        while slots[i].keyStart >= 0 { i = (i + 1) & mask }
+        slots[i] = slot
+    }
+
+    private func grow() {
+        let old = slots
+        slots = [Slot](repeating: Slot(), count: old.count * 2)
+        mask = slots.count - 1
+        for s in old where s.keyStart >= 0 { place(s) }
+    }
+
+    private func clear() {
+        for j in slots.indices { slots[j].keyStart = -1 }
+        keys.removeAll(keepingCapacity: true)
+        ids.removeAll(keepingCapacity: true)
+        count = 0
     }
 }
 
 /// One WordCache per thread for one model, through a pthread key. The caches are owned here
 /// (the key only points at them), so they go when the model goes; a thread's slot then reads
-/// nil again, as glibc and Darwin do for a deleted key.
+/// nil again, as glibc and Darwin do for a deleted key. bcsft encodes on pooled threads
+/// (Dispatch, Swift concurrency), so the caches number at most the pool's threads.
 final class ThreadWordCaches: @unchecked Sendable {
     private var key = pthread_key_t()
     /// False when the process ran out of pthread keys: words are then merged uncached.

@@ -12,12 +12,12 @@ final class WordCacheTests: XCTestCase {
     }
 
     func testHitsAreExactThroughResets() {
-        let cache = WordCache(capacity: 64) // 32 entries, then it starts over
+        let cache = WordCache(capacity: 2048) // grows from 1024 slots to 2048, then starts over at 1024 entries
         var rng = SystemRandomNumberGenerator()
         var stored: [[UInt8]: [Int32]] = [:]
         var hits = 0
-        for i in 0..<5000 {
-            let word = (0..<Int.random(in: 1...6, using: &rng)).map { _ in UInt8.random(in: 97...100, using: &rng) }
+        for i in 0..<20000 {
+            let word = (0..<Int.random(in: 1...7, using: &rng)).map { _ in UInt8.random(in: 97...100, using: &rng) }
             if let got = lookup(cache, word) {
                 XCTAssertEqual(got, stored[word], "word \(word)")
                 hits += 1
