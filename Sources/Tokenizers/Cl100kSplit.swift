@@ -62,9 +62,12 @@ struct Cl100kSplit: Sendable {
         return ((b0 & 0x07) << 18 | UInt32(b[i + 1] & 0x3F) << 12 | UInt32(b[i + 2] & 0x3F) << 6 | UInt32(b[i + 3] & 0x3F), 4)
     }
 
-    @inline(__always)
-    private static func classOf(_ v: UInt32) -> Class {
-        v < 0x10000 ? bmpClasses[Int(v)] : classify(Unicode.Scalar(v)!)
+    /// Reads the BMP table through a pointer: a static's accessor in the inner loop cost a
+    /// once-check per scalar.
+    private struct Classes {
+        let bmp: UnsafeBufferPointer<Class>
+        @inline(__always)
+        func of(_ v: UInt32) -> Class { v < 0x10000 ? bmp[Int(v)] : Cl100kSplit.classify(Unicode.Scalar(v)!) }
     }
 
     /// The letter a scalar matches case-insensitively among those the contractions use; ICU
@@ -81,21 +84,24 @@ struct Cl100kSplit: Sendable {
     func matches(_ bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
         var out: [Range<Int>] = []
         out.reserveCapacity(bytes.count / 4)
-        var i = 0
-        while i < bytes.count {
-            let end = matchEnd(bytes, from: i)
-            out.append(i..<end)
-            i = end
+        Self.bmpClasses.withUnsafeBufferPointer { bmp in
+            let classes = Classes(bmp: bmp)
+            var i = 0
+            while i < bytes.count {
+                let end = matchEnd(bytes, from: i, classes)
+                out.append(i..<end)
+                i = end
+            }
         }
         return out
     }
 
     /// Where the match starting at `i` ends: the alternatives tried in the regex's order, each
     /// with the backtracking the engine would do.
-    private func matchEnd(_ b: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {
+    private func matchEnd(_ b: UnsafeBufferPointer<UInt8>, from i: Int, _ classes: Classes) -> Int {
         let n = b.count
         let (v0, len0) = Self.decode(b, i)
-        let c0 = Self.classOf(v0)
+        let c0 = classes.of(v0)
         let next = i + len0
 
         // (?i:'s|'t|'re|'ve|'m|'ll|'d)
@@ -113,16 +119,16 @@ struct Cl100kSplit: Sendable {
             }
         }
         // [^\r\n\p{L}\p{N}]?\p{L}+
-        if c0 == .letter { return letters(b, from: i) }
-        if c0 != .number, v0 != 0x0D, v0 != 0x0A, next < n, Self.classOf(Self.decode(b, next).0) == .letter {
-            return letters(b, from: next)
+        if c0 == .letter { return letters(b, from: i, classes) }
+        if c0 != .number, v0 != 0x0D, v0 != 0x0A, next < n, classes.of(Self.decode(b, next).0) == .letter {
+            return letters(b, from: next, classes)
         }
         // \p{N}{1,D}
         if c0 == .number {
             var j = i, count = 0
             while j < n, count < maxDigits {
                 let (v, len) = Self.decode(b, j)
-                guard Self.classOf(v) == .number else { break }
+                guard classes.of(v) == .number else { break }
                 j += len
                 count += 1
             }
@@ -132,14 +138,14 @@ struct Cl100kSplit: Sendable {
         var start = -1
         if c0 == .other {
             start = i
-        } else if v0 == 0x20, next < n, Self.classOf(Self.decode(b, next).0) == .other {
+        } else if v0 == 0x20, next < n, classes.of(Self.decode(b, next).0) == .other {
             start = next
         }
         if start >= 0 {
             var j = start
             while j < n {
                 let (v, len) = Self.decode(b, j)
-                guard Self.classOf(v) == .other else { break }
+                guard classes.of(v) == .other else { break }
                 j += len
             }
             while j < n, b[j] == 0x0D || b[j] == 0x0A { j += 1 }
@@ -150,7 +156,7 @@ struct Cl100kSplit: Sendable {
         var j = i, afterNewline = -1, lastStart = i
         while j < n {
             let (v, len) = Self.decode(b, j)
-            guard Self.classOf(v) == .space else { break }
+            guard classes.of(v) == .space else { break }
             if v == 0x0D || v == 0x0A { afterNewline = j + 1 }
             lastStart = j
             j += len
@@ -165,11 +171,11 @@ struct Cl100kSplit: Sendable {
     }
 
     @inline(__always)
-    private func letters(_ b: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {
+    private func letters(_ b: UnsafeBufferPointer<UInt8>, from i: Int, _ classes: Classes) -> Int {
         var j = i
         while j < b.count {
             let (v, len) = Self.decode(b, j)
-            guard Self.classOf(v) == .letter else { break }
+            guard classes.of(v) == .letter else { break }
             j += len
         }
         return j

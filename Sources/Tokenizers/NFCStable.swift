@@ -4,6 +4,8 @@
 /// across them and composes nothing across them), so the normalizer can skip Foundation, whose
 /// call and UTF-16 round trip cost as much as the rest of encoding. The ranges are the common
 /// scripts of SFT text; NFCStableTests checks every scalar in them against Foundation.
+/// Nothing before a stable scalar composes with it or reorders past it, so NFC can also be
+/// applied piecewise, split before each stable scalar.
 enum NFCStable {
     static func contains(_ v: UInt32) -> Bool {
         switch v {
@@ -27,5 +29,33 @@ enum NFCStable {
     static func isNFC(_ text: String) -> Bool {
         for s in text.unicodeScalars where !contains(s.value) { return false }
         return true
+    }
+
+    /// NFC of `text` with `full` (a whole-string NFC) applied only where needed: to each run of
+    /// unstable scalars with the stable scalar just before it, which may compose with the run.
+    static func normalize(_ text: String, with full: (String) -> String) -> String {
+        let scalars = text.unicodeScalars
+        var out = String.UnicodeScalarView()
+        var copied = scalars.startIndex // scalars before it are in `out`
+        var previous: String.Index? = nil // the stable scalar just before `i`
+        var i = scalars.startIndex
+        while i < scalars.endIndex {
+            if contains(scalars[i].value) {
+                previous = i
+                i = scalars.index(after: i)
+                continue
+            }
+            let start = previous ?? i
+            var end = i
+            while end < scalars.endIndex, !contains(scalars[end].value) { end = scalars.index(after: end) }
+            out.append(contentsOf: scalars[copied..<start])
+            out.append(contentsOf: full(String(scalars[start..<end])).unicodeScalars)
+            copied = end
+            previous = nil
+            i = end
+        }
+        if copied == scalars.startIndex { return text }
+        out.append(contentsOf: scalars[copied...])
+        return String(out)
     }
 }

@@ -15,7 +15,7 @@ enum Normalizer {
 
     func apply(_ text: String) -> String {
         switch self {
-        case .nfc: NFCStable.isNFC(text) ? text : text.precomposedStringWithCanonicalMapping
+        case .nfc: NFCStable.normalize(text) { $0.precomposedStringWithCanonicalMapping }
         case let .sequence(steps): steps.reduce(text) { $1.apply($0) }
         }
     }

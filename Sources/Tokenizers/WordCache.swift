@@ -45,18 +45,21 @@ final class WordCache {
     /// Appends the cached ids of `word` to `out`; false when the word is not cached.
     func append(_ word: UnsafeBufferPointer<UInt8>, to out: inout [Int32]) -> Bool {
         let h = Self.hash(word)
-        var i = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let s = slots[i]
-            if s.keyStart < 0 { return false }
-            if s.hash == h, Int(s.keyCount) == word.count, keys.withUnsafeBufferPointer({
-                memcmp($0.baseAddress! + Int(s.keyStart), word.baseAddress!, word.count) == 0
-            }) {
-                out.append(contentsOf: ids[Int(s.idStart)..<Int(s.idStart + s.idCount)])
-                return true
+        let found: Slot? = slots.withUnsafeBufferPointer { slots in
+            keys.withUnsafeBufferPointer { keys in
+                var i = Int(truncatingIfNeeded: h) & mask
+                while true {
+                    let s = slots[i]
+                    if s.keyStart < 0 { return nil }
+                    if s.hash == h, Int(s.keyCount) == word.count,
+                       memcmp(keys.baseAddress! + Int(s.keyStart), word.baseAddress!, word.count) == 0 { return s }
+                    i = (i + 1) & mask
+                }
             }
-            i = (i + 1) & mask
         }
+        guard let s = found else { return false }
+        ids.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[Int(s.idStart)..<Int(s.idStart + s.idCount)])) }
+        return true
     }
 
     func insert(_ word: UnsafeBufferPointer<UInt8>, _ wordIDs: some Collection<Int32>) {

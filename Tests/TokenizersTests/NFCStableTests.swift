@@ -38,4 +38,20 @@ final class NFCStableTests: XCTestCase {
         XCTAssertTrue(NFCStable.isNFC("Plain text, 中文, 한국어, カタカナ, emoji 👍🏽 and math ≤ ≥ ×"))
         XCTAssertFalse(NFCStable.isNFC("e\u{301}"))
     }
+
+    /// Piecewise NFC equals Foundation's on the whole text, on random mixes of stable scalars
+    /// and ones that compose, reorder or decompose.
+    func testPiecewiseEqualsWholeText() {
+        let pool: [String] = ["a", "e", "A", "o", " ", "1", "中", "\u{AC00}", "ア", "😀", "\n", "\u{0301}", "\u{0308}", "\u{0327}",
+                              "\u{0323}", "\u{0345}", "\u{1100}", "\u{1161}", "\u{11A8}", "\u{212B}", "\u{2126}", "\u{0B47}",
+                              "\u{0B3E}", "\u{0344}", "\u{FB01}", "\u{20E3}", "\u{3099}", "\u{0F73}", "\u{0958}", "\u{1E9B}"]
+        var rng = SystemRandomNumberGenerator()
+        var pieces = 0
+        for _ in 0..<20000 {
+            let text = (0..<Int.random(in: 0...12, using: &rng)).map { _ in pool.randomElement(using: &rng)! }.joined()
+            let got = NFCStable.normalize(text) { pieces += 1; return $0.precomposedStringWithCanonicalMapping }
+            XCTAssertEqual(scalars(got), scalars(text.precomposedStringWithCanonicalMapping), text.unicodeScalars.map { String($0.value, radix: 16) }.joined(separator: " "))
+        }
+        XCTAssertGreaterThan(pieces, 0)
+    }
 }
