@@ -52,16 +52,6 @@ struct Cl100kSplit: Sendable {
         }
     }
 
-    /// The scalar value and byte length at `i` of valid UTF-8 (what a String's bytes are).
-    @inline(__always)
-    private static func decode(_ b: UnsafeBufferPointer<UInt8>, _ i: Int) -> (UInt32, Int) {
-        let b0 = UInt32(b[i])
-        if b0 < 0x80 { return (b0, 1) }
-        if b0 < 0xE0 { return ((b0 & 0x1F) << 6 | UInt32(b[i + 1] & 0x3F), 2) }
-        if b0 < 0xF0 { return ((b0 & 0x0F) << 12 | UInt32(b[i + 1] & 0x3F) << 6 | UInt32(b[i + 2] & 0x3F), 3) }
-        return ((b0 & 0x07) << 18 | UInt32(b[i + 1] & 0x3F) << 12 | UInt32(b[i + 2] & 0x3F) << 6 | UInt32(b[i + 3] & 0x3F), 4)
-    }
-
     /// Reads the BMP table through a pointer: a static's accessor in the inner loop cost a
     /// once-check per scalar.
     private struct Classes {
@@ -100,19 +90,19 @@ struct Cl100kSplit: Sendable {
     /// with the backtracking the engine would do.
     private func matchEnd(_ b: UnsafeBufferPointer<UInt8>, from i: Int, _ classes: Classes) -> Int {
         let n = b.count
-        let (v0, len0) = Self.decode(b, i)
+        let (v0, len0) = b.scalar(at: i)
         let c0 = classes.of(v0)
         let next = i + len0
 
         // (?i:'s|'t|'re|'ve|'m|'ll|'d)
         if v0 == 0x27, next < n {
-            let (v1, len1) = Self.decode(b, next)
+            let (v1, len1) = b.scalar(at: next)
             switch Self.folded(v1) {
             case 0x73, 0x74, 0x6D, 0x64: return next + len1 // s t m d
             case 0x72, 0x76, 0x6C: // r v l, then e e l
                 let second: UInt32 = Self.folded(v1) == 0x6C ? 0x6C : 0x65
                 if next + len1 < n {
-                    let (v2, len2) = Self.decode(b, next + len1)
+                    let (v2, len2) = b.scalar(at: next + len1)
                     if Self.folded(v2) == second { return next + len1 + len2 }
                 }
             default: break
@@ -120,14 +110,14 @@ struct Cl100kSplit: Sendable {
         }
         // [^\r\n\p{L}\p{N}]?\p{L}+
         if c0 == .letter { return letters(b, from: i, classes) }
-        if c0 != .number, v0 != 0x0D, v0 != 0x0A, next < n, classes.of(Self.decode(b, next).0) == .letter {
+        if c0 != .number, v0 != 0x0D, v0 != 0x0A, next < n, classes.of(b.scalar(at: next).0) == .letter {
             return letters(b, from: next, classes)
         }
         // \p{N}{1,D}
         if c0 == .number {
             var j = i, count = 0
             while j < n, count < maxDigits {
-                let (v, len) = Self.decode(b, j)
+                let (v, len) = b.scalar(at: j)
                 guard classes.of(v) == .number else { break }
                 j += len
                 count += 1
@@ -138,13 +128,13 @@ struct Cl100kSplit: Sendable {
         var start = -1
         if c0 == .other {
             start = i
-        } else if v0 == 0x20, next < n, classes.of(Self.decode(b, next).0) == .other {
+        } else if v0 == 0x20, next < n, classes.of(b.scalar(at: next).0) == .other {
             start = next
         }
         if start >= 0 {
             var j = start
             while j < n {
-                let (v, len) = Self.decode(b, j)
+                let (v, len) = b.scalar(at: j)
                 guard classes.of(v) == .other else { break }
                 j += len
             }
@@ -155,7 +145,7 @@ struct Cl100kSplit: Sendable {
         // and where its last scalar starts.
         var j = i, afterNewline = -1, lastStart = i
         while j < n {
-            let (v, len) = Self.decode(b, j)
+            let (v, len) = b.scalar(at: j)
             guard classes.of(v) == .space else { break }
             if v == 0x0D || v == 0x0A { afterNewline = j + 1 }
             lastStart = j
@@ -174,7 +164,7 @@ struct Cl100kSplit: Sendable {
     private func letters(_ b: UnsafeBufferPointer<UInt8>, from i: Int, _ classes: Classes) -> Int {
         var j = i
         while j < b.count {
-            let (v, len) = Self.decode(b, j)
+            let (v, len) = b.scalar(at: j)
             guard classes.of(v) == .letter else { break }
             j += len
         }

@@ -25,37 +25,40 @@ enum NFCStable {
         }
     }
 
-    /// Whether NFC would return `text` unchanged, judged by its scalars alone (false may still be NFC).
-    static func isNFC(_ text: String) -> Bool {
-        for s in text.unicodeScalars where !contains(s.value) { return false }
-        return true
-    }
-
     /// NFC of `text` with `full` (a whole-string NFC) applied only where needed: to each run of
     /// unstable scalars with the stable scalar just before it, which may compose with the run.
     static func normalize(_ text: String, with full: (String) -> String) -> String {
-        let scalars = text.unicodeScalars
-        var out = String.UnicodeScalarView()
-        var copied = scalars.startIndex // scalars before it are in `out`
-        var previous: String.Index? = nil // the stable scalar just before `i`
-        var i = scalars.startIndex
-        while i < scalars.endIndex {
-            if contains(scalars[i].value) {
-                previous = i
-                i = scalars.index(after: i)
-                continue
+        var bytes = text
+        let changed: String? = bytes.withUTF8 { b in
+            var out: [UInt8] = []
+            var copied = 0 // bytes before it are in `out`
+            var previous = -1 // where the stable scalar just before `i` starts
+            var i = 0
+            while i < b.count {
+                let (v, length) = b.scalar(at: i)
+                if contains(v) {
+                    previous = i
+                    i += length
+                    continue
+                }
+                let start = previous >= 0 ? previous : i
+                var end = i + length
+                while end < b.count {
+                    let (w, l) = b.scalar(at: end)
+                    if contains(w) { break }
+                    end += l
+                }
+                if out.isEmpty { out.reserveCapacity(b.count + 16) }
+                out.append(contentsOf: b[copied..<start])
+                out.append(contentsOf: full(String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)).utf8)
+                copied = end
+                previous = -1
+                i = end
             }
-            let start = previous ?? i
-            var end = i
-            while end < scalars.endIndex, !contains(scalars[end].value) { end = scalars.index(after: end) }
-            out.append(contentsOf: scalars[copied..<start])
-            out.append(contentsOf: full(String(scalars[start..<end])).unicodeScalars)
-            copied = end
-            previous = nil
-            i = end
+            if copied == 0 { return nil } // every scalar stable: NFC already
+            out.append(contentsOf: b[copied...])
+            return String(decoding: out, as: UTF8.self)
         }
-        if copied == scalars.startIndex { return text }
-        out.append(contentsOf: scalars[copied...])
-        return String(out)
+        return changed ?? text
     }
 }

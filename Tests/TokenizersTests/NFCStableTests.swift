@@ -35,8 +35,12 @@ final class NFCStableTests: XCTestCase {
         XCTAssertEqual(scalars(nfc.apply("cafe\u{301}")), scalars("caf\u{E9}"))
         XCTAssertEqual(scalars(nfc.apply("\u{212B}ngstr\u{F6}m")), scalars("\u{C5}ngstr\u{F6}m"))
         XCTAssertEqual(scalars(nfc.apply("\u{1100}\u{1161}\u{11A8}")), [0xAC01])
-        XCTAssertTrue(NFCStable.isNFC("Plain text, 中文, 한국어, カタカナ, emoji 👍🏽 and math ≤ ≥ ×"))
-        XCTAssertFalse(NFCStable.isNFC("e\u{301}"))
+        var calls: [String] = []
+        let full = { (t: String) -> String in calls.append(t); return t.precomposedStringWithCanonicalMapping }
+        _ = NFCStable.normalize("Plain text, 中文, 한국어, カタカナ, emoji 👍🏽 and math ≤ ≥ ×", with: full)
+        XCTAssertEqual(calls, [], "stable text goes nowhere near Foundation")
+        XCTAssertEqual(scalars(NFCStable.normalize("cafe\u{301} ok 1\u{FE0F}\u{20E3}", with: full)), scalars("caf\u{E9} ok 1\u{FE0F}\u{20E3}"))
+        XCTAssertEqual(calls.map(scalars), [scalars("e\u{301}"), scalars("\u{FE0F}\u{20E3}")], "each unstable run with the scalar before it")
     }
 
     /// Piecewise NFC equals Foundation's on the whole text, on random mixes of stable scalars
