@@ -153,7 +153,6 @@ struct PreTokenizer: Sendable {
         }
     }
 
-
     /// Calls `body` with the UTF-8 bytes of each word apply(_:) returns, in order.
     func forEachWord(in text: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) rethrows {
         guard onBytes else {
