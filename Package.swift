@@ -138,7 +138,7 @@ let package = Package(
                            "World", "Recipes", "Stages", "Evaluation", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Benchmarks (evaluation/): timed workloads the drivers set beside their baselines.
-        .executableTarget(name: "bcsft-bench", dependencies: ["Torch", "Models", "Datasets", "Settings"], path: "evaluation/Sources/bcsft-bench"),
+        .executableTarget(name: "bcsft-bench", dependencies: ["Torch", "Models", "Datasets", "Settings", "Tokenizers"], path: "evaluation/Sources/bcsft-bench"),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         // Helpers shared by the test targets (temporary folders, running the bcsft binary).
         .target(name: "TestSupport", dependencies: ["ChatTemplates", "Tokenizers", "Datasets"], path: "Tests/TestSupport"),

@@ -33,15 +33,15 @@ enum Segment {
 /// match over the whitespace beside it (whitespace an earlier match took stays with it).
 struct AddedTokenMatcher: Sendable {
     private let patterns: [(bytes: [UInt8], token: AddedToken)]
-    /// Pattern indices by first byte, longest first.
-    private let byFirstByte: [UInt8: [Int]]
+    /// Pattern indices by first byte (256 entries: the scan looks up every byte), longest first.
+    private let byFirstByte: [[Int]]
 
     init(_ tokens: [AddedToken], content: (AddedToken) -> String) {
         let ps = tokens.map { (bytes: Array(content($0).utf8), token: $0) }
-        var index = [UInt8: [Int]]()
-        for (i, p) in ps.enumerated() where !p.bytes.isEmpty { index[p.bytes[0], default: []].append(i) }
+        var index = [[Int]](repeating: [], count: 256)
+        for (i, p) in ps.enumerated() where !p.bytes.isEmpty { index[Int(p.bytes[0])].append(i) }
         patterns = ps
-        byFirstByte = index.mapValues { $0.sorted { ps[$0].bytes.count > ps[$1].bytes.count } }
+        byFirstByte = index.map { $0.sorted { ps[$0].bytes.count > ps[$1].bytes.count } }
     }
 
     var isEmpty: Bool { patterns.isEmpty }
@@ -49,7 +49,9 @@ struct AddedTokenMatcher: Sendable {
     func split(_ text: String) -> [Segment] {
         guard !patterns.isEmpty, !text.isEmpty else { return text.isEmpty ? [] : [.text(text)] }
         let bytes = Array(text.utf8)
-        return spans(bytes).map { span in
+        let spans = spans(bytes)
+        if spans.count == 1, spans[0].token == nil { return [.text(text)] }  // no added token: the text as it is
+        return spans.map { span in
             span.token.map(Segment.token) ?? .text(String(decoding: bytes[span.range], as: UTF8.self))
         }
     }
@@ -64,7 +66,7 @@ struct AddedTokenMatcher: Sendable {
         var matches: [(start: Int, end: Int, token: AddedToken)] = []
         var i = 0
         scan: while i < bytes.count {
-            for p in byFirstByte[bytes[i]] ?? [] {
+            for p in byFirstByte[Int(bytes[i])] {
                 let b = patterns[p].bytes
                 if i + b.count <= bytes.count, bytes[i..<(i + b.count)].elementsEqual(b) {
                     matches.append((i, i + b.count, patterns[p].token))
@@ -74,6 +76,7 @@ struct AddedTokenMatcher: Sendable {
             }
             i += 1
         }
+        if matches.isEmpty { return [(0..<bytes.count, nil)] }
         var out: [(range: Range<Int>, token: Int32?)] = []
         var offset = 0
         for m in matches {

@@ -16,9 +16,10 @@ final class BPEModel: @unchecked Sendable {
     let fuseUnknown: Bool
     /// The id of each byte's one-scalar token.
     private let byteIDs: [Int32?]
-    private var cache: [[UInt8]: Tokens] = [:]
-    private let lock = NSLock()
-    private static let cacheLimit = 100_000
+    /// Each encoding thread's cache of words already merged.
+    private let caches = ThreadWordCaches()
+    /// The bytes each id stands for, by id (-1 where none): offsets come from cached ids.
+    private let byteLengths: [Int32]
 
     init(_ node: JSONNode) throws {
         let type = node["type"]
@@ -73,24 +74,48 @@ final class BPEModel: @unchecked Sendable {
             unknownID = nil
         }
         byteIDs = (0..<256).map { byName[String(ByteLevel.scalarForByte[$0])] }
+        var lengths = [Int32](repeating: -1, count: Int(vocab.values.max() ?? -1) + 1)
+        for (bytes, id) in vocab { lengths[Int(id)] = Int32(bytes.count) }
+        byteLengths = lengths
+    }
+
+    /// Appends the ids of one pre-tokenized word to `out`.
+    func tokenize(_ word: UnsafeBufferPointer<UInt8>, into out: inout [Int32]) throws {
+        // A single byte is its one-scalar token: no merge applies to one symbol.
+        if word.count == 1, let id = byteIDs[Int(word[0])] {
+            out.append(id)
+            return
+        }
+        let cache = caches.current
+        if let cache, cache.append(word, to: &out) { return }
+        let ids = try merge(Array(word)).ids
+        cache?.insert(word, ids)
+        out += ids
     }
 
     /// The ids of one pre-tokenized word.
-    func tokenize(_ word: [UInt8]) throws -> [Int32] { try tokenizeWithStarts(word).ids }
+    func tokenize(_ word: [UInt8]) throws -> [Int32] {
+        var out: [Int32] = []
+        try word.withUnsafeBufferPointer { try tokenize($0, into: &out) }
+        return out
+    }
 
     /// The ids of one pre-tokenized word, with the offset in `word` where each token's bytes
-    /// start (a token ends where the next starts, the last at the word's end).
+    /// start (a token ends where the next starts, the last at the word's end). The ids come
+    /// through the word cache and the starts from their byte lengths; a word holding byte-fallback
+    /// or unknown tokens (whose lengths are not their spelling's) is merged again for exact starts.
     func tokenizeWithStarts(_ word: [UInt8]) throws -> Tokens {
-        lock.lock()
-        let hit = cache[word]
-        lock.unlock()
-        if let hit { return hit }
-        let tokens = try merge(word)
-        lock.lock()
-        if cache.count >= Self.cacheLimit { cache.removeAll(keepingCapacity: true) }
-        cache[word] = tokens
-        lock.unlock()
-        return tokens
+        let ids = try tokenize(word)
+        var starts: [Int32] = []
+        starts.reserveCapacity(ids.count)
+        var at: Int32 = 0
+        for id in ids {
+            let n = Int(id) < byteLengths.count ? byteLengths[Int(id)] : -1
+            guard n > 0, id != unknownID else { return try merge(word) }
+            starts.append(at)
+            at += n
+        }
+        return at == Int32(word.count) ? Tokens(ids: ids, starts: starts) : try merge(word)
     }
 
     struct Tokens {

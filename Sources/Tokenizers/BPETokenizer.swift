@@ -137,7 +137,7 @@ public final class BPETokenizer: Tokenizer, @unchecked Sendable {
                 switch seg {
                 case let .token(id): ids.append(id)
                 case let .text(piece):
-                    for word in preTokenizer.apply(piece) { ids += try model.tokenize(Array(word.utf8)) }
+                    try preTokenizer.forEachWord(in: piece) { try model.tokenize($0, into: &ids) }
                 }
             }
         }

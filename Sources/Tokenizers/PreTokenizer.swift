@@ -15,7 +15,7 @@ enum Normalizer {
 
     func apply(_ text: String) -> String {
         switch self {
-        case .nfc: text.precomposedStringWithCanonicalMapping
+        case .nfc: NFCStable.normalize(text) { $0.precomposedStringWithCanonicalMapping }
         case let .sequence(steps): steps.reduce(text) { $1.apply($0) }
         }
     }
@@ -28,6 +28,8 @@ struct RegexSplit: @unchecked Sendable {
     // NSRegularExpression is immutable and documented thread-safe, so pieces split concurrently.
     let regex: NSRegularExpression
     let behavior: Behavior
+    /// The hand-written matcher, when the pattern is Llama 3's or Qwen2's.
+    let fast: Cl100kSplit?
 
     init(pattern: String, behavior: Behavior, field: JSONNode) throws {
         do {
@@ -36,16 +38,26 @@ struct RegexSplit: @unchecked Sendable {
             throw field.unsupported("the regex does not compile with ICU (\(error.localizedDescription))")
         }
         self.behavior = behavior
+        fast = Cl100kSplit(pattern: pattern)
     }
 
     func split(_ text: String) -> [String] {
-        let ns = text as NSString
-        return ranges(text, ns).map { ns.substring(with: $0) }
+        guard fast != nil else { return regexSplit(text) }
+        var text = text
+        return text.withUTF8 { buf in byteRanges(buf).map { String(decoding: UnsafeBufferPointer(rebasing: buf[$0]), as: UTF8.self) } }
     }
 
-    /// `split`'s pieces as byte ranges of `text`'s UTF-8.
+    /// `split`'s pieces as byte ranges of `text`'s UTF-8 (the offsets path).
     func byteRanges(_ text: String) -> [Range<Int>] {
-        let utf16 = ranges(text, text as NSString)
+        if fast != nil {
+            var text = text
+            return text.withUTF8 { byteRanges($0) }
+        }
+        let ns = text as NSString
+        let matches = regex.matches(in: text, range: NSRange(location: 0, length: ns.length)).map {
+            $0.range.location..<($0.range.location + $0.range.length)
+        }
+        let utf16 = pieces(matches: matches, length: ns.length)
         // The ranges come in order, so one pass over the bytes turns UTF-16 offsets into UTF-8
         // ones (the regex splits between scalars, never inside a surrogate pair).
         var bytes = text.utf8.makeIterator()
@@ -60,25 +72,41 @@ struct RegexSplit: @unchecked Sendable {
             return u8
         }
         return utf16.map { r in
-            let lower = byteOffset(r.location)
-            return lower..<byteOffset(r.location + r.length)
+            let lower = byteOffset(r.lowerBound)
+            return lower..<byteOffset(r.upperBound)
         }
     }
 
-    /// The UTF-16 ranges of the pieces, in order.
-    private func ranges(_ text: String, _ ns: NSString) -> [NSRange] {
-        var parts: [(NSRange, Bool)] = []
-        var last = 0
-        for m in regex.matches(in: text, range: NSRange(location: 0, length: ns.length)) where m.range.length > 0 {
-            if m.range.location > last { parts.append((NSRange(location: last, length: m.range.location - last), false)) }
-            parts.append((m.range, true))
-            last = m.range.location + m.range.length
+    /// split(_:) through the regex, whatever the pattern (what the hand-written matcher is held to).
+    func regexSplit(_ text: String) -> [String] {
+        let ns = text as NSString
+        let matches = regex.matches(in: text, range: NSRange(location: 0, length: ns.length)).map {
+            $0.range.location..<($0.range.location + $0.range.length)
         }
-        if last < ns.length { parts.append((NSRange(location: last, length: ns.length - last), false)) }
+        return pieces(matches: matches, length: ns.length).map { ns.substring(with: NSRange(location: $0.lowerBound, length: $0.count)) }
+    }
 
-        // Ranges to emit: a match joins the part before it (or after it) when that part is not a
-        // match itself; Contiguous joins runs of matches.
-        var out: [NSRange] = []
+    /// The pieces of UTF-8 text as byte ranges; only for a split with a hand-written matcher.
+    func byteRanges(_ bytes: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        let matches = fast!.matches(bytes)
+        // The matches tile the text, so Isolated keeps them as they are.
+        return behavior == .Isolated ? matches : pieces(matches: matches, length: bytes.count)
+    }
+
+    /// The ranges to emit, in any unit (UTF-16 for the regex, bytes for the hand-written
+    /// matcher): a match joins the part before it (or after it) when that part is not a match
+    /// itself; Contiguous joins runs of matches.
+    private func pieces(matches: [Range<Int>], length: Int) -> [Range<Int>] {
+        var parts: [(Range<Int>, Bool)] = []
+        var last = 0
+        for m in matches where !m.isEmpty {
+            if m.lowerBound > last { parts.append((last..<m.lowerBound, false)) }
+            parts.append((m, true))
+            last = m.upperBound
+        }
+        if last < length { parts.append((last..<length, false)) }
+
+        var out: [Range<Int>] = []
         switch behavior {
         case .Removed: out = parts.filter { !$0.1 }.map(\.0)
         case .Isolated: out = parts.map(\.0)
@@ -86,18 +114,18 @@ struct RegexSplit: @unchecked Sendable {
             var previousMatch = false
             for (r, isMatch) in parts {
                 let join = behavior == .Contiguous ? isMatch == previousMatch : isMatch && !previousMatch
-                if join, let prev = out.popLast() { out.append(NSUnionRange(prev, r)) } else { out.append(r) }
+                if join, let prev = out.popLast() { out.append(prev.lowerBound..<r.upperBound) } else { out.append(r) }
                 previousMatch = isMatch
             }
         case .MergedWithNext:
             var previousMatch = false
             for (r, isMatch) in parts.reversed() {
-                if isMatch, !previousMatch, let next = out.popLast() { out.append(NSUnionRange(r, next)) } else { out.append(r) }
+                if isMatch, !previousMatch, let next = out.popLast() { out.append(r.lowerBound..<next.upperBound) } else { out.append(r) }
                 previousMatch = isMatch
             }
             out.reverse()
         }
-        return out.filter { $0.length > 0 }
+        return out.filter { !$0.isEmpty }
     }
 }
 
@@ -115,10 +143,14 @@ struct PreTokenizer: Sendable {
 
     private(set) var steps: [Step] = []
     private(set) var byteLevel = false
+    /// Whether every step is a split with a hand-written matcher, so words can be found on the
+    /// text's bytes without making Strings.
+    private(set) var onBytes = true
 
     init(_ node: JSONNode?) throws {
         guard let node, !node.isNull else { return }
         try add(node)
+        onBytes = steps.allSatisfy { if case let .split(s) = $0 { s.fast != nil } else { false } }
     }
 
     private mutating func add(_ node: JSONNode) throws {
@@ -175,7 +207,11 @@ struct PreTokenizer: Sendable {
             switch step {
             case let .split(s):
                 pieces = pieces.flatMap { p in
-                    s.byteRanges(String(decoding: p.bytes(of: input), as: UTF8.self)).map(p.sub)
+                    // The hand-written matcher reads the input's bytes in place.
+                    if s.fast != nil, !p.prefixSpace {
+                        return input.withUnsafeBufferPointer { s.byteRanges(UnsafeBufferPointer(rebasing: $0[p.source])) }.map(p.sub)
+                    }
+                    return s.byteRanges(String(decoding: p.bytes(of: input), as: UTF8.self)).map(p.sub)
                 }
             case .prefixSpace:
                 pieces = pieces.map { p in
@@ -184,6 +220,27 @@ struct PreTokenizer: Sendable {
             }
         }
         return pieces
+    }
+
+    /// Calls `body` with the UTF-8 bytes of each word apply(_:) returns, in order.
+    func forEachWord(in text: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> Void) rethrows {
+        guard onBytes else {
+            for word in apply(text) {
+                var word = word
+                try word.withUTF8(body)
+            }
+            return
+        }
+        var text = text
+        try text.withUTF8 { buf in
+            var ranges = buf.isEmpty ? [] : [0..<buf.count]
+            for case let .split(s) in steps {
+                ranges = ranges.flatMap { r in
+                    s.byteRanges(UnsafeBufferPointer(rebasing: buf[r])).map { ($0.lowerBound + r.lowerBound)..<($0.upperBound + r.lowerBound) }
+                }
+            }
+            for r in ranges { try body(UnsafeBufferPointer(rebasing: buf[r])) }
+        }
     }
 
     func apply(_ text: String) -> [String] {

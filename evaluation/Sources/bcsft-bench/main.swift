@@ -4,6 +4,7 @@
 //   bcsft-bench train    [--packed] --dim 256 --layers 4 --heads 4 --kv-heads 4 --ffn 688 --vocab 2048 --seq 256 --batch 16
 //   bcsft-bench generate --gen-batch 8 --prompt-len 64 --new-tokens 128
 //   bcsft-bench matmul   --size 1024
+//   bcsft-bench tokenize --tokenizer DIR|tokenizer.json --texts FILE.jsonl [--threads N] [--ids OUT]
 //
 // train: one AdamW step of the Llama decoder on rows of --seq tokens. With --packed, rows are
 // packed (best fit) from documents of uniform length in [--min-len, --seq], each attending only
@@ -152,7 +153,8 @@ do {
     case "train": result = try train()
     case "generate": result = try generate()
     case "matmul": result = try matmul()
-    default: throw TorchError(kind: .invalidArgument, message: "unknown mode \(mode); use train, generate or matmul")
+    case "tokenize": result = try tokenize()
+    default: throw TorchError(kind: .invalidArgument, message: "unknown mode \(mode); use train, generate, matmul or tokenize")
     }
     result["threads"] = Runtime.threads
     result["blas_threads"] = Runtime.blasThreads ?? 0
