@@ -1,7 +1,6 @@
 import Foundation
 import Models
 import TestSupport
-import Tokenizers
 import Torch
 import XCTest
 
@@ -221,31 +220,20 @@ final class RecipeRunTests: XCTestCase {
         XCTAssertTrue(points.allSatisfy { $0["k"] as? Int == 2 && $0["pass_at_k"] is Double }, "\(points)")
     }
 
-    /// The real-student recipe on a Hugging Face-style folder: a Llama-3-style byte-level BPE
-    /// tokenizer.json with its chat template (the DatasetsTests chat fixture) and random weights.
+    /// The real-student recipe on a Hugging Face folder: the tiny Qwen2 student transformers saved
+    /// (ModelsTests' family fixture: q/k/v biases, tied embeddings, byte-level BPE tokenizer.json,
+    /// its ChatML template in tokenizer_config.json).
     func testStudentAblationRecipeFineTunesALocalCheckpoint() throws {
         let (server, url) = try startServe(["--scripted"])
         defer { server.terminate(); server.waitUntilExit() }
         let (train, test) = try worldProblems()
-        let fixture = repoRoot.appendingPathComponent("Tests/DatasetsTests/Fixtures/chat/llama3")
+        let fixture = repoRoot.appendingPathComponent("Tests/ModelsTests/Fixtures/families/qwen2")
         let student = dir.appendingPathComponent("student")
-        try FileManager.default.createDirectory(at: student, withIntermediateDirectories: true)
-        for name in try FileManager.default.contentsOfDirectory(atPath: fixture.path) {
-            try FileManager.default.copyItem(at: fixture.appendingPathComponent(name), to: student.appendingPathComponent(name))
-        }
-        let tok = try loadTokenizer(at: student)
-        var config = LlamaConfig(vocabSize: tok.vocabularySize, hiddenSize: 32, intermediateSize: 64, numHiddenLayers: 2,
-                                 numAttentionHeads: 4, numKeyValueHeads: 2, bosTokenID: tok.bosID.map(Int.init), eosTokenID: tok.eosID.map(Int.init))
-        config.ropeTheta = 500_000
-        let weights = dir.appendingPathComponent("weights")
-        try Checkpoint.save(try Llama(config: config, generator: Generator(seed: 1)), to: weights)
-        for name in ["config.json", "model.safetensors", "generation_config.json"] {
-            try FileManager.default.copyItem(at: weights.appendingPathComponent(name), to: student.appendingPathComponent(name))
-        }
+        try FileManager.default.copyItem(at: fixture, to: student)
         let env = ["BCSFT_TEACHER_URL": url.absoluteString, "BCSFT_TEACHER_MODEL": "scripted-teacher", "BCSFT_MATH_TRAIN": train, "BCSFT_MATH500": test,
                    "BCSFT_STUDENT": student.path]
         try run("math-bcsft-ablation.yaml", ["--set", "vars.extract_problems=20", "--set", "vars.sft_problems=40", "--set", "vars.eval_problems=8",
-                                             "--set", "vars.seq_len=256", "--set", "vars.steps=4", "--set", "vars.lr=1e-3", "--set", "vars.eval_budget=24"],
+                                             "--set", "vars.seq_len=2048", "--set", "vars.steps=4", "--set", "vars.lr=1e-3", "--set", "vars.eval_budget=24"],
                 environment: env)
         let s = try statuses("math-bcsft-ablation.yaml")
         XCTAssertEqual(s.count, 10)
@@ -253,11 +241,15 @@ final class RecipeRunTests: XCTestCase {
         let checkpoint = dir.appendingPathComponent("math-bcsft-ablation.yaml/student_bc/checkpoints/step-000004")
         XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint.appendingPathComponent("config.json").path))
         // The checkpoint carries the student's tokenizer and chat template, byte for byte.
-        for name in ["tokenizer.json", "tokenizer_config.json", "chat_template.jinja"] {
+        for name in ["tokenizer.json", "tokenizer_config.json"] {
             XCTAssertEqual(try Data(contentsOf: checkpoint.appendingPathComponent(name)), try Data(contentsOf: fixture.appendingPathComponent(name)), name)
         }
+        let config = try String(contentsOf: checkpoint.appendingPathComponent("config.json"), encoding: .utf8)
+        XCTAssertTrue(config.contains("Qwen2ForCausalLM"), config)
+        // The template came from tokenizer_config.json; the checkpoint also holds it as chat_template.jinja.
+        let template = try String(contentsOf: checkpoint.appendingPathComponent("chat_template.jinja"), encoding: .utf8)
+        XCTAssertTrue(template.contains("<|im_start|>"), template)
         let manifest = try String(contentsOf: dir.appendingPathComponent("math-bcsft-ablation.yaml/data_bc/data/manifest.json"), encoding: .utf8)
-        XCTAssertTrue(manifest.contains("\"template\" : \"chat_template.jinja\""), manifest)
-
+        XCTAssertTrue(manifest.contains("\"template\" : \"tokenizer_config.json#chat_template\""), manifest)
     }
 }
