@@ -100,7 +100,7 @@ public struct ChatEncoder: @unchecked Sendable {  // variables are plain data, n
     public func encode(_ messages: [ChatMessage]) throws -> (ids: [Int32], mask: [UInt8]) {
         let text = try render(messages)
         let spans = try Self.spans(in: text, of: messages, specials: specials, name: name)
-        let (ids, offsets) = try encodeText(text)
+        let (ids, offsets) = try encodeText(text, boundaries: spans.flatMap { [$0.bytes.lowerBound, $0.bytes.upperBound] })
         var mask = [UInt8](repeating: 0, count: ids.count)
         for (i, r) in offsets.enumerated() where spans.contains(where: { r.isEmpty ? $0.bytes.contains(r.lowerBound) : r.overlaps($0.bytes) }) {
             mask[i] = 1
@@ -123,17 +123,30 @@ public struct ChatEncoder: @unchecked Sendable {  // variables are plain data, n
     }
 
     /// The ids of rendered text with the UTF-8 byte range each covers: special pieces become
-    /// their ids (split out here where the tokenizer's encode does not).
-    func encodeText(_ text: String) throws -> (ids: [Int32], offsets: [Range<Int>]) {
-        guard !splitPieces.isEmpty else { return try tokenizer.encodeWithOffsets(text) }
+    /// their ids (split out here where the tokenizer's encode does not). Exact offsets are only
+    /// worked out where they decide something: around `boundaries` (the loss spans' ends). A
+    /// segment between split pieces that no boundary falls inside is encoded plainly, each of its
+    /// tokens given the segment's range; with no boundaries (a prompt) nothing needs offsets.
+    func encodeText(_ text: String, boundaries: [Int]? = nil) throws -> (ids: [Int32], offsets: [Range<Int>]) {
+        guard !splitPieces.isEmpty else {
+            if boundaries == nil { return (try tokenizer.encode(text), []) }
+            return try tokenizer.encodeWithOffsets(text)
+        }
         let bytes = Array(text.utf8)
         var ids: [Int32] = [], offsets: [Range<Int>] = []
         var start = 0, i = 0
         func flush(_ end: Int) throws {
             guard start < end else { return }
-            let (segIDs, segOffsets) = try tokenizer.encodeWithOffsets(String(decoding: bytes[start..<end], as: UTF8.self))
-            ids += segIDs
-            offsets += segOffsets.map { ($0.lowerBound + start)..<($0.upperBound + start) }
+            let segment = String(decoding: bytes[start..<end], as: UTF8.self)
+            if let boundaries, boundaries.contains(where: { start < $0 && $0 < end }) {
+                let (segIDs, segOffsets) = try tokenizer.encodeWithOffsets(segment)
+                ids += segIDs
+                offsets += segOffsets.map { ($0.lowerBound + start)..<($0.upperBound + start) }
+            } else {
+                let segIDs = try tokenizer.encode(segment)
+                ids += segIDs
+                offsets += repeatElement(start..<end, count: segIDs.count)
+            }
         }
         scan: while i < bytes.count {
             for p in splitPieces where bytes[i] == p.bytes[0] && i + p.bytes.count <= bytes.count && bytes[i..<(i + p.bytes.count)].elementsEqual(p.bytes) {
