@@ -143,13 +143,15 @@ let package = Package(
         // Helpers shared by the test targets (temporary folders, running the bcsft binary).
         .target(name: "TestSupport", dependencies: ["ChatTemplates", "Tokenizers", "Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "TestSupport"]),
-        .testTarget(name: "TeachersTests", dependencies: ["Teachers", "Settings", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TeachersTests", dependencies: ["Teachers", "Settings", "TestSupport", .product(name: "Crypto", package: "swift-crypto")],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "WorldTests", dependencies: ["World", "Teachers", "Behaviors", "Settings"]),
         // Builds and runs without libtorch: the pipelines over the scripted world and servers.
         .testTarget(name: "PipelinesTests", dependencies: ["Pipelines", "World", "Teachers", "Behaviors", "Evaluation", "Common", "Settings", "TestSupport",
                                                         .product(name: "Crypto", package: "swift-crypto")],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Pipelines", "World", "Teachers", "Evaluation", "Models", "Torch", "Common", "Settings", "TestSupport"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends", "Pipelines", "World", "Teachers", "Evaluation", "Models", "Torch", "Common", "Settings", "TestSupport",
+                                                       "Datasets", "ChatTemplates"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Recipes", "Pipelines", "Datasets", "Evaluation", "Training", "World", "Models", "Torch", "Settings",
                                                      "Tokenizers", "TestSupport"]),
         .testTarget(name: "BehaviorsTests", dependencies: ["Behaviors", "TestSupport"]),

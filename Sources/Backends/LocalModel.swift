@@ -20,6 +20,7 @@ public final class LocalModel: ContextWindowModel, @unchecked Sendable {
     public let name: String
     let llama: Llama
     let tokenizer: any Tokenizer
+    /// The checkpoint's chat encoder, with the variables it was trained with.
     let chat: ChatEncoder
     let maxBatch: Int
     /// Generation ends at any of these: the config's eos ids, the tokenizer's EOS and the
@@ -36,6 +37,9 @@ public final class LocalModel: ContextWindowModel, @unchecked Sendable {
     private let condition = NSCondition()
     private var queue: [Pending] = []
     private var workerStarted = false
+    /// Encoders for the `chat_template_kwargs` requests have asked for, by their variables.
+    private let encodersLock = NSLock()
+    private var encoders: [[String: TemplateVariable]: ChatEncoder] = [:]
 
     /// - template: `auto` renders prompts with the checkpoint's own chat template (the one it was
     ///   trained with); a built-in name or .jinja file names another.
@@ -53,23 +57,50 @@ public final class LocalModel: ContextWindowModel, @unchecked Sendable {
         stopIDs = llama.stopTokenIDs(tokenizerEOS: tokenizer.eosID).union(chat.endOfTurnIDs)
     }
 
-    /// The prompt's token ids: the messages in the chat template, ending with the assistant's turn.
-    func promptIDs(_ messages: [Message]) throws -> [Int32] {
-        let chat = try messages.map { m -> ChatMessage in
+    /// The encoder a request renders with: the checkpoint's, its variables overridden and
+    /// extended by the request's `chat_template_kwargs` (as apply_chat_template's keyword
+    /// arguments, and vLLM's, reach the template). Cached answers stay apart: the kwargs are part
+    /// of the response cache's key.
+    func encoder(_ kwargs: [String: SettingValue]) throws -> ChatEncoder {
+        guard !kwargs.isEmpty else { return chat }
+        var variables = chat.variables
+        for (key, value) in kwargs.sorted(by: { $0.key < $1.key }) {
+            variables[key] = switch value {
+            case let .bool(b): .bool(b)
+            case let .int(i): .int(i)
+            case let .double(d): .double(d)
+            case let .string(s): .string(s)
+            default: throw PipelineError.invalid("chat_template_kwargs.\(key): a local checkpoint's template takes a boolean, a number or a string, got \(value.typeName)")
+            }
+        }
+        if variables == chat.variables { return chat }
+        encodersLock.lock()
+        defer { encodersLock.unlock() }
+        if let e = encoders[variables] { return e }
+        let e = try ChatEncoder(template: chat.template, tokenizer: tokenizer, variables: variables)
+        encoders[variables] = e
+        return e
+    }
+
+    /// The prompt's token ids: the messages in the chat template (with `chat_template_kwargs`),
+    /// ending with the assistant's turn; and the ids that end the turn.
+    func prompt(_ messages: [Message], _ kwargs: [String: SettingValue] = [:]) throws -> (ids: [Int32], stop: Set<Int32>) {
+        let turns = try messages.map { m -> ChatMessage in
             guard let role = ChatMessage.Role(rawValue: m.role) else { throw PipelineError.invalid("message role '\(m.role)' is not system, user or assistant") }
             return ChatMessage(role, m.content)
         }
-        return try self.chat.promptIDs(chat)
+        let encoder = try encoder(kwargs)
+        return (try encoder.promptIDs(turns), stopIDs.union(encoder.endOfTurnIDs))
     }
 
     public func complete(_ messages: [Message], _ sampling: Sampling) async throws -> Completion {
-        let ids = try promptIDs(messages)
+        let (ids, stop) = try prompt(messages, sampling.chatTemplateKwargs)
         var choices: [Choice] = []
         var completionTokens = 0
         for i in 0..<max(1, sampling.n) {
             let p = sampling.sample(i)
-            let stop = stopIDs
-            let key = "\(p.maxTokens)/\(p.temperature)/\(p.topP)/\(p.topK)/\(p.seed ?? 0)/\(p.stop)"
+            // Requests batch together only where generation reads the same settings.
+            let key = "\(p.maxTokens)/\(p.temperature)/\(p.topP)/\(p.topK)/\(p.minP)/\(p.repetitionPenalty)/\(p.seed ?? 0)/\(p.stop)/\(stop.sorted())"
             let r = try await withCheckedThrowingContinuation { c in enqueue(Pending(ids: ids, sampling: p, stop: stop, key: key, continuation: c)) }
             let (reasoning, content) = splitThinking(r.text ?? "")
             choices.append(Choice(content: content, reasoning: reasoning, finishReason: r.finishReason == .length ? "length" : "stop"))
@@ -81,7 +112,7 @@ public final class LocalModel: ContextWindowModel, @unchecked Sendable {
     /// The checkpoint's max_position_embeddings and the prompt's length: generation sizes its KV
     /// cache by prompt + max_tokens, so `bcsft serve` refuses a max_tokens past the window.
     public func contextUse(of messages: [Message]) throws -> (window: Int, promptTokens: Int) {
-        (llama.config.maxPositionEmbeddings, try promptIDs(messages).count)
+        (llama.config.maxPositionEmbeddings, try prompt(messages).ids.count)
     }
 
     private func enqueue(_ p: Pending) {

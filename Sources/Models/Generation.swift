@@ -21,8 +21,9 @@ extension Llama {
     }
 
     /// Batched, KV-cached generation of up to `sampling.maxTokens` tokens per prompt (greedy at
-    /// temperature 0). Prompts of different lengths are left-padded and the padding masked out,
-    /// so each row gets the same tokens it would get alone.
+    /// temperature 0), with every sampling setting but `chat_template_kwargs` (the prompts are
+    /// ids already: whoever renders them reads it). Prompts of different lengths are left-padded
+    /// and the padding masked out, so each row gets the same tokens it would get alone.
     /// - rowSeeds: one seed per prompt: row i then samples from its own generator, so its tokens
     ///   do not depend on which other prompts share the batch (a server batching whatever
     ///   requests are waiting stays reproducible). nil: one generator seeded with `sampling.seed`.
@@ -61,12 +62,20 @@ extension Llama {
         var outputs = [[Int32]](repeating: [], count: b)
         var finished = [GenerationResult.FinishReason?](repeating: nil, count: b)
         var texts = [String?](repeating: nil, count: b)
+        // With a repetition penalty, which tokens each row holds so far (prompt and output).
+        var seen: Tensor?
+        if p.repetitionPenalty != 1 {
+            let v = config.vocabSize
+            var flags = [Bool](repeating: false, count: b * v)
+            for (r, prompt) in prompts.enumerated() { for id in prompt { flags[r * v + Int(id)] = true } }
+            seen = try Tensor(flags, shape: [b, v], device: device)
+        }
 
         try withFusedWeights { try withNoGrad {
             for _ in 0..<steps {
                 let logits = try forward(next, positions: positions, cache: cache, keyMask: keyMask)
                 let last = try logits.narrow(1, start: logits.size(1) - 1, length: 1).squeeze(1)
-                let chosen = try sample(last, p, gens).toArray(Int64.self)
+                let chosen = try sample(last, p, gens, seen: seen).toArray(Int64.self)
                 for r in 0..<b where finished[r] == nil {
                     let id = Int32(chosen[r])
                     outputs[r].append(id)
@@ -82,6 +91,7 @@ extension Llama {
                 }
                 if finished.allSatisfy({ $0 != nil }) { break }
                 next = try Tensor(chosen, shape: [b, 1], device: device)
+                if let s = seen { seen = try s.scatter(1, next, Tensor.ones([b, 1], dtype: .bool, device: device)) }
                 positions = try positions.narrow(1, start: positions.size(1) - 1, length: 1) + 1
                 keyMask = try Tensor.cat([keyMask, Tensor.ones([b, 1], dtype: .bool, device: device)], dim: 1)
             }
@@ -99,9 +109,29 @@ extension Llama {
     /// One token per row from logits [B, V]: from one generator, or row i from `gens[i]`.
     /// The draw itself runs on the CPU generators wherever the logits are, so a seed picks the
     /// same tokens on every device (given the same probabilities).
-    func sample(_ logits: Tensor, _ p: Sampling, _ gens: [Generator]) throws -> Tensor {
-        if p.temperature <= 0 { return try logits.argmax(-1) }
-        var l = try logits.to(.float32) / p.temperature
+    func sample(_ logits: Tensor, _ p: Sampling, _ gens: [Generator], seen: Tensor? = nil) throws -> Tensor {
+        let l = try processed(logits, p, seen: seen)
+        if p.temperature <= 0 { return try l.argmax(-1) }
+        let probs = try l.softmax(-1).to(.cpu)
+        guard gens.count > 1 else { return try probs.multinomial(1, generator: gens[0]).squeeze(-1) }
+        return try Tensor.cat(gens.indices.map { i in try probs.narrow(0, start: i, length: 1).multinomial(1, generator: gens[i]) }, dim: 0).squeeze(-1)
+    }
+
+    /// The logits [B, V] a token is drawn from, in float32, as transformers' generate()
+    /// processes them: the repetition penalty on the raw logits (greedy too), where `seen` [B, V]
+    /// marks each row's prompt and output tokens; then, when sampling, temperature, top_k, top_p
+    /// and min_p, each dropped token set to -inf. (vLLM applies min_p before top_k and top_p; the
+    /// two agree unless top_p < 1 is given with it, since min_p compares each probability with the
+    /// largest, which renormalising does not change.)
+    func processed(_ logits: Tensor, _ p: Sampling, seen: Tensor?) throws -> Tensor {
+        var l = try logits.to(.float32)
+        if let seen, p.repetitionPenalty != 1 {
+            // Positive logits divided, negative multiplied: a penalty above 1 always lowers them.
+            let penalized = try Tensor.where(l.lt(0), l * p.repetitionPenalty, l / p.repetitionPenalty)
+            l = try Tensor.where(seen, penalized, l)
+        }
+        if p.temperature <= 0 { return l }
+        l = try l / p.temperature
         if p.topK > 0, p.topK < l.size(-1) {
             let kth = try l.topk(p.topK, dim: -1).values.narrow(-1, start: p.topK - 1, length: 1)
             l = try l.maskedFill(l.lt(kth), -.infinity)
@@ -115,8 +145,11 @@ extension Llama {
             let drop = try Tensor.zeros(l.shape, dtype: .bool, device: l.device).scatter(-1, order, dropSorted)
             l = try l.maskedFill(drop, -.infinity)
         }
-        let probs = try l.softmax(-1).to(.cpu)
-        guard gens.count > 1 else { return try probs.multinomial(1, generator: gens[0]).squeeze(-1) }
-        return try Tensor.cat(gens.indices.map { i in try probs.narrow(0, start: i, length: 1).multinomial(1, generator: gens[i]) }, dim: 0).squeeze(-1)
+        if p.minP > 0 {
+            // The most likely token always stays: its probability is its own maximum.
+            let probs = try l.softmax(-1)
+            l = try l.maskedFill(probs.lt(try probs.max([-1], keepDim: true) * p.minP), -.infinity)
+        }
+        return l
     }
 }

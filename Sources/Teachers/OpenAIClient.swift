@@ -111,9 +111,12 @@ public final class OpenAIClient: LanguageModel, @unchecked Sendable {
         ]
         if !s.stop.isEmpty { body["stop"] = s.stop }
         if let seed = s.seed { body["seed"] = seed }
-        // vLLM, SGLang and llama.cpp read top_k; OpenAI's own API does not know it, so it is
-        // sent only when set.
+        // vLLM, SGLang and llama.cpp read top_k, min_p, repetition_penalty and (vLLM, SGLang)
+        // chat_template_kwargs; OpenAI's own API knows none of them, so each is sent only when set.
         if s.topK > 0 { body["top_k"] = s.topK }
+        if s.minP > 0 { body["min_p"] = s.minP }
+        if s.repetitionPenalty != 1 { body["repetition_penalty"] = s.repetitionPenalty }
+        if !s.chatTemplateKwargs.isEmpty { body["chat_template_kwargs"] = s.chatTemplateKwargs.mapValues(\.json) }
         let model = configuration.model
         var c: Completion
         if configuration.stream.streams(maxTokens: s.maxTokens) {

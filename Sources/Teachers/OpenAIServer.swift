@@ -336,6 +336,17 @@ public final class OpenAIServer: @unchecked Sendable {
         if let t = o["temperature"] as? Double { s.temperature = t }
         if let p = o["top_p"] as? Double { s.topP = p }
         if let k = o["top_k"] as? Int { s.topK = max(0, k) }  // -1 (vLLM's "every token") is 0 here
+        if let m = o["min_p"] as? Double { s.minP = m }
+        if let r = o["repetition_penalty"] as? Double { s.repetitionPenalty = r }
+        if let raw = o["chat_template_kwargs"], !(raw is NSNull) {
+            // Read as settings values (JSONDecoder keeps booleans apart from numbers); a nested
+            // value is refused by validate() below, naming its key.
+            guard let kwargs = raw as? [String: Any], let data = try? JSONSerialization.data(withJSONObject: kwargs),
+                  let values = try? JSONDecoder().decode([String: SettingValue].self, from: data) else {
+                return .json(400, errorBody("'chat_template_kwargs' must be an object", param: "chat_template_kwargs"))
+            }
+            s.chatTemplateKwargs = values
+        }
         if let seed = o["seed"] as? Int { s.seed = seed }
         if let stop = o["stop"] as? [String] { s.stop = stop } else if let stop = o["stop"] as? String { s.stop = [stop] }
 

@@ -44,13 +44,19 @@ public final class ResponseCache: @unchecked Sendable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         // The key's JSON is a file format: cached responses (hours of a real teacher) must stay
-        // found across versions, so sampling is spelled as it always was, and top_k only when set.
+        // found across versions, so sampling is spelled as it always was, and the fields added
+        // since (top_k, min_p, repetition_penalty, chat_template_kwargs) only when set (a nil
+        // field is left out of the JSON).
         struct SamplingKey: Encodable {
             let temperature: Double, topP: Double, maxTokens: Int, n: Int, stop: [String], seed: Int?, topK: Int?
+            let minP: Double?, repetitionPenalty: Double?, chatTemplateKwargs: [String: SettingValue]?
         }
         struct Key: Encodable { let model: String; let messages: [Message]; let sampling: SamplingKey; let sample: Int }
         let s = SamplingKey(temperature: sampling.temperature, topP: sampling.topP, maxTokens: sampling.maxTokens, n: sampling.n,
-                            stop: sampling.stop, seed: sampling.seed, topK: sampling.topK == 0 ? nil : sampling.topK)
+                            stop: sampling.stop, seed: sampling.seed, topK: sampling.topK == 0 ? nil : sampling.topK,
+                            minP: sampling.minP == 0 ? nil : sampling.minP,
+                            repetitionPenalty: sampling.repetitionPenalty == 1 ? nil : sampling.repetitionPenalty,
+                            chatTemplateKwargs: sampling.chatTemplateKwargs.isEmpty ? nil : sampling.chatTemplateKwargs)
         let data = (try? enc.encode(Key(model: model, messages: messages, sampling: s, sample: sampleIndex))) ?? Data()
         return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }

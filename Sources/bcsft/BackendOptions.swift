@@ -64,6 +64,12 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: help("0 is greedy.", default: Sampling().temperature)) var temperature: Double?
     @Option(name: .customLong("top-p"), help: help("Nucleus sampling: the probability mass kept.", default: Sampling().topP)) var topP: Double?
     @Option(name: .customLong("top-k"), help: help("Keep the K most likely tokens; 0 keeps all.", default: Sampling().topK)) var topK: Int?
+    @Option(name: .customLong("min-p"), help: help("Keep the tokens at least this fraction as likely as the most likely one; 0 keeps all.", default: Sampling().minP))
+    var minP: Double?
+    @Option(name: .customLong("repetition-penalty"),
+            help: help("Penalize tokens already in the prompt or the output (logits divided by it where positive, multiplied where negative); 1 is off.",
+                       default: Sampling().repetitionPenalty))
+    var repetitionPenalty: Double?
     @Option(name: .customLong("max-tokens"), help: help("Output budget per response (thinking included).", default: Sampling().maxTokens))
     var maxTokens: Int?
     @Option(help: help("Base seed; sample i uses seed + i.", default: Sampling().seed)) var seed: Int?
@@ -73,6 +79,8 @@ struct SamplingOptions: ParsableArguments {
         g.set("temperature", temperature)
         g.set("top_p", topP)
         g.set("top_k", topK)
+        g.set("min_p", minP)
+        g.set("repetition_penalty", repetitionPenalty)
         g.set("max_tokens", maxTokens)
         g.set("seed", seed)
         g.set("stop", list: stop)
@@ -84,11 +92,15 @@ struct SamplingOptions: ParsableArguments {
 struct ModelOptions: ParsableArguments {
     @OptionGroup var backend: BackendOptions
     @OptionGroup var sampling: SamplingOptions
+    @Option(name: .customLong("chat-template-kwargs"),
+            help: "A variable the model's chat template reads, KEY=VALUE (repeatable), e.g. enable_thinking=false: sent to the server as chat_template_kwargs, or given to a local checkpoint's template.")
+    var chatTemplateKwargs: [String] = []
     @Option(help: "Folder of prompt templates overriding data/prompts.") var prompts: String?
 
-    func fill(_ g: inout GivenSettings) {
+    func fill(_ g: inout GivenSettings) throws {
         backend.fill(&g)
         sampling.fill(&g)
+        if !chatTemplateKwargs.isEmpty { g.set("chat_template_kwargs", try parseKeyValues(chatTemplateKwargs, flag: "--chat-template-kwargs")) }
         g.set("prompts", prompts)
     }
 
@@ -96,10 +108,23 @@ struct ModelOptions: ParsableArguments {
     /// flag fills the backend before the checks.
     func settings<S: ModelStepSettings>(_ type: S.Type, _ more: (inout GivenSettings) throws -> Void) throws -> S {
         var g = GivenSettings()
-        fill(&g)
+        try fill(&g)
         try more(&g)
         return try g.decode(S.self) { try backend.prepare(&$0.backend) }
     }
+}
+
+/// Repeated `KEY=VALUE` flags as a map setting: true and false are booleans, numbers numbers,
+/// anything else text (as `--template-vars` reads them).
+func parseKeyValues(_ pairs: [String], flag: String) throws -> [String: SettingValue] {
+    var out: [String: SettingValue] = [:]
+    for pair in pairs {
+        guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else { throw ValidationError("\(flag) '\(pair)': expected KEY=VALUE") }
+        let text = String(pair[pair.index(after: eq)...])
+        out[String(pair[..<eq])] = text == "true" ? .bool(true) : text == "false" ? .bool(false)
+            : Int(text).map(SettingValue.int) ?? Double(text).flatMap { $0.isFinite ? .double($0) : nil } ?? .string(text)
+    }
+    return out
 }
 
 /// `--budgets 2048,4096`: the list setting `budgets`.

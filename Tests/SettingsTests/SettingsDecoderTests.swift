@@ -95,9 +95,26 @@ final class SettingsDecoderTests: XCTestCase {
         let s = try Sampling.decode(.map([:]))
         XCTAssertEqual([s.temperature, s.topP], [0.6, 0.95])
         XCTAssertEqual([s.maxTokens, s.topK], [4096, 0])
+        XCTAssertEqual([s.minP, s.repetitionPenalty], [0, 1], "both off")
+        XCTAssertEqual(s.chatTemplateKwargs, [:])
         for (key, value, reason) in [("temperature", SettingValue.int(-1), "must be >= 0 (0 is greedy)"), ("top_p", .int(0), "must lie in (0, 1]"),
-                                     ("top_k", .int(-2), "must be >= 0"), ("max_tokens", .int(0), "must be at least 1")] {
-            XCTAssertTrue(message { try Sampling.decode(.map([key: value])) }.hasPrefix("\(key): \(reason)"), key)
+                                     ("top_k", .int(-2), "must be >= 0"), ("max_tokens", .int(0), "must be at least 1"),
+                                     ("min_p", .int(1), "must lie in [0, 1)"), ("min_p", .double(-0.1), "must lie in [0, 1)"),
+                                     ("repetition_penalty", .int(0), "must be > 0"), ("repetition_penalty", .double(-1.5), "must be > 0")] {
+            XCTAssertTrue(message { try Sampling.decode(.map([key: value])) }.hasPrefix("\(key): \(reason)"), "\(key) \(value)")
         }
+    }
+
+    /// `chat_template_kwargs` is a map of scalars as a recipe writes it; anything else names the key.
+    func testChatTemplateKwargsAreAMapOfScalars() throws {
+        let s = try Sampling.decode(.map(["chat_template_kwargs": ["enable_thinking": false, "effort": "low", "budget": 3, "scale": 0.5]]))
+        XCTAssertEqual(s.chatTemplateKwargs, ["enable_thinking": .bool(false), "effort": .string("low"), "budget": .int(3), "scale": .double(0.5)])
+        XCTAssertTrue(message { try Sampling.decode(.map(["chat_template_kwargs": ["tools": [1, 2]]])) }
+            .hasPrefix("chat_template_kwargs.tools: must be a boolean, a number or a string, got a list"))
+        XCTAssertTrue(message { try Sampling.decode(.map(["chat_template_kwargs": ["x": .null]])) }.hasPrefix("chat_template_kwargs.x: must be"))
+        XCTAssertTrue(message { try Sampling.decode(.map(["chat_template_kwargs": 5])) }.hasPrefix("chat_template_kwargs: expected a mapping"),
+                      message { try Sampling.decode(.map(["chat_template_kwargs": 5])) })
+        // Encoded and decoded again, the same values.
+        XCTAssertEqual(try Sampling.decode(try SettingValue(encoding: s)).chatTemplateKwargs, s.chatTemplateKwargs)
     }
 }

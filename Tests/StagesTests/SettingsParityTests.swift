@@ -65,6 +65,7 @@ final class SettingsParityTests: XCTestCase {
     /// A bad value for each key that has a check, as a flag's text and as a recipe value.
     static let badValues: [String: (flag: String, value: SettingValue)] = [
         "temperature": ("-1", -1), "top_p": ("0", 0), "top_k": ("-1", -1), "max_tokens": ("0", 0), "limit": ("0", 0),
+        "min_p": ("1", 1), "repetition_penalty": ("0", 0),
         "samples": ("0", 0), "k": ("0", 0), "budgets": ("0", [0]), "merge_similar": ("2", 2), "test": ("0", 0),
         "seq_len": ("4", 4), "val_fraction": ("1.5", 1.5), "vocab_size": ("10", 10), "threads": ("0", 0),
         "backend.timeout": ("0", 0), "backend.max_in_flight": ("0", 0), "backend.stream": ("sometimes", "sometimes"), "model_type": ("sentences", "sentences"),

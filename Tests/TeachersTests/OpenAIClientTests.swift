@@ -73,6 +73,35 @@ final class OpenAIClientTests: XCTestCase {
         XCTAssertLessThanOrEqual(sb["max_concurrent"] as! Int, 2)
     }
 
+    /// top_k, min_p, repetition_penalty and chat_template_kwargs are vLLM's and SGLang's, not
+    /// OpenAI's: a request carries each only when it is set, with the value and JSON type given.
+    func testServerSamplingFieldsAreSentOnlyWhenSet() async throws {
+        let server = try ScriptedServer()
+        let c = try client([server.url])
+        let extra = ["top_k", "min_p", "repetition_penalty", "chat_template_kwargs"]
+        for stream in [false, true] {
+            _ = try await c.complete([.user("plain \(stream)")], Sampling(maxTokens: stream ? 4096 : 64))
+            _ = try await c.complete([.user("set \(stream)")], Sampling(topK: 20, minP: 0.05, repetitionPenalty: 1.1, maxTokens: stream ? 4096 : 64,
+                                                                        chatTemplateKwargs: ["enable_thinking": false, "effort": "low", "budget": 3, "scale": 0.5]))
+        }
+        let bodies = try XCTUnwrap(server.stats()["bodies"] as? [[String: Any]])
+        XCTAssertEqual(bodies.count, 4)
+        for (i, body) in bodies.enumerated() {
+            XCTAssertEqual(body["stream"] as? Bool ?? false, i >= 2, "the streamed and the whole request alike")
+            XCTAssertEqual(body["temperature"] as? Double, 0.6)
+            guard i % 2 == 1 else {
+                XCTAssertEqual(extra.filter { body[$0] != nil }, [], "defaults are not sent")
+                continue
+            }
+            XCTAssertEqual(body["top_k"] as? Int, 20)
+            XCTAssertEqual(body["min_p"] as? Double, 0.05)
+            XCTAssertEqual(body["repetition_penalty"] as? Double, 1.1)
+            // Read back as JSON types: false stays a boolean, 3 an integer.
+            let kwargs = try JSONDecoder().decode([String: SettingValue].self, from: JSONSerialization.data(withJSONObject: try XCTUnwrap(body["chat_template_kwargs"])))
+            XCTAssertEqual(kwargs, ["enable_thinking": false, "effort": "low", "budget": 3, "scale": 0.5])
+        }
+    }
+
     func testEmbeddingsKeepInputOrder() async throws {
         let server = try ScriptedServer()
         let v = try await client([server.url]).embed(["a", "bbb", "cc"])

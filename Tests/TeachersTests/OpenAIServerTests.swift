@@ -222,4 +222,23 @@ final class OpenAIServerTests: XCTestCase {
         c.send(rawRequest("DELETE", "/v1/models"))
         XCTAssertEqual(c.readResponse()?.status, 404)
     }
+
+    /// What the OpenAI client sends beside OpenAI's fields reaches the model behind `bcsft serve`
+    /// as it was given, and out-of-range values are refused naming the field.
+    func testServerSamplingFieldsReachTheModel() async throws {
+        let model = StubModel()
+        let server = try start(model)
+        let client = try OpenAIClient(OpenAIClient.Configuration(baseURLs: [URL(string: "http://127.0.0.1:\(server.port)/v1")!], model: "stub"))
+        let sent = Sampling(topK: 20, minP: 0.05, repetitionPenalty: 1.1, maxTokens: 64, seed: 3, chatTemplateKwargs: ["enable_thinking": false, "effort": "low"])
+        _ = try await client.complete([.user("hi")], sent)
+        _ = try await client.complete([.user("hi")], Sampling(maxTokens: 64, seed: 3))
+        XCTAssertEqual(model.samplings, [sent, Sampling(maxTokens: 64, seed: 3)])
+
+        for (extra, param) in [(["min_p": 1], "min_p"), (["repetition_penalty": 0], "repetition_penalty"), (["chat_template_kwargs": 5], "chat_template_kwargs"),
+                               (["chat_template_kwargs": ["tools": [1, 2]]], "chat_template_kwargs.tools")] as [([String: Any], String)] {
+            let r = try XCTUnwrap(Self.chat(server.port, "hi", extra))
+            XCTAssertEqual(r.status, 400, "\(extra)")
+            XCTAssertEqual((r.json?["error"] as? [String: Any])?["param"] as? String, param, r.errorMessage)
+        }
+    }
 }

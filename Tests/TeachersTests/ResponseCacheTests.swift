@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Settings
 import TestSupport
@@ -16,9 +17,35 @@ final class ResponseCacheTests: XCTestCase {
             ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, maxTokens: 2 * Sampling().maxTokens, seed: 1)),
             ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, seed: 2)),
             ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, seed: 1), sampleIndex: 1),
+            ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, topK: 20, seed: 1)),
+            ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, minP: 0.05, seed: 1)),
+            ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, repetitionPenalty: 1.1, seed: 1)),
+            ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, seed: 1, chatTemplateKwargs: ["enable_thinking": false])),
         ] {
             XCTAssertNotEqual(base, other)
         }
+        // Each field's value counts, a template variable's too.
+        func kwargs(_ k: [String: SettingValue]) -> String {
+            ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, seed: 1, chatTemplateKwargs: k))
+        }
+        XCTAssertNotEqual(kwargs(["enable_thinking": false]), kwargs(["enable_thinking": true]))
+        XCTAssertNotEqual(kwargs(["enable_thinking": false]), kwargs(["enable_thinking": "false"]))
+        XCTAssertEqual(kwargs(["a": 1, "b": "x"]), kwargs(["b": "x", "a": 1]))
+        XCTAssertNotEqual(ResponseCache.key(model: "m", messages: m, sampling: Sampling(minP: 0.05)), ResponseCache.key(model: "m", messages: m, sampling: Sampling(minP: 0.1)))
+        XCTAssertNotEqual(ResponseCache.key(model: "m", messages: m, sampling: Sampling(repetitionPenalty: 1.1)),
+                          ResponseCache.key(model: "m", messages: m, sampling: Sampling(repetitionPenalty: 1.2)))
+    }
+
+    /// A cache filled before min_p, repetition_penalty and chat_template_kwargs existed stays
+    /// found: with them off, the key hashes the JSON it always did.
+    func testKeysWithoutTheNewerFieldsAreUnchanged() {
+        let m: [Message] = [.user("What is 2 + 2?")]
+        let json = #"{"messages":[{"content":"What is 2 + 2?","role":"user"}],"model":"m","sample":0,"#
+            + #""sampling":{"maxTokens":4096,"n":1,"seed":1,"stop":[],"temperature":0.6,"topP":0.95}}"#
+        let expected = SHA256.hash(data: Data(json.utf8)).map { String(format: "%02x", $0) }.joined()
+        XCTAssertEqual(ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, seed: 1)), expected)
+        XCTAssertEqual(ResponseCache.key(model: "m", messages: m, sampling: Sampling(temperature: 0.6, minP: 0, repetitionPenalty: 1, seed: 1, chatTemplateKwargs: [:])),
+                       expected, "the defaults are off, not new values")
     }
 
     func testCachedRunsCostNothingAndResumeAfterAnInterruption() async throws {

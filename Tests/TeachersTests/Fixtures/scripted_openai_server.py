@@ -25,7 +25,8 @@ reasoning and the content in 4-character deltas, each event written in two piece
 chunk per choice, the usage in a last chunk only when stream_options.include_usage, and
 data: [DONE].
 GET /debug/stats returns {"requests", "streamed" (requests that asked to stream), "max_concurrent",
-"auth", "texts": {last user text: count}, "paths": {request path: count}, "models": {model asked for: count}}.
+"auth", "texts": {last user text: count}, "paths": {request path: count}, "models": {model asked for: count},
+"bodies": [each chat request's JSON body but its messages, in arrival order]}.
 """
 import json
 import sys
@@ -34,7 +35,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
-state = {"requests": 0, "streamed": 0, "concurrent": 0, "max_concurrent": 0, "auth": [], "seen": set(), "texts": {}, "paths": {}, "models": {}}
+state = {"requests": 0, "streamed": 0, "concurrent": 0, "max_concurrent": 0, "auth": [], "seen": set(), "texts": {}, "paths": {}, "models": {}, "bodies": []}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -55,7 +56,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):
         with lock:
-            stats = {k: state[k] for k in ("requests", "streamed", "max_concurrent", "auth", "texts", "paths", "models")}
+            stats = {k: state[k] for k in ("requests", "streamed", "max_concurrent", "auth", "texts", "paths", "models", "bodies")}
         self.reply(200, stats)
 
     def do_POST(self):
@@ -83,6 +84,7 @@ class Handler(BaseHTTPRequestHandler):
         text = [m["content"] for m in req["messages"] if m["role"] == "user"][-1]
         with lock:
             state["texts"][text] = state["texts"].get(text, 0) + 1
+            state["bodies"].append({k: v for k, v in req.items() if k != "messages"})
         for key in ("TIMEOUT", "DROP", "TRUNC", "CUTSTREAM"):
             if key in text:
                 with lock:
