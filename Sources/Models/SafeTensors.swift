@@ -100,31 +100,6 @@ public enum SafeTensors {
         return out
     }
 
-    /// Writes tensors (names sorted) atomically: a temporary file renamed into place.
-    public static func save(_ tensors: [String: Tensor], to url: URL, metadata: [String: String] = ["format": "pt"]) throws {
-        var header: [String: Any] = ["__metadata__": metadata]
-        var offset = 0
-        let names = tensors.keys.sorted()
-        var blobs: [[UInt8]] = []
-        for name in names {
-            let t = try tensors[name]!.contiguous()
-            let bytes = try t.bytes()
-            header[name] = ["dtype": t.dtype.description, "shape": t.shape, "data_offsets": [offset, offset + bytes.count]]
-            offset += bytes.count
-            blobs.append(bytes)
-        }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        while json.count % 8 != 0 { json.append(0x20) }  // the format allows trailing spaces; keeps data 8-aligned
-        var file = Data()
-        file.reserveCapacity(8 + json.count + offset)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(json)
-        for b in blobs { file.append(contentsOf: b) }
-        do { try file.write(to: url, options: .atomic) } catch {
-            throw ModelError.cannotWrite(path: url.path, reason: error.localizedDescription)
-        }
-    }
-
     /// Loads a checkpoint folder's weights: model.safetensors, or the shards listed in
     /// model.safetensors.index.json.
     public static func loadFolder(_ dir: URL) throws -> [String: Tensor] {
