@@ -10,9 +10,14 @@ private let systemWrite = Darwin.write
 
 /// Writing safetensors files without building them in memory: the header is computed from
 /// shapes and dtypes alone (`ShardPlan`), written first, then each tensor is converted to the
-/// file's dtype, copied to the host, written and dropped before the next. The extra memory a
-/// save takes is one tensor's, whatever the model's size.
+/// file's dtype, copied to the host and written, a slice of rows at a time, each slice dropped
+/// before the next. The extra memory a save takes is one slice (`chunkBytes`), whatever the
+/// size of the model or of its largest tensor (a large vocabulary's embeddings can be a
+/// quarter of a small model).
 extension SafeTensors {
+    /// The most bytes of a tensor converted and copied at once.
+    public static let chunkBytes = 4 << 20
+
     /// Writes `tensors` into the folder `dir` in HF's layout: one `model.safetensors`, or
     /// shards of at most `maxShardBytes` of data with `model.safetensors.index.json`
     /// (`ShardPlan`). Floating-point tensors are written as `dtype` (nil: each in its own);
@@ -106,13 +111,22 @@ extension SafeTensors {
         }
         try header.withUnsafeBytes { try writeAll(fd, $0, path: url.path) }
         for e in file.entries {
-            // Each iteration's copies are released before the next tensor is converted.
             let t = try tensors[e.name]!.detach()
-            let bytes = try (t.dtype == e.dtype ? t : t.to(e.dtype)).bytes()
-            guard bytes.count == e.bytes.count else {
-                throw ModelError.cannotWrite(path: url.path, reason: "tensor '\(e.name)' has \(bytes.count) bytes, its header says \(e.bytes.count)")
+            var written = 0
+            // Rows along the first dimension lie one after another in the row-major bytes, so
+            // slices of rows, each made contiguous, are written in order.
+            let rows = t.rank == 0 ? 1 : t.size(0)
+            let rowBytes = rows == 0 ? 0 : e.bytes.count / rows
+            let step = max(1, chunkBytes / max(1, rowBytes))
+            for start in stride(from: 0, to: rows, by: step) {
+                let piece = t.rank == 0 || step >= rows ? t : try t.narrow(0, start: start, length: min(step, rows - start))
+                let bytes = try (piece.dtype == e.dtype ? piece : piece.to(e.dtype)).bytes()
+                try bytes.withUnsafeBytes { try writeAll(fd, $0, path: url.path) }
+                written += bytes.count
             }
-            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: url.path) }
+            guard written == e.bytes.count else {
+                throw ModelError.cannotWrite(path: url.path, reason: "tensor '\(e.name)' has \(written) bytes, its header says \(e.bytes.count)")
+            }
         }
         done = true
     }
