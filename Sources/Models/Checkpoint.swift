@@ -4,9 +4,9 @@ import Foundation
 import Torch
 
 /// HF-style checkpoint folders: config.json, model.safetensors or its shards with
-/// model.safetensors.index.json (HF tensor names), generation_config.json and, when given, the tokenizer's files (tokenizer.model, or
-/// tokenizer.json and tokenizer_config.json). What `LlamaForCausalLM
-/// .from_pretrained` loads, and what it saves.
+/// model.safetensors.index.json (HF tensor names), generation_config.json and, when given, the
+/// tokenizer's files (tokenizer.model, or tokenizer.json and tokenizer_config.json). What
+/// `LlamaForCausalLM.from_pretrained` loads, and what it saves.
 public enum Checkpoint {
     /// Loads a Llama from a folder (single or sharded safetensors), converting to `dtype`, onto
     /// `device`. Files are read on the CPU; a saved folder is the same whichever device wrote it.
@@ -48,8 +48,8 @@ public enum Checkpoint {
     /// `tokenizerFiles`: the tokenizer's files by name (`Tokenizer.files`), written beside the weights.
     /// `dtype`: the weights' dtype in the files (float32, bfloat16 or float16), whatever the
     /// model's; config.json's torch_dtype says it. `maxShardBytes`: above this, the weights are
-    /// split into shards with an index (`ShardPlan`). Tensors are converted and written one at a
-    /// time, so the save needs one tensor's memory beyond the model.
+    /// split into shards with an index (`ShardPlan`). Tensors are converted and written a slice
+    /// at a time (`SafeTensors.write`), so the save needs a few MB beyond the model.
     public static func save(_ model: Llama, to dir: URL, tokenizerFiles: [String: Data] = [:], dtype: DType = .float32,
                             maxShardBytes: Int = ShardPlan.defaultMaxShardBytes,
                             beforeCommit: (URL) throws -> Void = { _ in }) throws {
