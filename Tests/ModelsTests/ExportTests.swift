@@ -111,6 +111,37 @@ final class ExportTests: XCTestCase {
         }
     }
 
+    /// transformers reads the sharded bf16 folder through its index, as the same model.
+    func testShardedBFloat16ExportLoadsInTransformers() throws {
+        let model = try tinyModel()
+        // Weights 0.3 like the fixtures': logits of a few units, far from uniform.
+        try withNoGrad { for (_, w) in model.parameters where w.rank == 2 { try w.copy_(w * 15) } }
+        let out = dir.appendingPathComponent("bf16")
+        try Checkpoint.save(model, to: out, dtype: .bfloat16, maxShardBytes: 3000)
+        let ids = try Tensor([1, 7, 9, 22, 3, 40, 2, 11] as [Int64], shape: [1, 8])
+        let ours = try withNoGrad { try Checkpoint.load(out).forward(ids).toArray(Float.self) }
+        guard let py = hfPython() else {
+            throw XCTSkip("no .venv-hf with transformers (scripts/setup-hf makes it): the sharded bf16 export not loaded in transformers")
+        }
+        let script = """
+        import sys, json, torch
+        from transformers import AutoModelForCausalLM, GenerationConfig
+        m = AutoModelForCausalLM.from_pretrained(sys.argv[1], torch_dtype=torch.float32).eval()
+        with torch.no_grad():
+            logits = m(torch.tensor([[1, 7, 9, 22, 3, 40, 2, 11]])).logits.reshape(-1).tolist()
+        eos = GenerationConfig.from_pretrained(sys.argv[1]).eos_token_id
+        print(json.dumps({"logits": logits, "eos": eos, "class": type(m).__name__}))
+        """
+        let r = try runProcess(py, ["-c", script, out.path])
+        XCTAssertEqual(r.0, 0, r.2)
+        let o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [String: Any])
+        XCTAssertEqual(o["class"] as? String, "LlamaForCausalLM")
+        XCTAssertEqual(o["eos"] as? [Int], [2, 5])
+        let theirs = try XCTUnwrap(o["logits"] as? [Double]).map(Float.init)
+        XCTAssertEqual(theirs.count, ours.count)
+        XCTAssertLessThan(zip(ours, theirs).map { abs($0 - $1) }.max() ?? 1, 1e-4)
+    }
+
     func testOneShardIsModelSafetensorsWithoutAnIndex() throws {
         let model = try tinyModel()
         let out = dir.appendingPathComponent("one")
