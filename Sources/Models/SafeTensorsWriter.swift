@@ -2,11 +2,10 @@ import Foundation
 import Torch
 #if canImport(Glibc)
 import Glibc
-private let systemWrite = Glibc.write
-#elseif canImport(Darwin)
-import Darwin
-private let systemWrite = Darwin.write
 #endif
+
+/// write(2), named apart: inside `SafeTensors`, `write` is its own.
+private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int { write(fd, bytes, count) }
 
 /// Writing safetensors files without building them in memory: the header is computed from
 /// shapes and dtypes alone (`ShardPlan`), written first, then each tensor is converted to the
