@@ -3,18 +3,26 @@ import Crypto
 import Foundation
 import Torch
 
-/// HF-style checkpoint folders: config.json, model.safetensors (HF tensor names),
-/// generation_config.json and, when given, the tokenizer's files (tokenizer.model, or
-/// tokenizer.json and tokenizer_config.json). What `LlamaForCausalLM
-/// .from_pretrained` loads, and what it saves.
+/// HF-style checkpoint folders: config.json, model.safetensors or its shards with
+/// model.safetensors.index.json (HF tensor names), generation_config.json and, when given, the
+/// tokenizer's files (tokenizer.model, or tokenizer.json and tokenizer_config.json). What
+/// `LlamaForCausalLM.from_pretrained` loads, and what it saves.
 public enum Checkpoint {
     /// Loads a Llama from a folder (single or sharded safetensors), converting to `dtype`, onto
     /// `device`. Files are read on the CPU; a saved folder is the same whichever device wrote it.
     public static func load(_ dir: URL, dtype: DType = .float32, device: Device = .cpu) throws -> Llama {
         let config = try LlamaConfig.load(dir.appendingPathComponent("config.json"))
-        let weights = try SafeTensors.loadFolder(dir)
+        var weights = try SafeTensors.loadFolder(dir)
+        // Converted one tensor at a time, each file tensor released as its copy is made: a bf16
+        // folder loaded in fp32 never holds both copies whole.
+        for name in Array(weights.keys) where weights[name]!.dtype != dtype && weights[name]!.dtype.isFloatingPoint {
+            weights[name] = try weights[name]!.to(dtype)
+        }
         return try Llama(config: config, weights: weights, source: dir.path, dtype: dtype, device: device)
     }
+
+    /// The dtypes a checkpoint's weights can be exported in, with config.json's name for each.
+    public static let exportDTypes: [DType: String] = [.float32: "float32", .bfloat16: "bfloat16", .float16: "float16"]
 
     /// The tokenizer files a folder may hold; they decide its answers as much as the weights do.
     static let tokenizerFileNames: Set<String> = ["tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja", "bcsft_chat_template.json"]
@@ -38,24 +46,32 @@ public enum Checkpoint {
     /// `dir` only once complete.
     /// `beforeCommit` may add files (trainer state) to the folder before it is moved into place.
     /// `tokenizerFiles`: the tokenizer's files by name (`Tokenizer.files`), written beside the weights.
-    public static func save(_ model: Llama, to dir: URL, tokenizerFiles: [String: Data] = [:],
+    /// `dtype`: the weights' dtype in the files (float32, bfloat16 or float16), whatever the
+    /// model's; config.json's torch_dtype says it. `maxShardBytes`: above this, the weights are
+    /// split into shards with an index (`ShardPlan`). Tensors are converted and written a slice
+    /// at a time (`SafeTensors.write`), so the save needs a few MB beyond the model.
+    public static func save(_ model: Llama, to dir: URL, tokenizerFiles: [String: Data] = [:], dtype: DType = .float32,
+                            maxShardBytes: Int = ShardPlan.defaultMaxShardBytes,
                             beforeCommit: (URL) throws -> Void = { _ in }) throws {
+        guard let hfDType = exportDTypes[dtype] else {
+            throw ModelError.unsupported("exporting weights as \(dtype) (float32, bfloat16 or float16)")
+        }
+        guard maxShardBytes > 0 else {
+            throw ModelError.cannotWrite(path: dir.path, reason: "the largest shard size must be positive, got \(maxShardBytes) bytes")
+        }
         // Only a trainer's checkpoint is replaced (a resumed run saving a step again); an HF
         // folder at the path (a base model) is the user's.
         try AtomicDirectory.write(to: dir, owns: { FileManager.default.fileExists(atPath: $0.appendingPathComponent("trainer_state.json").path) },
                                   what: "a training checkpoint (it holds no trainer_state.json)") { tmp in
-            try write(model, into: tmp, tokenizerFiles: tokenizerFiles)
+            try write(model, into: tmp, tokenizerFiles: tokenizerFiles, dtype: dtype, hfDType: hfDType, maxShardBytes: maxShardBytes)
             try beforeCommit(tmp)
         }
     }
 
-    static func write(_ model: Llama, into tmp: URL, tokenizerFiles: [String: Data]) throws {
-        let dtype = model.weights["model.embed_tokens.weight"]!.dtype
-        let hfDType = [DType.float32: "float32", .bfloat16: "bfloat16", .float16: "float16"][dtype] ?? "float32"
+    static func write(_ model: Llama, into tmp: URL, tokenizerFiles: [String: Data], dtype: DType, hfDType: String, maxShardBytes: Int) throws {
         try model.config.hfJSON(dtype: hfDType).write(to: tmp.appendingPathComponent("config.json"))
-        var weights: [String: Tensor] = [:]
-        for (name, t) in model.parameters { weights[name] = try t.detach() }
-        try SafeTensors.save(weights, to: tmp.appendingPathComponent("model.safetensors"))
+        try SafeTensors.write(model.parameters, into: tmp, dtype: dtype, maxShardBytes: maxShardBytes)
+        // Every eos id (a list for Llama 3.x), so serving stacks stop where this model does.
         var gen: [String: Any] = ["_from_model_config": true]
         if let b = model.config.bosTokenID { gen["bos_token_id"] = b }
         if let e = model.config.eosTokenJSON { gen["eos_token_id"] = e }

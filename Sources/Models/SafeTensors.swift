@@ -24,19 +24,27 @@ public enum SafeTensors {
     /// read with checked arithmetic; the tensors must tile the data section exactly (no overlap,
     /// no gap, nothing after), as the format requires.
     public static func header(_ data: Data, path: String) throws -> (entries: [Entry], base: Int) {
+        try header(prefix: data, fileSize: data.count, path: path)
+    }
+
+    /// The same from the file's first bytes (`prefix`: at least the length and the header the
+    /// length declares, when it fits the file) and its size, for a reader that does not hold
+    /// the whole file.
+    static func header(prefix data: Data, fileSize: Int, path: String) throws -> (entries: [Entry], base: Int) {
         func bad(_ r: String) -> ModelError { .badSafetensors(path: path, reason: r) }
-        guard data.count >= 8 else { throw bad("file is \(data.count) bytes") }
+        guard fileSize >= 8, data.count >= 8 else { throw bad("file is \(fileSize) bytes") }
         let declared = data.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian }
-        guard declared >= 2, declared <= UInt64(min(maxHeaderBytes, data.count - 8)) else {
-            throw bad("header length \(declared) does not fit the file (\(data.count) bytes) or exceeds \(maxHeaderBytes) bytes")
+        guard declared >= 2, declared <= UInt64(min(maxHeaderBytes, fileSize - 8)) else {
+            throw bad("header length \(declared) does not fit the file (\(fileSize) bytes) or exceeds \(maxHeaderBytes) bytes")
         }
         let headerLen = Int(declared)
+        guard data.count >= 8 + headerLen else { throw bad("the file ended inside its header (it changed while being read?)") }
         let headerBytes = data.subdata(in: 8..<(8 + headerLen))
         if let p = JSONStructure.problem(in: headerBytes) { throw bad("header: \(p.description)") }
         guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
             throw bad("header is not a JSON object")
         }
-        let base = 8 + headerLen, dataBytes = data.count - base
+        let base = 8 + headerLen, dataBytes = fileSize - base
         var entries: [Entry] = []
         for (name, value) in header where name != "__metadata__" {
             guard let e = value as? [String: Any], let dt = e["dtype"] as? String, let shape = e["shape"] as? [Any],
@@ -78,51 +86,65 @@ public enum SafeTensors {
         return (entries, base)
     }
 
-    /// Reads every tensor of one file (memory-mapped), in the file's dtype, on the CPU.
+    /// Reads every tensor of one file, in the file's dtype, on the CPU. The file is read a slice
+    /// at a time (`chunkBytes`) into each tensor, not mapped: mapped pages count as resident
+    /// until the whole file is done, which would hold a second copy of the weights.
     public static func load(_ url: URL) throws -> [String: Tensor] {
-        let data: Data
+        func failure(_ error: Error) -> ModelError {
+            if case let FileError.cannotRead(_, reason) = error { return .badSafetensors(path: url.path, reason: reason) }
+            return error as? ModelError ?? .badSafetensors(path: url.path, reason: "cannot read (\(error.localizedDescription))")
+        }
         do {
             try FileCheck.readable(url)
-            data = try Data(contentsOf: url, options: .alwaysMapped)
-        } catch let FileError.cannotRead(_, reason) {
-            throw ModelError.badSafetensors(path: url.path, reason: reason)
-        } catch {
-            throw ModelError.badSafetensors(path: url.path, reason: "cannot read (\(error.localizedDescription))")
-        }
-        let (entries, base) = try header(data, path: url.path)
-        var out: [String: Tensor] = [:]
-        try data.withUnsafeBytes { raw in
-            for e in entries {
-                out[e.name] = try Tensor(bytes: UnsafeRawBufferPointer(rebasing: raw[(base + e.bytes.lowerBound)..<(base + e.bytes.upperBound)]),
-                                         shape: e.shape, dtype: e.dtype)
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            let size = Int(try handle.seekToEnd())
+            try handle.seek(toOffset: 0)
+            var prefix = try readUpTo(8, from: handle)
+            if prefix.count == 8, size >= 8 {
+                let declared = prefix.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self).littleEndian }
+                // A length that does not fit is refused by `header`, before anything is allocated.
+                if declared <= UInt64(min(maxHeaderBytes, size - 8)) { prefix += try readUpTo(Int(declared), from: handle) }
             }
+            let (entries, base) = try header(prefix: prefix, fileSize: size, path: url.path)
+            var out: [String: Tensor] = [:]
+            for e in entries {
+                try handle.seek(toOffset: UInt64(base + e.bytes.lowerBound))
+                out[e.name] = try readTensor(e, from: handle, path: url.path)
+            }
+            return out
+        } catch {
+            throw failure(error)
         }
-        return out
     }
 
-    /// Writes tensors (names sorted) atomically: a temporary file renamed into place.
-    public static func save(_ tensors: [String: Tensor], to url: URL, metadata: [String: String] = ["format": "pt"]) throws {
-        var header: [String: Any] = ["__metadata__": metadata]
-        var offset = 0
-        let names = tensors.keys.sorted()
-        var blobs: [[UInt8]] = []
-        for name in names {
-            let t = try tensors[name]!.contiguous()
-            let bytes = try t.bytes()
-            header[name] = ["dtype": t.dtype.description, "shape": t.shape, "data_offsets": [offset, offset + bytes.count]]
-            offset += bytes.count
-            blobs.append(bytes)
+    /// One tensor's bytes from `handle` (at its start), in slices of rows of at most
+    /// `chunkBytes`, each copied into place.
+    static func readTensor(_ e: Entry, from handle: FileHandle, path: String) throws -> Tensor {
+        func read(_ n: Int) throws -> Data {
+            let d = try readUpTo(n, from: handle)
+            guard d.count == n else { throw ModelError.badSafetensors(path: path, reason: "tensor '\(e.name)': the file ended early (it changed while being read?)") }
+            return d
         }
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        while json.count % 8 != 0 { json.append(0x20) }  // the format allows trailing spaces; keeps data 8-aligned
-        var file = Data()
-        file.reserveCapacity(8 + json.count + offset)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { file.append(contentsOf: $0) }
-        file.append(json)
-        for b in blobs { file.append(contentsOf: b) }
-        do { try file.write(to: url, options: .atomic) } catch {
-            throw ModelError.cannotWrite(path: url.path, reason: error.localizedDescription)
+        let rows = e.shape.first ?? 1, count = e.bytes.count
+        guard count > chunkBytes, rows > 1 else {
+            return try read(count).withUnsafeBytes { try Tensor(bytes: $0, shape: e.shape, dtype: e.dtype) }
         }
+        let rowBytes = count / rows, step = max(1, chunkBytes / max(1, rowBytes))
+        let t = try Tensor.zeros(e.shape, dtype: e.dtype)
+        for start in stride(from: 0, to: rows, by: step) {
+            let n = min(step, rows - start)
+            let piece = try read(n * rowBytes).withUnsafeBytes { try Tensor(bytes: $0, shape: [n] + e.shape.dropFirst(), dtype: e.dtype) }
+            try t.narrow(0, start: start, length: n).copy_(piece)
+        }
+        return t
+    }
+
+    /// `n` bytes, or fewer at the end of the file (a read may return less than asked).
+    static func readUpTo(_ n: Int, from handle: FileHandle) throws -> Data {
+        var d = try handle.read(upToCount: n) ?? Data()
+        while d.count < n, let more = try handle.read(upToCount: n - d.count), !more.isEmpty { d += more }
+        return d
     }
 
     /// Loads a checkpoint folder's weights: model.safetensors, or the shards listed in

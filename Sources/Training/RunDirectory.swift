@@ -7,6 +7,7 @@ import Models
 /// ```
 /// OUTPUT/
 ///   checkpoints/step-NNNNNN/       an HF model folder + optimizer.pt + trainer_state.json
+///     fp32_weights/                with save_dtype bfloat16: the exact weights resume reads
 ///   metrics.jsonl                  one MetricsLine per logged step
 ///   config.resolved.json           the run's settings, every default filled in
 ///   superseded/from-step-NNNNNN/   what a resume from an earlier checkpoint set aside
@@ -21,6 +22,9 @@ public struct RunDirectory: Sendable {
     public var resolvedConfigURL: URL { url.appendingPathComponent("config.resolved.json") }
     static let stateFile = "trainer_state.json"
     static let optimizerFile = "optimizer.pt"
+    /// A subfolder, not `*.safetensors` beside the HF weights: serving stacks load every
+    /// safetensors file at a folder's top level when it has no index.
+    static let exactWeightsFolder = "fp32_weights"
 
     public func checkpointURL(step: Int) -> URL { checkpointsURL.appendingPathComponent(String(format: "step-%06d", step)) }
 

@@ -21,6 +21,8 @@ import Torch
 /// lr: 3.0e-4
 /// device: cpu                  # or cuda, cuda:N (a CUDA libtorch; data-parallel ranks use NCCL)
 /// nproc: 1                     # data-parallel processes to start on this machine
+/// save_dtype: float32          # or bfloat16: the checkpoints' model weights
+/// max_shard_size: 5GB          # weight files above this are split into shards with an index
 /// ```
 public struct TrainConfig: Settings, Equatable {
     public struct ModelSpec: Codable, Sendable, Equatable {
@@ -41,6 +43,12 @@ public struct TrainConfig: Settings, Equatable {
     }
 
     public enum Schedule: String, Codable, Sendable, CaseIterable, SettingChoice { case cosine, linear, constant }
+
+    /// The dtype of a checkpoint's model weights (what serving stacks load).
+    public enum SaveDType: String, Codable, Sendable, CaseIterable, SettingChoice {
+        case float32, bfloat16
+        public var dtype: DType { self == .float32 ? .float32 : .bfloat16 }
+    }
 
     /// Required: a dataset folder.
     public var data = ""
@@ -68,6 +76,11 @@ public struct TrainConfig: Settings, Equatable {
     public var evalBatches = 8
     public var saveEvery = 0
     public var keepLast = 2
+    /// The checkpoints' weights: float32, or bfloat16 for serving (the exact float32 weights are
+    /// then kept for resume beside them, `RunDirectory.exactWeightsFolder`).
+    public var saveDtype = SaveDType.float32
+    /// The largest weight file of a checkpoint: bytes, or HF's notation ("5GB", "500MB", "2GiB").
+    public var maxShardSize = "5GB"
     public var logEvery = 1
     /// cpu, cuda or cuda:N. With "cuda" each data-parallel rank takes the GPU of its local rank.
     public var device = "cpu"
@@ -79,6 +92,7 @@ public struct TrainConfig: Settings, Equatable {
         case data, output, model, steps, batchSize = "batch_size", gradAccum = "grad_accum", lr, minLR = "min_lr"
         case warmupSteps = "warmup_steps", schedule, weightDecay = "weight_decay", beta1, beta2, eps, gradClip = "grad_clip", seed
         case evalEvery = "eval_every", evalBatches = "eval_batches", saveEvery = "save_every", keepLast = "keep_last"
+        case saveDtype = "save_dtype", maxShardSize = "max_shard_size"
         case logEvery = "log_every", device, nproc
     }
 
@@ -113,6 +127,8 @@ public struct TrainConfig: Settings, Equatable {
         try c.update(&evalBatches, .evalBatches)
         try c.update(&saveEvery, .saveEvery)
         try c.update(&keepLast, .keepLast)
+        try c.update(&saveDtype, .saveDtype)
+        try c.update(&maxShardSize, .maxShardSize)
         try c.update(&logEvery, .logEvery)
         try c.update(&device, .device)
         try c.update(&nproc, .nproc)
@@ -158,6 +174,9 @@ public struct TrainConfig: Settings, Equatable {
         if warmupSteps < 0 { throw bad("warmup_steps", "must be >= 0") }
         if gradClip < 0 { throw bad("grad_clip", "must be >= 0 (0 disables clipping)") }
         if keepLast < 1 { throw bad("keep_last", "must be at least 1") }
+        if ShardPlan.bytes(parsing: maxShardSize) == nil {
+            throw bad("max_shard_size", "'\(maxShardSize)' is not a size: give bytes (5000000000) or a number with KB, MB, GB, KiB, MiB or GiB (\"5GB\")")
+        }
         if nproc < 1 { throw bad("nproc", "must be at least 1") }
         do { _ = try Device.parse(device) } catch let e as TorchError { throw bad("device", e.message) }
         if (model.from == nil) == (model.config == nil) { throw bad("model", "give exactly one of model.from (a checkpoint) and model.config (from scratch)") }
@@ -166,6 +185,9 @@ public struct TrainConfig: Settings, Equatable {
             throw bad("model.config.\(k)", "not a Llama config.json key this model reads (known: \(LlamaConfig.understoodKeys.sorted().joined(separator: ", ")))")
         }
     }
+
+    /// `max_shard_size` in bytes (validated: `validate()` refuses what does not parse).
+    public var maxShardBytes: Int { ShardPlan.bytes(parsing: maxShardSize) ?? ShardPlan.defaultMaxShardBytes }
 
     /// Learning rate at optimizer step `step` (1-based): linear warmup, then the schedule.
     public func learningRate(at step: Int) -> Double {

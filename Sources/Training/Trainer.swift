@@ -67,7 +67,7 @@ public final class Trainer {
         }
         let start = resumeFrom?.standardizedFileURL ?? (resume ? newest : nil)
         if let start {
-            model = try Checkpoint.load(start, device: device)
+            model = try Self.resumableModel(start, device: device)
         } else if let from = config.model.from {
             model = try Checkpoint.load(URL(fileURLWithPath: from), device: device)
         } else {
@@ -243,11 +243,18 @@ extension Trainer {
     }
 
     /// Writes checkpoints/step-NNNNNN (HF folder + optimizer.pt + trainer_state.json)
-    /// atomically and keeps the last `keep_last`.
+    /// atomically and keeps the last `keep_last`. The HF weights are in `save_dtype`; when that
+    /// rounds them, the float32 weights go to fp32_weights/ too, so a resume continues exactly.
     func saveCheckpoint() throws -> URL {
         let dir = folder.checkpointURL(step: step)
         let names = optimizerNames
-        try Checkpoint.save(model, to: dir, tokenizerFiles: tokenizerFiles) { tmp in
+        let dtype = config.saveDtype.dtype
+        try Checkpoint.save(model, to: dir, tokenizerFiles: tokenizerFiles, dtype: dtype, maxShardBytes: config.maxShardBytes) { tmp in
+            if dtype != .float32 {
+                let exact = tmp.appendingPathComponent(RunDirectory.exactWeightsFolder)
+                try FileManager.default.createDirectory(at: exact, withIntermediateDirectories: true)
+                try SafeTensors.write(model.parameters, into: exact, dtype: .float32, maxShardBytes: config.maxShardBytes)
+            }
             var tensors: [(String, Tensor)] = []
             for (i, name) in names.enumerated() {
                 let s = try optimizer.state(of: i)
@@ -261,6 +268,22 @@ extension Trainer {
         }
         folder.prune(keep: config.keepLast)
         return dir
+    }
+
+    /// A checkpoint's model as training left it: its float32 weights, from fp32_weights/ when
+    /// the HF weights beside them were saved rounded (save_dtype bfloat16).
+    static func resumableModel(_ dir: URL, device: Device) throws -> Llama {
+        let exact = dir.appendingPathComponent(RunDirectory.exactWeightsFolder)
+        guard FileManager.default.fileExists(atPath: exact.path) else {
+            if try TrainerState.read(from: dir).config.saveDtype != .float32 {
+                // Resuming from rounded weights would silently leave the uninterrupted run's path.
+                throw TrainingError.badState(path: exact.path, reason: "missing: the exact float32 weights are gone and the HF weights beside them "
+                    + "were saved in bfloat16, so resuming would not continue the run exactly; start a new output with model.from set to the checkpoint")
+            }
+            return try Checkpoint.load(dir, device: device)
+        }
+        let config = try LlamaConfig.load(dir.appendingPathComponent("config.json"))
+        return try Llama(config: config, weights: try SafeTensors.loadFolder(exact), source: exact.path, dtype: .float32, device: device)
     }
 
     /// Restores the optimizer's moments and the step from a checkpoint, after checking that

@@ -5,6 +5,7 @@
 //   bcsft-bench generate --gen-batch 8 --prompt-len 64 --new-tokens 128
 //   bcsft-bench matmul   --size 1024
 //   bcsft-bench tokenize --tokenizer DIR|tokenizer.json --texts FILE.jsonl [--threads N] [--ids OUT]
+//   bcsft-bench export   --out DIR [--dtype bfloat16|float32] [--shard-mb 5000] (model flags as train's)
 //
 // train: one AdamW step of the Llama decoder on rows of --seq tokens. With --packed, rows are
 // packed (best fit) from documents of uniform length in [--min-len, --seq], each attending only
@@ -154,7 +155,8 @@ do {
     case "generate": result = try generate()
     case "matmul": result = try matmul()
     case "tokenize": result = try tokenize()
-    default: throw TorchError(kind: .invalidArgument, message: "unknown mode \(mode); use train, generate, matmul or tokenize")
+    case "export": result = try export()
+    default: throw TorchError(kind: .invalidArgument, message: "unknown mode \(mode); use train, generate, matmul, tokenize or export")
     }
     result["threads"] = Runtime.threads
     result["blas_threads"] = Runtime.blasThreads ?? 0
