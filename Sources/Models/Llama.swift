@@ -149,7 +149,11 @@ public final class Llama {
     /// cos/sin are these twice over (cat(freqs, freqs)); `Tensor.rotary` takes the halves.
     func rotary(_ positions: Tensor, dtype: DType) throws -> (Tensor, Tensor) {
         let freqs = try (positions.to(.float32).unsqueeze(-1) * invFreq.unsqueeze(0).unsqueeze(0)).unsqueeze(1)
-        return dtype == .float32 ? (try freqs.cos(), try freqs.sin()) : (try freqs.cos().to(dtype), try freqs.sin().to(dtype))
+        // yarn scales cos and sin (its attention factor); 1 for every other kind.
+        let scale = config.ropeScaling?.cosSinScale ?? 1
+        var (cos, sin) = (try freqs.cos(), try freqs.sin())
+        if scale != 1 { (cos, sin) = (try cos * scale, try sin * scale) }
+        return dtype == .float32 ? (cos, sin) : (try cos.to(dtype), try sin.to(dtype))
     }
 
     /// Logits [B, T, vocab] for int64 ids [B, T] (on the model's device, as every input).

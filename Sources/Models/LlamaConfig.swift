@@ -62,7 +62,7 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
     /// The rotary inverse frequencies theta^(-2i/d), i < d/2, with `ropeScaling` applied.
     public var inverseFrequencies: [Double] {
         let plain = stride(from: 0, to: headDim, by: 2).map { 1 / Foundation.pow(ropeTheta, Double($0) / Double(headDim)) }
-        return ropeScaling?.apply(plain) ?? plain
+        return ropeScaling?.apply(plain, base: ropeTheta, dim: headDim) ?? plain
     }
 
     enum CodingKeys: String, CodingKey {
@@ -173,6 +173,11 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
             throw ModelError.invalidConfig(path: path, field: ctx.codingPath.map(\.stringValue).joined(separator: "."), reason: "wrong type")
         } catch let DecodingError.valueNotFound(_, ctx) {
             throw ModelError.invalidConfig(path: path, field: ctx.codingPath.map(\.stringValue).joined(separator: "."), reason: "null")
+        }
+        // yarn's original context defaults to the model's.
+        if var y = scaling, y.kind == .yarn, !y.statesOriginal {
+            y.originalMaxPositionEmbeddings = config.maxPositionEmbeddings
+            scaling = y
         }
         config.ropeScaling = scaling
         config.family = family

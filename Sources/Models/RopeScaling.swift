@@ -1,11 +1,12 @@
 import Foundation
 
-/// `rope_scaling` of an HF Llama config: how the rotary frequencies are stretched for contexts
-/// longer than the model was first trained on. Llama 3.1 / 3.2 / 3.3 checkpoints ship `llama3`;
-/// `linear` is position interpolation. Other kinds (dynamic NTK, YaRN, LongRoPE) change the
-/// computation in ways not implemented here and are refused by name.
+/// `rope_scaling` of an HF config: how the rotary frequencies are stretched for contexts longer
+/// than the model was first trained on. Llama 3.1 / 3.2 / 3.3 checkpoints ship `llama3`; `linear`
+/// is position interpolation; `yarn` is what Qwen2.5 and Qwen3 configs name for long contexts.
+/// Dynamic NTK (whose frequencies change with the sequence's length mid-generation) and LongRoPE
+/// are refused by name.
 public struct RopeScaling: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case linear, llama3 }
+    public enum Kind: String, Sendable, CaseIterable { case linear, llama3, yarn }
 
     public var kind: Kind
     public var factor: Double
@@ -13,6 +14,17 @@ public struct RopeScaling: Sendable, Equatable {
     public var lowFreqFactor: Double = 1
     public var highFreqFactor: Double = 4
     public var originalMaxPositionEmbeddings: Int = 8192
+    /// yarn only: the ramp's bounds in rotations, and the cos/sin scale when the config states one.
+    public var betaFast: Double = 32
+    public var betaSlow: Double = 1
+    public var attentionFactor: Double?
+    public var mscale: Double?
+    public var mscaleAllDim: Double?
+    /// yarn only: whether the ramp's bounds are rounded outwards to whole dimensions.
+    public var truncate = true
+    /// yarn only: whether the config named original_max_position_embeddings (else the model's
+    /// max_position_embeddings stands for it).
+    public var statesOriginal = true
 
     public init(kind: Kind, factor: Double, lowFreqFactor: Double = 1, highFreqFactor: Double = 4,
                 originalMaxPositionEmbeddings: Int = 8192) {
@@ -39,28 +51,59 @@ public struct RopeScaling: Sendable, Equatable {
         kind = k
         factor = try number("factor")
         guard factor >= 1 else { throw bad("factor", "must be at least 1, got \(factor)") }
-        if k == .llama3 {
-            lowFreqFactor = try number("low_freq_factor")
-            highFreqFactor = try number("high_freq_factor")
-            guard highFreqFactor > lowFreqFactor, lowFreqFactor > 0 else {
-                throw bad("high_freq_factor", "must exceed low_freq_factor (\(lowFreqFactor)), both positive")
-            }
+        func original() throws -> Int {
             let original = try number("original_max_position_embeddings")
             // A whole number the model's context limit allows (found by fuzzing: 6.4e124 trapped).
             guard original >= 1, original == original.rounded(), let o = Int(exactly: original), o <= 1 << 24 else {
                 throw bad("original_max_position_embeddings", "not a positive integer of at most \(1 << 24), got \(original)")
             }
-            originalMaxPositionEmbeddings = o
+            return o
+        }
+        func optional(_ key: String) throws -> Double? { raw[key] == nil || raw[key] is NSNull ? nil : try number(key) }
+        switch k {
+        case .llama3:
+            lowFreqFactor = try number("low_freq_factor")
+            highFreqFactor = try number("high_freq_factor")
+            guard highFreqFactor > lowFreqFactor, lowFreqFactor > 0 else {
+                throw bad("high_freq_factor", "must exceed low_freq_factor (\(lowFreqFactor)), both positive")
+            }
+            originalMaxPositionEmbeddings = try original()
+        case .yarn:
+            // transformers' defaults: beta_fast 32, beta_slow 1, truncate true, the original context
+            // the model's max_position_embeddings (filled in by LlamaConfig when absent).
+            betaFast = try optional("beta_fast") ?? 32
+            betaSlow = try optional("beta_slow") ?? 1
+            guard betaFast > 0, betaSlow > 0 else { throw bad("beta_fast", "beta_fast and beta_slow must be positive") }
+            attentionFactor = try optional("attention_factor")
+            mscale = try optional("mscale")
+            mscaleAllDim = try optional("mscale_all_dim")
+            if let t = raw["truncate"], !(t is NSNull) {
+                guard let b = t as? Bool else { throw bad("truncate", "not a boolean: \(t)") }
+                truncate = b
+            }
+            statesOriginal = raw["original_max_position_embeddings"] != nil && !(raw["original_max_position_embeddings"] is NSNull)
+            if statesOriginal { originalMaxPositionEmbeddings = try original() }
+        case .linear: break
         }
     }
 
     /// HF's dictionary for config.json.
     public var hf: [String: Any] {
         var o: [String: Any] = ["rope_type": kind.rawValue, "factor": factor]
-        if kind == .llama3 {
+        switch kind {
+        case .llama3:
             o["low_freq_factor"] = lowFreqFactor
             o["high_freq_factor"] = highFreqFactor
             o["original_max_position_embeddings"] = originalMaxPositionEmbeddings
+        case .yarn:
+            o["beta_fast"] = betaFast
+            o["beta_slow"] = betaSlow
+            o["truncate"] = truncate
+            if statesOriginal { o["original_max_position_embeddings"] = originalMaxPositionEmbeddings }
+            if let a = attentionFactor { o["attention_factor"] = a }
+            if let m = mscale { o["mscale"] = m }
+            if let m = mscaleAllDim { o["mscale_all_dim"] = m }
+        case .linear: break
         }
         return o
     }
@@ -69,10 +112,30 @@ public struct RopeScaling: Sendable, Equatable {
     /// and `_compute_llama3_parameters` compute them: llama3 keeps the high frequencies (wavelength
     /// below original / high_freq_factor), divides the low ones (wavelength above
     /// original / low_freq_factor) by `factor`, and blends linearly in 1/wavelength between.
-    public func apply(_ invFreq: [Double]) -> [Double] {
+    ///
+    /// yarn (transformers' `_compute_yarn_parameters`): each frequency blends its interpolated
+    /// (divided by factor) and extrapolated (kept) values by a linear ramp over the dimensions
+    /// whose rotations within the original context fall between beta_fast and beta_slow.
+    /// `base` and `dim` are rope_theta and the rotary dimension.
+    public func apply(_ invFreq: [Double], base: Double, dim: Int) -> [Double] {
         switch kind {
         case .linear:
             return invFreq.map { $0 / factor }
+        case .yarn:
+            let original = Double(originalMaxPositionEmbeddings)
+            func correctionDim(_ rotations: Double) -> Double {
+                Double(dim) * Foundation.log(original / (rotations * 2 * Double.pi)) / (2 * Foundation.log(base))
+            }
+            var low = correctionDim(betaFast), high = correctionDim(betaSlow)
+            if truncate { (low, high) = (low.rounded(.down), high.rounded(.up)) }
+            low = Swift.max(low, 0)
+            high = Swift.min(high, Double(dim - 1))
+            if low == high { high += 0.001 }
+            return invFreq.enumerated().map { i, f in
+                let ramp = Swift.min(Swift.max((Double(i) - low) / (high - low), 0), 1)
+                let extrapolation = 1 - ramp
+                return (f / factor) * (1 - extrapolation) + f * extrapolation
+            }
         case .llama3:
             let original = Double(originalMaxPositionEmbeddings)
             let lowWavelen = original / lowFreqFactor, highWavelen = original / highFreqFactor
@@ -84,5 +147,15 @@ public struct RopeScaling: Sendable, Equatable {
                 return (1 - smooth) * f / factor + smooth * f
             }
         }
+    }
+
+    /// The scale of cos and sin (yarn's attention factor): the configured one, else
+    /// 0.1 ln(factor) + 1 (with mscale and mscale_all_dim, their ratio); 1 for other kinds.
+    public var cosSinScale: Double {
+        guard kind == .yarn else { return 1 }
+        if let a = attentionFactor { return a }
+        func m(_ scale: Double, _ k: Double) -> Double { scale <= 1 ? 1 : 0.1 * k * Foundation.log(scale) + 1 }
+        if let a = mscale, let b = mscaleAllDim, a != 0, b != 0 { return m(factor, a) / m(factor, b) }
+        return m(factor, 1)
     }
 }

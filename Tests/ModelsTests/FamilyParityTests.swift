@@ -61,6 +61,25 @@ final class FamilyParityTests: XCTestCase {
         }
     }
 
+    /// rope_scaling yarn (Qwen2.5's and Qwen3's long-context setting) on a Qwen2 model: the
+    /// frequencies, cos/sin's attention factor and the logits as transformers computes them, with
+    /// the original context stated and defaulted, and mscale/mscale_all_dim.
+    func testYarnRopeScalingMatchesTransformers() throws {
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: HFFixture.dir.appendingPathComponent("expected_yarn.json"))) as? [String: Any])
+        for name in ["hf-qwen2yarn", "hf-qwen2yarn-mscale"] {
+            let e = try XCTUnwrap(root[name] as? [String: Any])
+            let model = try Checkpoint.load(HFFixture.dir.appendingPathComponent(name))
+            let scaling = try XCTUnwrap(model.config.ropeScaling)
+            XCTAssertEqual(scaling.kind, .yarn)
+            XCTAssertEqual(scaling.cosSinScale, try XCTUnwrap(e["attention_scaling"] as? Double), accuracy: 1e-12, name)
+            let want = try XCTUnwrap(e["inv_freq"] as? [Double])
+            for (a, b) in zip(model.config.inverseFrequencies, want) { XCTAssertEqual(a, b, accuracy: 1e-6 * b, name) }
+            let ids = try HFFixture.ids(e)
+            let logits = try withNoGrad { try model.forward(ids).toArray(Float.self) }
+            XCTAssertLessThan(maxAbsDiff(logits, try XCTUnwrap(e["logits"] as? [Double]).map(Float.init)), 1e-4, name)
+        }
+    }
+
     /// Saved by bcsft, each family's folder loads back in transformers with the same logits
     /// (live: needs .venv-hf2, made by make_family_fixtures.py's header; skipped without it).
     func testExportLoadsInTransformers() throws {
