@@ -109,10 +109,10 @@ public final class LocalModel: ContextWindowModel, @unchecked Sendable {
         return Completion(choices: choices, usage: Usage(promptTokens: ids.count, completionTokens: completionTokens), model: name)
     }
 
-    /// The checkpoint's max_position_embeddings and the prompt's length: generation sizes its KV
+    /// The checkpoint's context (`LlamaConfig.contextLength`) and the prompt's length: generation sizes its KV
     /// cache by prompt + max_tokens, so `bcsft serve` refuses a max_tokens past the window.
     public func contextUse(of messages: [Message]) throws -> (window: Int, promptTokens: Int) {
-        (llama.config.maxPositionEmbeddings, try prompt(messages).ids.count)
+        (llama.config.contextLength, try prompt(messages).ids.count)
     }
 
     private func enqueue(_ p: Pending) {

@@ -53,8 +53,8 @@ extension Llama {
         if let rs = rowSeeds, rs.count != b { throw ModelError.unsupported("rowSeeds has \(rs.count) seeds for \(b) prompts") }
         let gens = try (rowSeeds ?? [UInt64(truncatingIfNeeded: p.seed ?? 0)]).map { try Generator(seed: $0) }
         // A row never runs past the model's context: the cache (sized up front) holds at most
-        // max_position_embeddings positions, whatever budget a request asks for.
-        let steps = max(0, min(p.maxTokens, config.maxPositionEmbeddings - width))
+        // `contextLength` positions, whatever budget a request asks for.
+        let steps = max(0, min(p.maxTokens, config.contextLength - width))
         let cache = KVCache(layers: config.numHiddenLayers, capacity: width + steps)
         var keyMask = try Tensor(mask, shape: [b, width], device: device)
         var next = try Tensor(ids, shape: [b, width], device: device)

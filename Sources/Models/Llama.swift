@@ -25,6 +25,11 @@ public final class Llama {
     let layers: [Layer]
     let embed, norm, head: Tensor
     let invFreq: Tensor
+    /// Dynamic NTK's state, kept as transformers' rotary module keeps it: the longest sequence
+    /// seen past max_position_embeddings and the frequencies for it (back to `invFreq` when a
+    /// shorter-than-max sequence comes). Other kinds never change it.
+    var dynamicLength: Int
+    var dynamicInvFreq: Tensor
 
     struct Layer {
         let q, k, v, o, gate, up, down, inputNorm, postNorm: Tensor
@@ -134,6 +139,26 @@ public final class Llama {
         }
         // inv_freq[i] = theta^(-2i/d) (rope_scaling applied), in float32 as HF keeps it.
         invFreq = try Tensor(config.inverseFrequencies.map { Float($0) }, device: device)
+        dynamicLength = config.maxPositionEmbeddings
+        dynamicInvFreq = invFreq
+    }
+
+    /// The frequencies for a forward over positions up to `length - 1`: `invFreq`, or dynamic
+    /// NTK's (transformers' `dynamic_frequency_update`: grow past the longest length seen, reset
+    /// below max_position_embeddings; cached keys keep the rotation they were made with).
+    func rotaryFrequencies(length: Int) throws -> Tensor {
+        guard let s = config.ropeScaling, s.kind == .dynamic else { return invFreq }
+        let max = config.maxPositionEmbeddings
+        if length > dynamicLength {
+            dynamicInvFreq = try Tensor(s.dynamicFrequencies(length: length, maxPositionEmbeddings: max, base: config.ropeTheta, dim: config.headDim)
+                .map { Float($0) }, device: device)
+            dynamicLength = length
+        }
+        if length < max, dynamicLength > max {
+            dynamicInvFreq = invFreq
+            dynamicLength = max
+        }
+        return dynamicInvFreq
     }
 
     /// Parameters as (HF name, tensor), in a fixed order (the tied head appears once).
@@ -147,7 +172,7 @@ public final class Llama {
 
     /// cos and sin [B, 1, T, headDim / 2] of the rotary angles for int64 positions [B, T]: HF's
     /// cos/sin are these twice over (cat(freqs, freqs)); `Tensor.rotary` takes the halves.
-    func rotary(_ positions: Tensor, dtype: DType) throws -> (Tensor, Tensor) {
+    func rotary(_ positions: Tensor, dtype: DType, invFreq: Tensor) throws -> (Tensor, Tensor) {
         let freqs = try (positions.to(.float32).unsqueeze(-1) * invFreq.unsqueeze(0).unsqueeze(0)).unsqueeze(1)
         // yarn scales cos and sin (its attention factor); 1 for every other kind.
         let scale = config.ropeScaling?.cosSinScale ?? 1
@@ -168,7 +193,9 @@ public final class Llama {
         let (h, kvh, hd) = (config.numAttentionHeads, config.numKeyValueHeads, config.headDim)
         let pos = try positions ?? Tensor.arange(Double(past), Double(past + t), device: device).unsqueeze(0).expand([b, t])
         var x = try embed.embedding(ids)
-        let (cos, sin) = try rotary(pos, dtype: x.dtype)
+        // Dynamic NTK needs the longest position of this call (transformers: max(position_ids) + 1).
+        let length = config.ropeScaling?.kind == .dynamic ? (positions != nil ? Int(try pos.max().item()) + 1 : past + t) : 0
+        let (cos, sin) = try rotary(pos, dtype: x.dtype, invFreq: try rotaryFrequencies(length: length))
 
         // Causality is attention's `causal` flag (its kernel then skips the hidden keys' products);
         // the additive mask, built once for every layer, only carries what else is hidden:

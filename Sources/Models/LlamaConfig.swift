@@ -59,6 +59,14 @@ public struct LlamaConfig: Decodable, Sendable, Equatable {
 
     public var headDim: Int { explicitHeadDim ?? hiddenSize / numAttentionHeads }
 
+    /// The longest sequence generation runs to: max_position_embeddings, times the factor for
+    /// dynamic NTK (which scales the rotary base for longer sequences instead of stating a longer
+    /// max_position_embeddings, as yarn and llama3 configs do).
+    public var contextLength: Int {
+        guard let s = ropeScaling, s.kind == .dynamic else { return maxPositionEmbeddings }
+        return Int((Double(maxPositionEmbeddings) * s.factor).rounded(.down))
+    }
+
     /// The rotary inverse frequencies theta^(-2i/d), i < d/2, with `ropeScaling` applied.
     public var inverseFrequencies: [Double] {
         let plain = stride(from: 0, to: headDim, by: 2).map { 1 / Foundation.pow(ropeTheta, Double($0) / Double(headDim)) }

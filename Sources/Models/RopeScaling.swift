@@ -2,11 +2,11 @@ import Foundation
 
 /// `rope_scaling` of an HF config: how the rotary frequencies are stretched for contexts longer
 /// than the model was first trained on. Llama 3.1 / 3.2 / 3.3 checkpoints ship `llama3`; `linear`
-/// is position interpolation; `yarn` is what Qwen2.5 and Qwen3 configs name for long contexts.
-/// Dynamic NTK (whose frequencies change with the sequence's length mid-generation) and LongRoPE
-/// are refused by name.
+/// is position interpolation; `yarn` is what Qwen2.5 and Qwen3 configs name for long contexts;
+/// `dynamic` (NTK) raises the base with the longest sequence seen, as transformers' rotary module
+/// does (`Llama.rotaryFrequencies`). LongRoPE is refused by name.
 public struct RopeScaling: Sendable, Equatable {
-    public enum Kind: String, Sendable, CaseIterable { case linear, llama3, yarn }
+    public enum Kind: String, Sendable, CaseIterable { case linear, llama3, yarn, dynamic }
 
     public var kind: Kind
     public var factor: Double
@@ -83,7 +83,7 @@ public struct RopeScaling: Sendable, Equatable {
             }
             statesOriginal = raw["original_max_position_embeddings"] != nil && !(raw["original_max_position_embeddings"] is NSNull)
             if statesOriginal { originalMaxPositionEmbeddings = try original() }
-        case .linear: break
+        case .linear, .dynamic: break
         }
     }
 
@@ -103,7 +103,7 @@ public struct RopeScaling: Sendable, Equatable {
             if let a = attentionFactor { o["attention_factor"] = a }
             if let m = mscale { o["mscale"] = m }
             if let m = mscaleAllDim { o["mscale_all_dim"] = m }
-        case .linear: break
+        case .linear, .dynamic: break
         }
         return o
     }
@@ -119,6 +119,8 @@ public struct RopeScaling: Sendable, Equatable {
     /// `base` and `dim` are rope_theta and the rotary dimension.
     public func apply(_ invFreq: [Double], base: Double, dim: Int) -> [Double] {
         switch kind {
+        case .dynamic:
+            return invFreq  // within max_position_embeddings: the plain frequencies (dynamicFrequencies beyond)
         case .linear:
             return invFreq.map { $0 / factor }
         case .yarn:
@@ -147,6 +149,15 @@ public struct RopeScaling: Sendable, Equatable {
                 return (1 - smooth) * f / factor + smooth * f
             }
         }
+    }
+
+    /// Dynamic NTK's frequencies for sequences of `length` positions (transformers'
+    /// `_compute_dynamic_ntk_parameters`): the base raised to base * (factor * L / max - (factor - 1))^(d / (d - 2)),
+    /// L the length but at least `maxPositionEmbeddings`.
+    public func dynamicFrequencies(length: Int, maxPositionEmbeddings: Int, base: Double, dim: Int) -> [Double] {
+        let l = Double(Swift.max(length, maxPositionEmbeddings)), m = Double(maxPositionEmbeddings)
+        let raised = base * Foundation.pow(factor * l / m - (factor - 1), Double(dim) / Double(dim - 2))
+        return stride(from: 0, to: dim, by: 2).map { 1 / Foundation.pow(raised, Double($0) / Double(dim)) }
     }
 
     /// The scale of cos and sin (yarn's attention factor): the configured one, else

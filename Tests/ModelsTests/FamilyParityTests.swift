@@ -65,7 +65,7 @@ final class FamilyParityTests: XCTestCase {
     /// frequencies, cos/sin's attention factor and the logits as transformers computes them, with
     /// the original context stated and defaulted, and mscale/mscale_all_dim.
     func testYarnRopeScalingMatchesTransformers() throws {
-        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: HFFixture.dir.appendingPathComponent("expected_yarn.json"))) as? [String: Any])
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: HFFixture.dir.appendingPathComponent("expected_yarn_dynamic.json"))) as? [String: Any])
         for name in ["hf-qwen2yarn", "hf-qwen2yarn-mscale"] {
             let e = try XCTUnwrap(root[name] as? [String: Any])
             let model = try Checkpoint.load(HFFixture.dir.appendingPathComponent(name))
@@ -78,6 +78,26 @@ final class FamilyParityTests: XCTestCase {
             let logits = try withNoGrad { try model.forward(ids).toArray(Float.self) }
             XCTAssertLessThan(maxAbsDiff(logits, try XCTUnwrap(e["logits"] as? [Double]).map(Float.init)), 1e-4, name)
         }
+    }
+
+    /// rope_scaling dynamic (NTK) with transformers' state: the rows' logits (40 positions, past
+    /// max_position_embeddings 16: the base grown), then greedy generation from 10 tokens for 20
+    /// (reset below 16, grown at every step past it; cached keys keep their rotation), then the
+    /// rows again: each as transformers gives it, in the same order of calls.
+    func testDynamicNTKFollowsTransformersCallByCall() throws {
+        let root = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: HFFixture.dir.appendingPathComponent("expected_yarn_dynamic.json"))) as? [String: Any])
+        let e = try XCTUnwrap(root["hf-llamadynamic"] as? [String: Any])
+        let model = try Checkpoint.load(HFFixture.dir.appendingPathComponent("hf-llamadynamic"))
+        XCTAssertEqual(model.config.ropeScaling?.kind, .dynamic)
+        XCTAssertEqual(model.config.contextLength, 32, "max_position_embeddings 16 x factor 2")
+        let ids = try HFFixture.ids(e)
+        let first = try withNoGrad { try model.forward(ids).toArray(Float.self) }
+        XCTAssertLessThan(maxAbsDiff(first, try XCTUnwrap(e["logits"] as? [Double]).map(Float.init)), 1e-4)
+        let prompt = try XCTUnwrap(e["prompt"] as? [Int]).map(Int32.init)
+        let greedy = try model.generate(prompts: [prompt], Sampling(temperature: 0, maxTokens: 20))[0].ids
+        XCTAssertEqual(greedy.map(Int.init), e["greedy"] as? [Int])
+        let after = try withNoGrad { try model.forward(ids).toArray(Float.self) }
+        XCTAssertLessThan(maxAbsDiff(after, try XCTUnwrap(e["logits_after"] as? [Double]).map(Float.init)), 1e-4)
     }
 
     /// Saved by bcsft, each family's folder loads back in transformers with the same logits

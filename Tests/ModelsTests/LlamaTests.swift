@@ -250,7 +250,7 @@ final class LlamaTests: XCTestCase {
             }
         }
         try expect("field 'hidden_size': missing") { $0["hidden_size"] = nil }
-        try expect("rope_scaling.rope_type 'dynamic'") { $0["rope_scaling"] = ["rope_type": "dynamic", "factor": 4.0] }
+        try expect("rope_scaling.rope_type 'longrope'") { $0["rope_scaling"] = ["rope_type": "longrope", "factor": 4.0] }
         try expect("field 'rope_scaling.low_freq_factor': missing") { $0["rope_scaling"] = ["rope_type": "llama3", "factor": 8.0] }
         try expect("field 'rope_scaling.factor': must be at least 1") { $0["rope_scaling"] = ["type": "linear", "factor": 0.5] }
         try expect("field 'model_type': 'gpt2' is not a supported family (llama, mistral, qwen2, qwen3)") { $0["model_type"] = "gpt2" }
