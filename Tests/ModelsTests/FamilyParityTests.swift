@@ -100,30 +100,55 @@ final class FamilyParityTests: XCTestCase {
         XCTAssertLessThan(maxAbsDiff(after, try XCTUnwrap(e["logits_after"] as? [Double]).map(Float.init)), 1e-4)
     }
 
-    /// Saved by bcsft, each family's folder loads back in transformers with the same logits
-    /// (live: needs .venv-hf2, made by make_family_fixtures.py's header; skipped without it).
-    func testExportLoadsInTransformers() throws {
+    /// Trained a few steps and saved by bcsft (with the folder's tokenizer and chat template, as
+    /// the trainer's checkpoints carry them), each family's output loads in transformers with the
+    /// same logits, and AutoTokenizer's apply_chat_template gives the prompt ids we feed it (live:
+    /// needs .venv-hf2, made by make_family_fixtures.py's header; skipped without it).
+    func testTrainedExportLoadsInTransformers() throws {
         let python = repoRoot.appendingPathComponent(".venv-hf2/bin/python")
         guard FileManager.default.isExecutableFile(atPath: python.path) else {
             throw XCTSkip("no .venv-hf2 (torch 2.x + transformers): the live export check is skipped; the fixtures above still run")
         }
-        for name in try expected().keys.sorted() {
-            let model = try Checkpoint.load(Self.dir.appendingPathComponent(name))
+        for (name, e) in try expected().sorted(by: { $0.key < $1.key }) {
+            let folder = Self.dir.appendingPathComponent(name)
+            let model = try Checkpoint.load(folder)
+            let ids: [Int64] = [1, 5, 9, 30, 2, 17, 40, 3, 11, 12, 13, 14]
+            let input = try Tensor(ids, shape: [1, ids.count])
+            // Three SGD steps on next-token loss: the weights move off the fixture's.
+            for _ in 0..<3 {
+                let logits = try model.forward(input)
+                let loss = try crossEntropy(logits.narrow(1, start: 0, length: ids.count - 1).reshape([ids.count - 1, model.config.vocabSize]),
+                                            Tensor(Array(ids.dropFirst()), shape: [ids.count - 1]))
+                try loss.backward()
+                try withNoGrad {
+                    for (_, w) in model.parameters { if let g = try w.grad { try w.copy_(w - g * 0.05) } }
+                }
+                for (_, w) in model.parameters { try w.zeroGrad() }
+            }
+            let tok = try loadTokenizer(at: folder)
+            let chat = try ChatEncoder(setting: "auto", tokenizer: tok, modelFolder: folder)
             let out = try temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: out) }
-            try Checkpoint.save(model, to: out)
-            let ids: [Int64] = [1, 5, 9, 30, 2, 17, 40, 3, 11, 12, 13, 14]
-            let ours = try withNoGrad { try model.forward(Tensor(ids, shape: [1, ids.count])).toArray(Float.self) }
+            try Checkpoint.save(model, to: out, tokenizerFiles: tok.files.merging(try ChatTemplateRecord.files(of: chat)) { $1 })
+            let ours = try withNoGrad { try model.forward(input).toArray(Float.self) }
+            XCTAssertGreaterThan(maxAbsDiff(ours, try withNoGrad { try Checkpoint.load(folder).forward(input).toArray(Float.self) }), 1e-3, "\(name): training moved the weights")
+            let c = try XCTUnwrap((e["generate"] as? [[String: Any]])?.first)
+            let vars = try JSONSerialization.data(withJSONObject: c["template_variables"] ?? [:])
             let script = """
             import json, sys, torch
-            from transformers import AutoModelForCausalLM
+            from transformers import AutoModelForCausalLM, AutoTokenizer
             m = AutoModelForCausalLM.from_pretrained(sys.argv[1], attn_implementation="eager", dtype=torch.float32)
-            print(json.dumps(m(torch.tensor([[\(ids.map(String.init).joined(separator: ","))]])).logits.flatten().tolist()))
+            t = AutoTokenizer.from_pretrained(sys.argv[1])
+            prompt = t.apply_chat_template(json.loads(sys.argv[2]), add_generation_prompt=True, tokenize=True, return_dict=False, **json.loads(sys.argv[3]))
+            logits = m(torch.tensor([[\(ids.map(String.init).joined(separator: ","))]])).logits.flatten().tolist()
+            print(json.dumps({"logits": logits, "prompt": prompt}))
             """
-            let r = try runProcess(python.path, ["-c", script, out.path])
+            let messages = try JSONSerialization.data(withJSONObject: c["messages"] ?? [])
+            let r = try runProcess(python.path, ["-c", script, out.path, String(decoding: messages, as: UTF8.self), String(decoding: vars, as: UTF8.self)])
             XCTAssertEqual(r.0, 0, "\(name): " + String(r.2.suffix(2000)))
-            let theirs = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [Double]).map(Float.init)
-            XCTAssertLessThan(maxAbsDiff(ours, theirs), 1e-4, name)
+            let theirs = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.1.utf8)) as? [String: Any])
+            XCTAssertLessThan(maxAbsDiff(ours, try XCTUnwrap(theirs["logits"] as? [Double]).map(Float.init)), 1e-4, name)
+            XCTAssertEqual(theirs["prompt"] as? [Int], c["prompt_ids"] as? [Int], "\(name): AutoTokenizer renders the exported chat template as the folder's")
         }
     }
 }
