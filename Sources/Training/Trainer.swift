@@ -66,6 +66,8 @@ public final class Trainer {
             throw TrainingError.badState(path: resumeFrom.path, reason: "not a training checkpoint (no trainer_state.json); to fine-tune an HF folder, set model.from")
         }
         let start = resumeFrom?.standardizedFileURL ?? (resume ? newest : nil)
+        // The memory plan first, from config.json alone: a run that cannot fit stops before loading.
+        if start == nil { try MemoryPlan(config, model: try MemoryPlan.modelConfig(config, manifest: data.manifest), seqLen: data.manifest.seqLen, device: device).check() }
         if let start {
             model = try Self.resumableModel(start, device: device)
         } else if let from = config.model.from {
@@ -73,7 +75,7 @@ public final class Trainer {
         } else {
             model = try Llama(config: try Self.scratchConfig(config, data.manifest), generator: Generator(seed: config.model.seed), device: device)
         }
-        try Self.checkMemory(config, model: model.config, seqLen: data.manifest.seqLen, device: device)
+        try MemoryPlan(config, model: model.config, seqLen: data.manifest.seqLen, device: device).check()
         guard model.config.vocabSize >= data.manifest.vocabularySize else {
             throw TrainingError.invalidConfig(source: "model", key: "vocab_size",
                                               reason: "\(model.config.vocabSize) is smaller than the dataset's tokenizer (\(data.manifest.vocabularySize))")
@@ -203,24 +205,6 @@ public final class Trainer {
                 tokens += b.lossTokens
             }
             return tokens > 0 ? sum / Double(tokens) : nil
-        }
-    }
-
-    /// Refuses a run whose micro-batches cannot fit in this machine's memory (CPU), naming the
-    /// setting to lower, before anything is allocated. A rough upper estimate: the batch's
-    /// tensors, the logits and their gradient, and each layer's activations kept for backward.
-    static func checkMemory(_ c: TrainConfig, model m: LlamaConfig, seqLen: Int, device: Device) throws {
-        guard !device.isCUDA else { return }
-        let tokens = Double(c.batchSize) * Double(seqLen)
-        let perToken = Double(m.vocabSize) * 12 + Double(m.hiddenSize) * Double(m.numHiddenLayers) * 40 + Double(m.intermediateSize) * 12
-        let batchTensors = Double(c.gradAccum) * tokens * 32
-        let need = tokens * perToken + batchTensors + m.parameterCount * 16
-        let memory = Double(ProcessInfo.processInfo.physicalMemory)
-        guard need < memory else {
-            let key = batchTensors > tokens * perToken ? "grad_accum" : "batch_size"
-            throw TrainingError.invalidConfig(source: "train config", key: key, reason: String(
-                format: "batch_size %d x grad_accum %d rows of %d tokens need about %.1f GiB for one step, more than this machine's %.1f GiB: lower %@",
-                c.batchSize, c.gradAccum, seqLen, need / 1073741824, memory / 1073741824, key))
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import Settings
 import Torch
@@ -27,6 +28,8 @@ struct TrainCommand: ParsableCommand {
                                valueName: "checkpoint-dir"))
     var resumeFrom: String?
     @Option(help: help("Data-parallel processes to start on this machine (the key nproc).", default: TrainConfig().nproc)) var nproc: Int?
+    @Flag(name: .customLong("dry-run"), help: "Print the memory plan (parameters, bytes per parameter, peak per device) and whether it fits; train nothing.")
+    var dryRun = false
 
     func validate() throws {
         guard !(resume && resumeFrom != nil) else { throw ValidationError("give --resume or --resume-from, not both") }
@@ -34,6 +37,14 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let cfg = try TrainConfig.load(file: config, overrides: overrides + (nproc.map { ["nproc=\($0)"] } ?? []))
+        if dryRun {
+            let manifest = try Manifest.load(from: URL(fileURLWithPath: cfg.data))
+            let plan = MemoryPlan(cfg, model: try MemoryPlan.modelConfig(cfg, manifest: manifest), seqLen: manifest.seqLen,
+                                  device: try Trainer.device(for: cfg, localRank: 0))
+            print(plan.text)
+            try plan.check()
+            return
+        }
         let from = resumeFrom.map { URL(fileURLWithPath: $0) }
         if resume, RunDirectory(URL(fileURLWithPath: cfg.output)).latest == nil {
             throw ValidationError("--resume: \(cfg.output) holds no checkpoint to continue; drop --resume to start a new run there")
