@@ -248,12 +248,13 @@ final class SettingsParityTests: XCTestCase {
     }
 
     /// `bcsft train` reads a configuration whose keys are the train stage's settings plus the
-    /// data and output the stage fills; `--nproc` is the key nproc.
+    /// data and output the stage fills; `--nproc` is the key nproc; `--dry-run` is the command's own
+    /// (it prints the memory plan and trains nothing; the stage checks the same plan before loading).
     func testTrainConfigurationAndStageShareTheirKeys() throws {
         let kind = try kind("train")
         XCTAssertEqual(kind.settingKeys.union(["data", "output"]), Set(TrainConfig.keys))
         let flags = Set(try options(["train"]).compactMap(\.names.first))
-        XCTAssertEqual(flags, ["config", "set", "resume", "resume-from", "nproc"])
+        XCTAssertEqual(flags, ["config", "set", "resume", "resume-from", "nproc", "dry-run"])
         XCTAssertTrue(kind.settingKeys.contains("nproc"))
     }
 }
