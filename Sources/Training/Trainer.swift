@@ -66,8 +66,10 @@ public final class Trainer {
             throw TrainingError.badState(path: resumeFrom.path, reason: "not a training checkpoint (no trainer_state.json); to fine-tune an HF folder, set model.from")
         }
         let start = resumeFrom?.standardizedFileURL ?? (resume ? newest : nil)
-        // The memory plan first, from config.json alone: a run that cannot fit stops before loading.
-        if start == nil { try MemoryPlan(config, model: try MemoryPlan.modelConfig(config, manifest: data.manifest), seqLen: data.manifest.seqLen, device: device).check() }
+        // The memory plan first, from config.json alone (a resumed run's own): a run that cannot
+        // fit stops before any weight is loaded.
+        let planned = try start.map { try LlamaConfig.load($0.appendingPathComponent("config.json")) } ?? MemoryPlan.modelConfig(config, manifest: data.manifest)
+        try MemoryPlan(config, model: planned, seqLen: data.manifest.seqLen, device: device).check()
         if let start {
             model = try Self.resumableModel(start, device: device)
         } else if let from = config.model.from {
@@ -75,7 +77,6 @@ public final class Trainer {
         } else {
             model = try Llama(config: try Self.scratchConfig(config, data.manifest), generator: Generator(seed: config.model.seed), device: device)
         }
-        try MemoryPlan(config, model: model.config, seqLen: data.manifest.seqLen, device: device).check()
         guard model.config.vocabSize >= data.manifest.vocabularySize else {
             throw TrainingError.invalidConfig(source: "model", key: "vocab_size",
                                               reason: "\(model.config.vocabSize) is smaller than the dataset's tokenizer (\(data.manifest.vocabularySize))")
