@@ -21,8 +21,12 @@ import Torch
 /// lr: 3.0e-4
 /// device: cpu                  # or cuda, cuda:N (a CUDA libtorch; data-parallel ranks use NCCL)
 /// nproc: 1                     # data-parallel processes to start on this machine
-/// save_dtype: float32          # or bfloat16: the checkpoints' model weights
+/// dtype: float32               # or bfloat16: the weights and gradients while training
+/// save_dtype: float32          # or bfloat16: the checkpoints' model weights (default: dtype)
 /// max_shard_size: 5GB          # weight files above this are split into shards with an index
+/// activation_checkpointing: false  # recompute each decoder layer in backward
+/// lora: {rank: 16, alpha: 32, dropout: 0, targets: [q_proj, v_proj]}  # adapters on a frozen base
+/// zero: 0                      # 1: shard AdamW's state across the data-parallel ranks
 /// ```
 public struct TrainConfig: Settings, Equatable {
     public struct ModelSpec: Codable, Sendable, Equatable {
@@ -44,10 +48,32 @@ public struct TrainConfig: Settings, Equatable {
 
     public enum Schedule: String, Codable, Sendable, CaseIterable, SettingChoice { case cosine, linear, constant }
 
-    /// The dtype of a checkpoint's model weights (what serving stacks load).
-    public enum SaveDType: String, Codable, Sendable, CaseIterable, SettingChoice {
+    /// A floating-point precision: the weights while training (`dtype`) and in checkpoints
+    /// (`save_dtype`).
+    public enum Precision: String, Codable, Sendable, CaseIterable, SettingChoice {
         case float32, bfloat16
         public var dtype: DType { self == .float32 ? .float32 : .bfloat16 }
+    }
+    public typealias SaveDType = Precision
+
+    /// Low-rank adapters (LoRA, Hu et al. 2021) on a frozen base: W x + (alpha / rank) B A x for
+    /// each target projection, by its HF module name.
+    public struct LoRASpec: Codable, Sendable, Equatable {
+        public var rank = 16
+        public var alpha = 32.0
+        public var dropout = 0.0
+        /// HF module names: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj.
+        public var targets = ["q_proj", "v_proj"]
+        public static let knownTargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        enum CodingKeys: String, CodingKey { case rank, alpha, dropout, targets }
+        public init() {}
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            try c.update(&rank, .rank)
+            try c.update(&alpha, .alpha)
+            try c.update(&dropout, .dropout)
+            try c.update(&targets, .targets)
+        }
     }
 
     /// Required: a dataset folder.
@@ -78,7 +104,21 @@ public struct TrainConfig: Settings, Equatable {
     public var keepLast = 2
     /// The checkpoints' weights: float32, or bfloat16 for serving (the exact float32 weights are
     /// then kept for resume beside them, `RunDirectory.exactWeightsFolder`).
-    public var saveDtype = SaveDType.float32
+    public var saveDtype: Precision {
+        get { saveDtypeSetting ?? dtype }
+        set { saveDtypeSetting = newValue }
+    }
+    /// `save_dtype` as given; nil: the training `dtype`.
+    public var saveDtypeSetting: Precision?
+    /// The weights and gradients while training. bfloat16 keeps float32 master weights and
+    /// moments in the optimizer (docs/training.md says why).
+    public var dtype = Precision.float32
+    /// Recompute each decoder layer's forward in backward instead of keeping its activations.
+    public var activationCheckpointing = false
+    /// Train low-rank adapters on a frozen base instead of every weight.
+    public var lora: LoRASpec?
+    /// 1: AdamW's moments (and float32 master weights) are sharded across data-parallel ranks.
+    public var zero = 0
     /// The largest weight file of a checkpoint: bytes, or HF's notation ("5GB", "500MB", "2GiB").
     public var maxShardSize = "5GB"
     public var logEvery = 1
@@ -92,7 +132,7 @@ public struct TrainConfig: Settings, Equatable {
         case data, output, model, steps, batchSize = "batch_size", gradAccum = "grad_accum", lr, minLR = "min_lr"
         case warmupSteps = "warmup_steps", schedule, weightDecay = "weight_decay", beta1, beta2, eps, gradClip = "grad_clip", seed
         case evalEvery = "eval_every", evalBatches = "eval_batches", saveEvery = "save_every", keepLast = "keep_last"
-        case saveDtype = "save_dtype", maxShardSize = "max_shard_size"
+        case saveDtype = "save_dtype", maxShardSize = "max_shard_size", dtype, activationCheckpointing = "activation_checkpointing", lora, zero
         case logEvery = "log_every", device, nproc
     }
 
@@ -127,11 +167,49 @@ public struct TrainConfig: Settings, Equatable {
         try c.update(&evalBatches, .evalBatches)
         try c.update(&saveEvery, .saveEvery)
         try c.update(&keepLast, .keepLast)
-        try c.update(&saveDtype, .saveDtype)
+        try c.update(&saveDtypeSetting, .saveDtype)
+        try c.update(&dtype, .dtype)
+        try c.update(&activationCheckpointing, .activationCheckpointing)
+        try c.update(&lora, .lora)
+        try c.update(&zero, .zero)
         try c.update(&maxShardSize, .maxShardSize)
         try c.update(&logEvery, .logEvery)
         try c.update(&device, .device)
         try c.update(&nproc, .nproc)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(data, forKey: .data)
+        try c.encode(output, forKey: .output)
+        try c.encode(model, forKey: .model)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(gradAccum, forKey: .gradAccum)
+        try c.encode(lr, forKey: .lr)
+        try c.encode(minLR, forKey: .minLR)
+        try c.encode(warmupSteps, forKey: .warmupSteps)
+        try c.encode(schedule, forKey: .schedule)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encode(beta1, forKey: .beta1)
+        try c.encode(beta2, forKey: .beta2)
+        try c.encode(eps, forKey: .eps)
+        try c.encode(gradClip, forKey: .gradClip)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(evalEvery, forKey: .evalEvery)
+        try c.encode(evalBatches, forKey: .evalBatches)
+        try c.encode(saveEvery, forKey: .saveEvery)
+        try c.encode(keepLast, forKey: .keepLast)
+        // The resolved value: a resumed run compares what was saved, not how it was spelt.
+        try c.encode(saveDtype, forKey: .saveDtype)
+        try c.encode(maxShardSize, forKey: .maxShardSize)
+        try c.encode(dtype, forKey: .dtype)
+        try c.encode(activationCheckpointing, forKey: .activationCheckpointing)
+        try c.encodeIfPresent(lora, forKey: .lora)
+        try c.encode(zero, forKey: .zero)
+        try c.encode(logEvery, forKey: .logEvery)
+        try c.encode(device, forKey: .device)
+        try c.encode(nproc, forKey: .nproc)
     }
 
     /// Reads a configuration (YAML, or the JSON of a resolved one), applies `key=value`
@@ -178,6 +256,19 @@ public struct TrainConfig: Settings, Equatable {
             throw bad("max_shard_size", "'\(maxShardSize)' is not a size: give bytes (5000000000) or a number with KB, MB, GB, KiB, MiB or GiB (\"5GB\")")
         }
         if nproc < 1 { throw bad("nproc", "must be at least 1") }
+        if zero != 0 && zero != 1 {
+            throw bad("zero", "\(zero) is not built: 0 (every rank holds the whole optimizer state) or 1 (AdamW's state sharded across ranks); full parameter sharding (zero 3) is not built")
+        }
+        if let l = lora {
+            if l.rank < 1 { throw bad("lora.rank", "must be at least 1") }
+            if !(l.alpha > 0) { throw bad("lora.alpha", "must be positive") }
+            if !(l.dropout >= 0 && l.dropout < 1) { throw bad("lora.dropout", "must lie in [0, 1)") }
+            if l.targets.isEmpty { throw bad("lora.targets", "name at least one projection (\(LoRASpec.knownTargets.joined(separator: ", ")))") }
+            for t in l.targets where !LoRASpec.knownTargets.contains(t) {
+                throw bad("lora.targets", "'\(t)' is not a projection of this model (known: \(LoRASpec.knownTargets.joined(separator: ", ")))")
+            }
+            if Set(l.targets).count != l.targets.count { throw bad("lora.targets", "names a projection twice") }
+        }
         do { _ = try Device.parse(device) } catch let e as TorchError { throw bad("device", e.message) }
         if (model.from == nil) == (model.config == nil) { throw bad("model", "give exactly one of model.from (a checkpoint) and model.config (from scratch)") }
         // A misspelt HF key would otherwise fall back to its default without a word.
