@@ -200,8 +200,7 @@ public struct TrainConfig: Settings, Equatable {
         try c.encode(evalBatches, forKey: .evalBatches)
         try c.encode(saveEvery, forKey: .saveEvery)
         try c.encode(keepLast, forKey: .keepLast)
-        // The resolved value: a resumed run compares what was saved, not how it was spelt.
-        try c.encode(saveDtype, forKey: .saveDtype)
+        try c.encodeIfPresent(saveDtypeSetting, forKey: .saveDtype)
         try c.encode(maxShardSize, forKey: .maxShardSize)
         try c.encode(dtype, forKey: .dtype)
         try c.encode(activationCheckpointing, forKey: .activationCheckpointing)
