@@ -10,6 +10,23 @@ final class AllocatorTests: XCTestCase {
         try? Runtime.setCPUCacheLimit(bytes: Runtime.Settings.defaultCPUCacheBytes)
     }
 
+    /// oneDNN's bf16 products allocate through raw_allocate and free through raw_deallocate,
+    /// which aborts the process when the allocator has no raw deleter (it had none while small
+    /// blocks were c10's). A bf16 layer forward and backward, small and cached blocks alike.
+    func testBFloat16ProductsRunOnTheCachingAllocator() throws {
+        try Runtime.setCPUCacheLimit(bytes: 64 << 20)
+        for (rows, width) in [(4, 32), (512, 256)] {
+            let x = try Tensor.randn([rows, width]).to(.bfloat16).requiresGrad(true)
+            let w = try Tensor.randn([width, width]).to(.bfloat16).requiresGrad(true)
+            let y = try x.linear(w)
+            try y.to(.float32).sum().backward()
+            let want = try x.to(.float32).linear(w.to(.float32))
+            let err = zip(try y.to(.float32).toArray(Float.self), try want.toArray(Float.self)).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+            XCTAssertLessThan(err, 0.05, "bf16 product within bf16's rounding")
+            XCTAssertEqual(try XCTUnwrap(try w.grad).dtype, .bfloat16)
+        }
+    }
+
     func testFreedBlocksAreReusedAndCapped() throws {
         try Runtime.setCPUCacheLimit(bytes: 0)  // start empty
         try Runtime.setCPUCacheLimit(bytes: 64 << 20)

@@ -3,7 +3,9 @@
 // (munmap, heap trimming), so every step page-faults and zeroes them anew: a fifth of a
 // step's time on 2 cores, and most of its step-to-step variance. This allocator keeps freed
 // blocks of 256 KiB and more in free lists by size class (at most 1/8 waste) for reuse, up to
-// a cap on the bytes it holds unused; smaller blocks go to c10's default allocator.
+// a cap on the bytes it holds unused; smaller blocks are malloc'd and freed at once. Every block
+// carries the same header, so one deleter frees any of them: oneDNN's bf16 kernels allocate
+// through raw_allocate/raw_deallocate, which need raw_deleter().
 #include <c10/core/CPUAllocator.h>
 #include <torch/version.h>
 
@@ -28,8 +30,8 @@ using namespace ct;
 namespace {
 
 constexpr size_t kMinCached = 256 << 10;
-// A header in front of each block holds its size class, so the deleter's context is the data
-// pointer itself (raw_deleter then works too) and alignment stays c10's 64 bytes.
+// A header in front of each block holds its size class (0: not cached), so the deleter's context
+// is the data pointer itself (raw_deleter then works too) and alignment stays c10's 64 bytes.
 constexpr size_t kHeader = 64;
 
 size_t size_class(size_t n) {
@@ -46,9 +48,15 @@ struct CachingAllocator final : c10::Allocator {
   mutable std::atomic<int64_t> hits{0}, misses{0};
 
   c10::DataPtr allocate(size_t n) CT_ALLOCATE_CONST override {
-    if (n < kMinCached) return c10::GetDefaultCPUAllocator()->allocate(n);
-    size_t cls = size_class(n);
+    size_t cls = n < kMinCached ? 0 : size_class(n);
     char *base = nullptr;
+    if (cls == 0) {
+      size_t bytes = (n + kHeader + c10::gAlignment - 1) / c10::gAlignment * c10::gAlignment;
+      base = static_cast<char *>(std::aligned_alloc(c10::gAlignment, bytes));
+      if (!base) throw c10::Error({__func__, __FILE__, __LINE__}, "out of memory allocating " + std::to_string(n) + " bytes");
+      *reinterpret_cast<size_t *>(base) = 0;
+      return {base + kHeader, base + kHeader, &release, c10::Device(c10::DeviceType::CPU)};
+    }
     {
       std::lock_guard<std::mutex> g(mu);
       auto it = free_lists.find(cls);
@@ -70,7 +78,7 @@ struct CachingAllocator final : c10::Allocator {
     return {data, data, &release, c10::Device(c10::DeviceType::CPU)};
   }
 
-  c10::DeleterFnPtr raw_deleter() const override { return nullptr; }  // small blocks are c10's
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
 #ifdef CT_ALLOCATOR_COPY_DATA
   void copy_data(void *dest, const void *src, std::size_t count) const override { default_copy_data(dest, src, count); }
 #endif
@@ -88,6 +96,10 @@ void CachingAllocator::release(void *data) {
   auto &a = instance();
   char *base = static_cast<char *>(data) - kHeader;
   size_t cls = *reinterpret_cast<size_t *>(base);
+  if (cls == 0) {
+    std::free(base);
+    return;
+  }
   {
     std::lock_guard<std::mutex> g(a.mu);
     if (a.cached + cls <= a.limit.load()) {
