@@ -73,6 +73,15 @@ public final class AdamW: @unchecked Sendable {
 
     public func zeroGrad() throws { try check(ct_adamw_zero_grad(handle)) }
 
+    /// Bytes of the moments held now (none before the first step allocates them).
+    public var stateBytes: Int {
+        get throws {
+            var n: Int64 = 0
+            try check(ct_adamw_state_bytes(handle, &n))
+            return Int(n)
+        }
+    }
+
     public func state(of index: Int) throws -> ParameterState {
         var step: Int64 = 0
         var m: OpaquePointer?, v: OpaquePointer?

@@ -31,6 +31,10 @@ extension Tensor {
         }
     }
 
+    /// Makes `gradient` (shared, not copied) this leaf tensor's gradient, as assigning `.grad`
+    /// does in Python; shape, dtype and device must match.
+    public func setGrad(_ gradient: Tensor) throws { try check(ct_set_grad(handle, gradient.handle)) }
+
     /// Drops the gradient (zero_grad with set_to_none).
     public func zeroGrad() throws { try check(ct_zero_grad(handle)) }
 }

@@ -57,6 +57,16 @@ public final class ProcessGroup: @unchecked Sendable {
         try withExtendedLifetime(tensors) { try check(ct_all_reduce_sum(handle, handles, Int32(handles.count))) }
     }
 
+    /// The element-wise sum over ranks of `input` (1-D, worldSize x n elements), of which this
+    /// rank receives chunk `rank` in `output` (n elements). Over Gloo an all-reduce underneath
+    /// (torch 1.13's Gloo has no reduce_scatter).
+    public func reduceScatterSum(_ input: Tensor, into output: Tensor) throws {
+        try check(ct_reduce_scatter_sum(handle, input.handle, output.handle))
+    }
+
+    /// Every rank's `input` (1-D, n elements) in rank order into `output` (worldSize x n).
+    public func allGather(_ input: Tensor, into output: Tensor) throws { try check(ct_all_gather(handle, input.handle, output.handle)) }
+
     public func broadcast(_ tensor: Tensor, root: Int = 0) throws { try check(ct_broadcast(handle, tensor.handle, Int32(root))) }
     public func barrier() throws { try check(ct_barrier(handle)) }
 }

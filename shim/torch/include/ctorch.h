@@ -205,7 +205,8 @@ typedef enum { CT_REDUCTION_NONE = 0, CT_REDUCTION_MEAN = 1, CT_REDUCTION_SUM = 
 /* Cross-entropy of logits [N, C] against int64 targets [N]; targets equal to ignore_index
  * contribute nothing (and are not counted by MEAN). fp32 CPU logits: one op with a one-pass
  * backward (src/kernels/cross_entropy.cpp); a target outside [0, C) is an error naming its
- * row. */
+ * row. bf16 and fp16 logits are upcast to float32 first (the result is float32; the gradient
+ * returns in the logits' dtype). */
 ct_status ct_cross_entropy(const ct_tensor *logits, const ct_tensor *targets, int64_t ignore_index,
                            ct_reduction reduction, ct_tensor **out);
 /* a where mask is false, value where it is true (mask broadcasts). */
@@ -258,6 +259,10 @@ ct_status ct_requires_grad(const ct_tensor *t, bool *out);
 ct_status ct_backward(const ct_tensor *t, const ct_tensor *grad);
 /* The accumulated gradient of t as a new handle, or *out = NULL when t has none. */
 ct_status ct_grad(const ct_tensor *t, ct_tensor **out);
+/* Makes grad (borrowed; shared, not copied) the gradient of leaf tensor t, as assigning .grad
+ * does in Python: what an optimizer over tensors that no backward reaches (a sharded optimizer's
+ * float32 master weights) steps on. Shape, dtype and device must match t's. */
+ct_status ct_set_grad(ct_tensor *t, const ct_tensor *grad);
 /* Drops t's gradient (like zero_grad(set_to_none=True)). */
 ct_status ct_zero_grad(ct_tensor *t);
 /* Turns gradient recording on or off for this thread; *previous receives the old mode
@@ -300,6 +305,8 @@ ct_status ct_adamw_step(ct_adamw *opt, double lr);
 /* Drops every parameter's gradient. */
 ct_status ct_adamw_zero_grad(ct_adamw *opt);
 ct_status ct_adamw_param_count(const ct_adamw *opt, int *out);
+/* Bytes of the moment tensors the optimizer holds now (0 before the first step allocates them). */
+ct_status ct_adamw_state_bytes(const ct_adamw *opt, int64_t *out);
 /* Parameter i's state for checkpoints: step count and the two moment tensors (new handles;
  * *exp_avg and *exp_avg_sq are NULL before the first step touched it). */
 ct_status ct_adamw_get_state(const ct_adamw *opt, int i, int64_t *step, ct_tensor **exp_avg,
@@ -344,6 +351,16 @@ ct_status ct_process_group_new(const char *backend, const char *master_addr, int
 void ct_process_group_free(ct_process_group *pg);
 /* Sums n tensors (borrowed; modified in place) element-wise across all ranks, then waits. */
 ct_status ct_all_reduce_sum(ct_process_group *pg, ct_tensor *const *tensors, int n);
+/* Element-wise sum across ranks of the 1-D input (world_size * n elements, borrowed), of which
+ * rank r receives elements [r*n, (r+1)*n) in output (n elements, contiguous, same dtype and
+ * device; written in place). NCCL runs reduce_scatter; Gloo in torch 1.13 does not support it,
+ * so there it is an all-reduce of a copy of the whole input, keeping this rank's chunk (the same
+ * sum, with an all-reduce's traffic and a temporary of the input's size). */
+ct_status ct_reduce_scatter_sum(ct_process_group *pg, const ct_tensor *input, ct_tensor *output);
+/* Every rank's 1-D input (n elements each, borrowed) concatenated in rank order into output
+ * (world_size * n elements, contiguous, same dtype and device; written in place). Gloo in torch
+ * 1.13 has no bfloat16: bf16 tensors travel bit for bit as float16 there. */
+ct_status ct_all_gather(ct_process_group *pg, const ct_tensor *input, ct_tensor *output);
 /* Copies root's tensor into every rank's tensor (in place), then waits. */
 ct_status ct_broadcast(ct_process_group *pg, ct_tensor *tensor, int root);
 ct_status ct_barrier(ct_process_group *pg);

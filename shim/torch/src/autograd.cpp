@@ -29,6 +29,16 @@ ct_status ct_grad(const ct_tensor *t, ct_tensor **out) {
     *out = g.defined() ? wrap(g) : nullptr;
   });
 }
+ct_status ct_set_grad(ct_tensor *t, const ct_tensor *grad) {
+  return boundary(__func__, [&] {
+    require(t != nullptr, "tensor handle is NULL");
+    const auto &g = T(grad);
+    require(t->t.is_leaf(), "set_grad: only a leaf tensor keeps a gradient");
+    if (!g.sizes().equals(t->t.sizes()) || g.scalar_type() != t->t.scalar_type() || g.device() != t->t.device())
+      throw InvalidArgument("set_grad: the gradient must have the tensor's shape, dtype and device");
+    t->t.mutable_grad() = g.detach();
+  });
+}
 ct_status ct_zero_grad(ct_tensor *t) {
   return boundary(__func__, [&] {
     require(t != nullptr, "tensor handle is NULL");

@@ -129,6 +129,58 @@ ct_status ct_all_reduce_sum(ct_process_group *pg, ct_tensor *const *tensors, int
   });
 }
 
+// Gloo in torch 1.13 has no reduce_scatter (ProcessGroupGloo throws "does not support
+// reduce_scatter"): there the sum is an all-reduce of the whole buffer, of which each rank keeps
+// its chunk. Same result, the traffic of an all-reduce. NCCL runs the real collective.
+ct_status ct_reduce_scatter_sum(ct_process_group *pg, const ct_tensor *input, ct_tensor *output) {
+  return boundary(__func__, [&] {
+    require(pg != nullptr && output != nullptr, "process group or output is NULL");
+    const auto &in = T(input);
+    auto &out = output->t;
+    int64_t w = pg->pg->getSize(), r = pg->pg->getRank();
+    require(in.dim() == 1 && out.dim() == 1 && in.numel() == w * out.numel(),
+            "reduce_scatter: input must be 1-D with world_size times the output's elements");
+    require(in.scalar_type() == out.scalar_type() && in.device() == out.device(), "reduce_scatter: input and output differ in dtype or device");
+    require(out.is_contiguous(), "reduce_scatter: the output must be contiguous");
+    at::NoGradGuard no_grad;
+    int64_t n = out.numel();
+    if (pg->nccl) {
+      std::vector<at::Tensor> outs{out};
+      std::vector<std::vector<at::Tensor>> ins(1);
+      auto flat = in.contiguous();
+      for (int64_t i = 0; i < w; ++i) ins[0].push_back(flat.narrow(0, i * n, n));
+      pg->pg->reduce_scatter(outs, ins, c10d::ReduceScatterOptions())->wait();
+      return;
+    }
+    std::vector<at::Tensor> flat{in.clone(at::MemoryFormat::Contiguous)};
+    pg->pg->allreduce(flat, c10d::AllreduceOptions())->wait();
+    out.copy_(flat[0].narrow(0, r * n, n));
+  });
+}
+
+ct_status ct_all_gather(ct_process_group *pg, const ct_tensor *input, ct_tensor *output) {
+  return boundary(__func__, [&] {
+    require(pg != nullptr && output != nullptr, "process group or output is NULL");
+    const auto &in = T(input);
+    auto &out = output->t;
+    int64_t w = pg->pg->getSize();
+    require(in.dim() == 1 && out.dim() == 1 && out.numel() == w * in.numel(),
+            "all_gather: output must be 1-D with world_size times the input's elements");
+    require(in.scalar_type() == out.scalar_type() && in.device() == out.device(), "all_gather: input and output differ in dtype or device");
+    require(out.is_contiguous(), "all_gather: the output must be contiguous");
+    at::NoGradGuard no_grad;
+    int64_t n = in.numel();
+    // Gloo in torch 1.13 has no bfloat16 ("Invalid scalar type"); a gather only copies bytes, so
+    // the same bits travel as float16, which it has.
+    bool as_half = !pg->nccl && in.scalar_type() == at::kBFloat16;
+    auto dst = as_half ? out.view(at::kHalf) : out;
+    std::vector<at::Tensor> ins{as_half ? in.contiguous().view(at::kHalf) : in.contiguous()};
+    std::vector<std::vector<at::Tensor>> outs(1);
+    for (int64_t i = 0; i < w; ++i) outs[0].push_back(dst.narrow(0, i * n, n));
+    pg->pg->allgather(outs, ins, c10d::AllgatherOptions())->wait();
+  });
+}
+
 ct_status ct_broadcast(ct_process_group *pg, ct_tensor *tensor, int root) {
   return boundary(__func__, [&] {
     require(pg != nullptr && tensor != nullptr, "process group or tensor is NULL");

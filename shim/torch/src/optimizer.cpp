@@ -101,6 +101,16 @@ ct_status ct_adamw_param_count(const ct_adamw *opt, int *out) {
     *out = static_cast<int>(opt->params.size());
   });
 }
+ct_status ct_adamw_state_bytes(const ct_adamw *opt, int64_t *out) {
+  return boundary(__func__, [&] {
+    CT_OUT(out);
+    require(opt != nullptr, "optimizer is NULL");
+    int64_t n = 0;
+    for (const auto &s : opt->params)
+      if (s.exp_avg.defined()) n += static_cast<int64_t>(s.exp_avg.nbytes() + s.exp_avg_sq.nbytes());
+    *out = n;
+  });
+}
 ct_status ct_adamw_get_state(const ct_adamw *opt, int i, int64_t *step, ct_tensor **exp_avg, ct_tensor **exp_avg_sq) {
   return boundary(__func__, [&] {
     CT_OUT(step);

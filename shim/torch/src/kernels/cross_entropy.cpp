@@ -4,8 +4,8 @@
 // and ATen's cross_entropy makes five passes over them: log_softmax forward, and backward a
 // zero-filled gradient, the scatter of -1s, and log_softmax's backward, with two [N, C]
 // temporaries. Here forward keeps one log-sum-exp per row and backward writes the gradient,
-// scale * (softmax - onehot), in one pass, row by row on the OpenMP team. fp32 CPU logits only;
-// anything else goes to at::cross_entropy_loss.
+// scale * (softmax - onehot), in one pass, row by row on the OpenMP team. fp32 CPU logits only
+// (bf16 and fp16 logits are upcast to fp32 first); anything else goes to at::cross_entropy_loss.
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
@@ -116,7 +116,12 @@ ct_status ct_cross_entropy(const ct_tensor *logits, const ct_tensor *targets, in
   return boundary(__func__, [&] {
     CT_OUT(out);
     require(reduction >= CT_REDUCTION_NONE && reduction <= CT_REDUCTION_SUM, "unknown reduction");
-    const auto &x = T(logits), &t = T(targets);
+    const auto &t = T(targets);
+    // Half-type logits are upcast (autograd casts the gradient back): the log-sum-exp and
+    // the sum over tokens in float32, as HF's loss does with logits.float().
+    const auto &given = T(logits);
+    bool half = given.scalar_type() == at::kBFloat16 || given.scalar_type() == at::kHalf;
+    const auto x = half ? given.to(at::kFloat) : given;
     bool fast = cpu_float(x) && x.dim() == 2 && t.dim() == 1 && t.size(0) == x.size(0) && t.scalar_type() == at::kLong &&
                 t.device().is_cpu() && x.size(1) > 0;
     if (!fast) {
