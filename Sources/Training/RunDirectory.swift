@@ -8,6 +8,9 @@ import Models
 /// OUTPUT/
 ///   checkpoints/step-NNNNNN/       an HF model folder + optimizer.pt + trainer_state.json
 ///     fp32_weights/                with save_dtype bfloat16: the exact weights resume reads
+///     optimizer/                   instead of optimizer.pt with dtype bfloat16 or zero 1: float32
+///                                  master weights and moments, one file per shard (OptimizerCheckpoint)
+///   checkpoints/.step-NNNNNN.shards/  zero 1: where ranks leave their shards for rank 0 to move in
 ///   metrics.jsonl                  one MetricsLine per logged step
 ///   config.resolved.json           the run's settings, every default filled in
 ///   superseded/from-step-NNNNNN/   what a resume from an earlier checkpoint set aside
@@ -22,11 +25,14 @@ public struct RunDirectory: Sendable {
     public var resolvedConfigURL: URL { url.appendingPathComponent("config.resolved.json") }
     static let stateFile = "trainer_state.json"
     static let optimizerFile = "optimizer.pt"
+    static let shardedOptimizerFolder = "optimizer"
     /// A subfolder, not `*.safetensors` beside the HF weights: serving stacks load every
     /// safetensors file at a folder's top level when it has no index.
     static let exactWeightsFolder = "fp32_weights"
 
     public func checkpointURL(step: Int) -> URL { checkpointsURL.appendingPathComponent(String(format: "step-%06d", step)) }
+    /// Hidden, and not a step-N name: never listed, pruned or resumed as a checkpoint.
+    func shardStagingURL(step: Int) -> URL { checkpointsURL.appendingPathComponent(String(format: ".step-%06d.shards", step)) }
 
     /// The complete checkpoints (step-N folders with a trainer state), oldest first.
     public func checkpoints() -> [(step: Int, url: URL)] {

@@ -29,7 +29,7 @@ public final class Trainer {
     public private(set) var resumedFrom: URL?
     public let folder: RunDirectory
     let data: PackedDataset
-    let optimizer: AdamW
+    let optimizer: TrainingOptimizer
     var source: BatchSource
     /// The dataset's tokenizer files, copied into every checkpoint.
     let tokenizerFiles: [String: Data]
@@ -70,30 +70,37 @@ public final class Trainer {
         // fit stops before any weight is loaded.
         let planned = try start.map { try LlamaConfig.load($0.appendingPathComponent("config.json")) } ?? MemoryPlan.modelConfig(config, manifest: data.manifest)
         try MemoryPlan(config, model: planned, seqLen: data.manifest.seqLen, device: device).check()
+        // Loaded (or drawn) in float32, then cast to the training dtype: a bf16 run's master
+        // weights start from these, and a seed draws the same numbers in either dtype.
+        let source: Llama
         if let start {
-            model = try Self.resumableModel(start, device: device)
+            source = try Self.resumableModel(start, device: device)
         } else if let from = config.model.from {
-            model = try Checkpoint.load(URL(fileURLWithPath: from), device: device)
+            source = try Checkpoint.load(URL(fileURLWithPath: from), device: device)
         } else {
-            model = try Llama(config: try Self.scratchConfig(config, data.manifest), generator: Generator(seed: config.model.seed), device: device)
+            source = try Llama(config: try Self.scratchConfig(config, data.manifest), generator: Generator(seed: config.model.seed), device: device)
         }
+        if let group {
+            // Every rank starts from rank 0's weights (identical anyway when seeded alike).
+            for (_, w) in source.parameters { try withNoGrad { try group.broadcast(w, root: 0) } }
+        }
+        model = config.dtype == .float32 ? source
+            : try Llama(config: source.config, weights: source.weights, source: "the \(config.dtype) weights", dtype: config.dtype.dtype, device: device)
         guard model.config.vocabSize >= data.manifest.vocabularySize else {
             throw TrainingError.invalidConfig(source: "model", key: "vocab_size",
                                               reason: "\(model.config.vocabSize) is smaller than the dataset's tokenizer (\(data.manifest.vocabularySize))")
         }
-        // Weight decay on matrices (projections, embeddings), none on norm weights.
-        optimizer = try AdamW(.init(learningRate: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps,
-                                    weightDecay: config.weightDecay))
-        let params = model.parameters
-        try optimizer.addGroup(params.filter { $0.1.rank >= 2 }.map(\.1), weightDecay: config.weightDecay)
-        try optimizer.addGroup(params.filter { $0.1.rank < 2 }.map(\.1), weightDecay: 0)
+        let hp = AdamW.Hyperparameters(learningRate: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay)
+        let trainable = model.parameters
+        let groups = Self.parameterGroups(trainable, weightDecay: config.weightDecay)
+        if config.dtype == .float32, config.zero == 0 {
+            optimizer = try ReplicatedAdamW(groups, trainable: trainable.map(\.1), hyperparameters: hp, group: group)
+        } else {
+            optimizer = try ShardedAdamW(groups, initial: source.weights, hyperparameters: hp, group: group, sharded: config.zero == 1, device: device)
+        }
         if let start { try restore(from: start) }
         resumedFrom = start
         if let start, resumeFrom != nil, rank == 0 { try folder.supersede(after: step, resumedFrom: start) }
-        if let group {
-            // Every rank starts from rank 0's weights (identical anyway when seeded alike).
-            for (_, w) in model.parameters { try withNoGrad { try group.broadcast(w, root: 0) } }
-        }
         if rank == 0 {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -128,15 +135,17 @@ public final class Trainer {
             let tokens = config.gradAccum * config.batchSize * data.manifest.seqLen * worldSize
             var line = MetricsLine(step: step, loss: loss, lr: lr, gradNorm: norm, lossTokens: lossTokens,
                                    tokensPerSecond: Double(tokens) / seconds)
-            guard rank == 0 else { continue }
+            let saving = (config.saveEvery > 0 && step % config.saveEvery == 0) || step == config.steps
+            guard rank == 0 else {
+                if saving, optimizer.stagesShards { try stageShards() }
+                continue
+            }
             if config.evalEvery > 0, step % config.evalEvery == 0 || step == config.steps { line.valLoss = try validationLoss() }
             if step % max(1, config.logEvery) == 0 || step == config.steps || line.valLoss != nil {
                 try metrics?.write(contentsOf: Data(try line.text.utf8))
             }
             progress(.step(line, of: config.steps))
-            if (config.saveEvery > 0 && step % config.saveEvery == 0) || step == config.steps {
-                progress(.checkpoint(try saveCheckpoint().path))
-            }
+            if saving { progress(.checkpoint(try saveCheckpoint().path)) }
         }
     }
 
@@ -144,7 +153,6 @@ public final class Trainer {
     /// backward, the loss normalised by the window's loss tokens over all ranks, gradients summed
     /// across ranks and clipped. Returns the mean loss, the loss tokens and the gradient norm.
     func forwardBackward() throws -> (loss: Double, lossTokens: Int, gradNorm: Double) {
-        let params = model.parameters.map(\.1)
         // Micro-batch a spans rows [a*G, (a+1)*G) of the step's window, G = batch_size *
         // world_size; rank r takes its batch_size slice of it.
         let global = config.batchSize * worldSize
@@ -166,13 +174,8 @@ public final class Trainer {
                 lossSum += try ce.item()
             }
         }
-        if let group {
-            lossSum = try allReduced(lossSum, group)
-            // One flat all-reduce of every gradient: the sum over ranks is the gradient of the
-            // global loss, since each rank divided by the global token count.
-            try group.allReduceSum(try params.compactMap { try $0.grad })
-        }
-        let norm = try clipGradNorm(params, maxNorm: config.gradClip > 0 ? config.gradClip : .greatestFiniteMagnitude)
+        if let group { lossSum = try allReduced(lossSum, group) }
+        let norm = try optimizer.synchronizeAndClip(maxNorm: config.gradClip > 0 ? config.gradClip : .greatestFiniteMagnitude)
         return (total > 0 ? lossSum / Double(total) : 0, total, norm)
     }
 
@@ -209,6 +212,17 @@ public final class Trainer {
         }
     }
 
+    /// Bytes of optimizer state this rank holds now: AdamW's moments, and the float32 master
+    /// weights where the optimizer keeps them (dtype bfloat16, zero 1), for its shard alone.
+    public var optimizerStateBytes: Int { get throws { try optimizer.stateBytes } }
+
+    /// The optimizer's groups over `trainable`: weight decay on matrices (projections,
+    /// embeddings), none on norm weights and biases.
+    static func parameterGroups(_ trainable: [(String, Tensor)], weightDecay: Double) -> [ParameterGroup] {
+        [ParameterGroup(name: "decay", weightDecay: weightDecay, parameters: trainable.filter { $0.1.rank >= 2 }),
+         ParameterGroup(name: "no_decay", weightDecay: 0, parameters: trainable.filter { $0.1.rank < 2 })]
+    }
+
     static func scratchConfig(_ c: TrainConfig, _ m: Manifest) throws -> LlamaConfig {
         var d = (c.model.config ?? [:]).mapValues(\.json)
         d["vocab_size"] = d["vocab_size"] ?? m.vocabularySize
@@ -221,32 +235,29 @@ public final class Trainer {
 // MARK: - Checkpoints
 
 extension Trainer {
-    /// Names of optimizer parameters in the order the groups were added.
-    var optimizerNames: [String] {
-        let p = model.parameters
-        return p.filter { $0.1.rank >= 2 }.map(\.0) + p.filter { $0.1.rank < 2 }.map(\.0)
+    /// zero 1 over several ranks: this rank's optimizer shard beside the coming checkpoint, then
+    /// a barrier, after which rank 0 moves every rank's shard into it.
+    func stageShards() throws {
+        try optimizer.stage(into: folder.shardStagingURL(step: step))
+        try group?.barrier()
     }
 
-    /// Writes checkpoints/step-NNNNNN (HF folder + optimizer.pt + trainer_state.json)
-    /// atomically and keeps the last `keep_last`. The HF weights are in `save_dtype`; when that
-    /// rounds them, the float32 weights go to fp32_weights/ too, so a resume continues exactly.
+    /// Writes checkpoints/step-NNNNNN (HF folder + the optimizer's state + trainer_state.json)
+    /// atomically and keeps the last `keep_last`. The HF weights are the model's, in
+    /// `save_dtype`; when that rounds them and the optimizer keeps no float32 master, the float32
+    /// weights go to fp32_weights/ too, so a resume continues exactly.
     func saveCheckpoint() throws -> URL {
         let dir = folder.checkpointURL(step: step)
-        let names = optimizerNames
         let dtype = config.saveDtype.dtype
+        if optimizer.stagesShards { try stageShards() }
         try Checkpoint.save(model, to: dir, tokenizerFiles: tokenizerFiles, dtype: dtype, maxShardBytes: config.maxShardBytes) { tmp in
-            if dtype != .float32 {
+            // Rounded below what training holds, with no master to restore from.
+            if dtype != .float32, dtype != config.dtype.dtype, !optimizer.keepsMasterWeights {
                 let exact = tmp.appendingPathComponent(RunDirectory.exactWeightsFolder)
                 try FileManager.default.createDirectory(at: exact, withIntermediateDirectories: true)
                 try SafeTensors.write(model.parameters, into: exact, dtype: .float32, maxShardBytes: config.maxShardBytes)
             }
-            var tensors: [(String, Tensor)] = []
-            for (i, name) in names.enumerated() {
-                let s = try optimizer.state(of: i)
-                guard let m = s.expAvg, let v = s.expAvgSq else { continue }
-                tensors += [("exp_avg/\(name)", m), ("exp_avg_sq/\(name)", v), ("step/\(name)", try Tensor([Int64(s.step)]))]
-            }
-            try TensorFile.save(tensors, to: tmp.appendingPathComponent(RunDirectory.optimizerFile).path)
+            try optimizer.save(into: tmp, staging: folder.shardStagingURL(step: step))
             try TrainerState(step: step, rowsConsumed: step * config.gradAccum * config.batchSize * worldSize,
                              tokenizerSHA256: data.manifest.tokenizerSHA256, config: config, worldSize: worldSize,
                              trainRows: data.rows("train")).write(into: tmp)
@@ -256,11 +267,14 @@ extension Trainer {
     }
 
     /// A checkpoint's model as training left it: its float32 weights, from fp32_weights/ when
-    /// the HF weights beside them were saved rounded (save_dtype bfloat16).
+    /// the HF weights beside them were saved rounded (save_dtype bfloat16). A checkpoint whose
+    /// optimizer keeps float32 master weights gives its HF weights as saved; restoring the
+    /// optimizer then writes the master over them.
     static func resumableModel(_ dir: URL, device: Device) throws -> Llama {
         let exact = dir.appendingPathComponent(RunDirectory.exactWeightsFolder)
         guard FileManager.default.fileExists(atPath: exact.path) else {
-            if try TrainerState.read(from: dir).config.saveDtype != .float32 {
+            let trained = try TrainerState.read(from: dir).config
+            if !OptimizerCheckpoint.hasMasterWeights(dir), trained.saveDtype != .float32, trained.saveDtype != trained.dtype {
                 // Resuming from rounded weights would silently leave the uninterrupted run's path.
                 throw TrainingError.badState(path: exact.path, reason: "missing: the exact float32 weights are gone and the HF weights beside them "
                     + "were saved in bfloat16, so resuming would not continue the run exactly; start a new output with model.from set to the checkpoint")
@@ -278,16 +292,7 @@ extension Trainer {
         changedSinceCheckpoint = try state.changes(resumingWith: config, worldSize: worldSize, trainRows: data.rows("train"),
                                                    tokenizerSHA256: data.manifest.tokenizerSHA256,
                                                    path: dir.appendingPathComponent(RunDirectory.stateFile).path)
-        let optimizerFile = dir.appendingPathComponent(RunDirectory.optimizerFile).path
-        var byName: [String: Tensor] = [:]
-        for (n, t) in try TensorFile.load(optimizerFile) { byName[n] = t }
-        for (i, name) in optimizerNames.enumerated() {
-            guard let m = byName["exp_avg/\(name)"], let v = byName["exp_avg_sq/\(name)"], let s = byName["step/\(name)"] else {
-                // Silently restarting a moment would change the run without a word.
-                throw TrainingError.badState(path: optimizerFile, reason: "no AdamW state for \(name)")
-            }
-            try optimizer.setState(AdamW.ParameterState(step: Int(try s.item()), expAvg: m, expAvgSq: v), of: i)
-        }
+        try optimizer.restore(from: try OptimizerCheckpoint(dir))
         step = state.step
     }
 }

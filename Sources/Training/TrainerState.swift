@@ -32,34 +32,38 @@ struct TrainerState: Codable {
 
     /// Checks that `config` on `worldSize` processes over a dataset of `trainRows` rows and
     /// tokenizer `tokenizerSHA256` feeds the same rows in the same order as the run that wrote
-    /// this state (exact resume). Settings that decide the rows must not change; others (lr,
-    /// steps, schedule, device, ...) may, and are returned as "key: old -> new".
+    /// this state (exact resume): the same seed and rows per step (batch_size x grad_accum x
+    /// processes, however split). Other settings (lr, steps, schedule, device, dtype, zero, ...)
+    /// may change, and are returned as "key: old -> new".
     func changes(resumingWith config: TrainConfig, worldSize: Int, trainRows: Int, tokenizerSHA256: String, path: String) throws -> [String] {
         guard self.tokenizerSHA256 == tokenizerSHA256 else {
             throw TrainingError.badState(path: path, reason: "the checkpoint was trained on data from another tokenizer")
         }
-        let fixed: [(String, String, String)] = [
-            ("batch_size", "\(self.config.batchSize)", "\(config.batchSize)"),
-            ("grad_accum", "\(self.config.gradAccum)", "\(config.gradAccum)"),
-            ("seed", "\(self.config.seed)", "\(config.seed)"),
-        ]
-        for (key, was, now) in fixed where was != now {
-            throw TrainingError.badState(path: path, reason: "\(key) is \(now) here but the checkpoint was trained with \(was); "
-                + "resuming would feed other rows than the uninterrupted run. Resume with \(key) \(was), or start a new output with model.from set to the checkpoint")
+        guard self.config.seed == config.seed else {
+            throw TrainingError.badState(path: path, reason: "seed is \(config.seed) here but the checkpoint was trained with \(self.config.seed); "
+                + "resuming would feed other rows than the uninterrupted run. Resume with seed \(self.config.seed), or start a new output with model.from set to the checkpoint")
         }
-        // Checkpoints from before world_size was recorded: rows_consumed tells it.
+        // Step s takes rows [s*R, (s+1)*R) of the shuffled order, R = batch_size x grad_accum x
+        // processes, and normalises the loss by the window's loss tokens: any split of R over
+        // micro-batches and ranks feeds the same rows to the same step. Checkpoints from before
+        // world_size was recorded: rows_consumed tells it.
         let per = step * self.config.gradAccum * self.config.batchSize
-        if let w = self.worldSize ?? (per > 0 ? rowsConsumed / per : nil), w != worldSize {
-            throw TrainingError.badState(path: path, reason: "the checkpoint was trained by \(w) data-parallel process(es), this run has \(worldSize); "
-                + "resume with nproc \(w) (or WORLD_SIZE=\(w) under torchrun), since the rows of each step depend on it")
+        let was = self.worldSize ?? (per > 0 ? rowsConsumed / per : 1)
+        let (rowsWas, rowsNow) = (self.config.batchSize * self.config.gradAccum * was, config.batchSize * config.gradAccum * worldSize)
+        if rowsWas != rowsNow {
+            throw TrainingError.badState(path: path, reason: "each step of the checkpoint took batch_size x grad_accum x processes = "
+                + "\(self.config.batchSize) x \(self.config.gradAccum) x \(was) = \(rowsWas) rows, here \(config.batchSize) x \(config.gradAccum) x \(worldSize) = \(rowsNow); "
+                + "resuming would feed other rows than the uninterrupted run. Resume with batch_size, grad_accum and nproc (or WORLD_SIZE under torchrun) "
+                + "whose product is \(rowsWas) (e.g. batch_size \(self.config.batchSize), grad_accum \(self.config.gradAccum), nproc \(was)), "
+                + "or start a new output with model.from set to the checkpoint")
         }
         if let r = self.trainRows, r != trainRows {
             throw TrainingError.badState(path: path, reason: "the checkpoint was trained on \(r) training rows, the data folder \(config.data) holds \(trainRows): "
                 + "another dataset; resume on the one it was trained on, or start a new output with model.from set to the checkpoint")
         }
         let old = try Self.settings(self.config), new = try Self.settings(config)
-        // nproc is the launcher's business; world size was compared above.
-        let exempt = Set(["data", "output", "model", "nproc"] + fixed.map(\.0))
+        // nproc is the launcher's business; the rows per step were compared above.
+        let exempt = Set(["data", "output", "model", "nproc"])
         return new.keys.sorted().compactMap { k in
             guard !exempt.contains(k), old[k] != new[k] else { return nil }
             return "\(k): \(old[k] ?? "unset") -> \(new[k] ?? "unset")"

@@ -272,10 +272,12 @@ final class TrainerTests: XCTestCase {
     func testResumeRefusesSettingsThatChangeTheDataOrder() throws {
         let c = try config("order", steps: 8)
         try Trainer(c).run(stopAfter: 4)
-        for (key, value) in [("batch_size", "4"), ("grad_accum", "1"), ("seed", "7")] {
+        // Rows per step (batch_size x grad_accum x processes) and the seed decide the rows.
+        for (key, value, expected) in [("batch_size", "4", "= 4 rows, here 4 x 2 x 1 = 8;"), ("grad_accum", "1", "= 4 rows, here 2 x 1 x 1 = 2;"),
+                                       ("seed", "7", "seed is 7 here")] {
             let changed = try config("order", steps: 8, overrides: ["\(key)=\(value)"])
             XCTAssertThrowsError(try Trainer(changed, resume: true), key) { error in
-                XCTAssertTrue(error.localizedDescription.contains("\(key) is \(value) here"), error.localizedDescription)
+                XCTAssertTrue(error.localizedDescription.contains(expected), error.localizedDescription)
             }
         }
         // What trainer_state.json records about the run: its processes and the dataset's rows.
@@ -290,9 +292,10 @@ final class TrainerTests: XCTestCase {
             }
             try original.write(to: state)
         }
-        try edited({ $0["world_size"] = 2 }, expect: "trained by 2 data-parallel process(es), this run has 1; resume with nproc 2")
+        try edited({ $0["world_size"] = 2 }, expect: "2 x 2 x 2 = 8 rows, here 2 x 2 x 1 = 4; resuming would feed other rows than the uninterrupted run. "
+                   + "Resume with batch_size, grad_accum and nproc (or WORLD_SIZE under torchrun) whose product is 8 (e.g. batch_size 2, grad_accum 2, nproc 2)")
         // A checkpoint from before world_size was recorded: rows_consumed tells it.
-        try edited({ $0["world_size"] = nil; $0["rows_consumed"] = 4 * 2 * 2 * 2 }, expect: "resume with nproc 2")
+        try edited({ $0["world_size"] = nil; $0["rows_consumed"] = 4 * 2 * 2 * 2 }, expect: "2 x 2 x 2 = 8 rows")
         try edited({ $0["train_rows"] = 5 }, expect: "trained on 5 training rows")
         let longer = try config("order", steps: 10, overrides: ["lr=1e-3"])
         let t = try Trainer(longer, resume: true)
