@@ -114,4 +114,17 @@ final class FusedLayerTests: XCTestCase {
             XCTAssertTrue(error.localizedDescription.contains("target 301 at row 1"), error.localizedDescription)
         }
     }
+
+    /// bf16 logits are upcast: the loss is the float32 loss of the same (bf16-valued) logits,
+    /// bit for bit, not a bf16 sum over tokens; the gradient comes back in bf16.
+    func testCrossEntropyOfBFloat16LogitsComputesInFloat32() throws {
+        let logits = try (Tensor.randn([64, 301], generator: Generator(seed: 5)) * 5).to(.bfloat16)
+        let targets = try Tensor((0..<64).map { Int64($0 * 4) })
+        let x = try logits.clone().requiresGrad(true)
+        let loss = try crossEntropy(x, targets, reduction: .sum)
+        XCTAssertEqual(loss.dtype, .float32)
+        XCTAssertEqual(try loss.item(), try crossEntropy(logits.to(.float32), targets, reduction: .sum).item())
+        try loss.backward()
+        XCTAssertEqual(try XCTUnwrap(x.grad).dtype, .bfloat16)
+    }
 }
