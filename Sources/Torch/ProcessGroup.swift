@@ -57,9 +57,10 @@ public final class ProcessGroup: @unchecked Sendable {
         try withExtendedLifetime(tensors) { try check(ct_all_reduce_sum(handle, handles, Int32(handles.count))) }
     }
 
-    /// The element-wise sum over ranks of `input` (1-D, worldSize x n elements), of which this
-    /// rank receives chunk `rank` in `output` (n elements). Over Gloo an all-reduce underneath
-    /// (torch 1.13's Gloo has no reduce_scatter).
+    /// The element-wise sum over ranks of `input` (1-D, worldSize x n elements; a scratch buffer:
+    /// its contents are unspecified afterwards), of which this rank receives chunk `rank` in
+    /// `output` (n elements). Over Gloo an all-reduce in place underneath (torch 1.13's Gloo has
+    /// no reduce_scatter).
     public func reduceScatterSum(_ input: Tensor, into output: Tensor) throws {
         try check(ct_reduce_scatter_sum(handle, input.handle, output.handle))
     }

@@ -139,8 +139,8 @@ struct OptimizerCheckpoint {
         for index in 0..<layout.shards {
             let wanted = requests.compactMap { (g, r) -> (String, Range<Int>, Range<Int>, Int)? in
                 let held = Self.range(total: layout.groups.first { $0.name == g.name }!.total, shards: layout.shards, index: index)
-                let overlap = max(r.lowerBound, held.lowerBound)..<min(r.upperBound, held.upperBound)
-                return overlap.isEmpty ? nil : (g.name, held, overlap, overlap.lowerBound - r.lowerBound)
+                let (lo, hi) = (max(r.lowerBound, held.lowerBound), min(r.upperBound, held.upperBound))
+                return lo < hi ? (g.name, held, lo..<hi, lo - r.lowerBound) : nil
             }
             guard !wanted.isEmpty else { continue }
             let path = shardFolder.appendingPathComponent(Self.shardFile(index, of: layout.shards)).path

@@ -52,10 +52,18 @@ final class ShardedAdamW: TrainingOptimizer {
         for g in groups {
             let total = g.parameters.reduce(0) { $0 + $1.1.count }
             let owned = OptimizerCheckpoint.range(total: total, shards: shardCount, index: shardIndex)
-            let master = try withNoGrad { () -> Tensor in
-                let flat = try Self.flatten(g.parameters.map { try initial[$0.0]?.to(masterDType) ?? $0.1.to(masterDType) }, device: device)
-                return try flat.narrow(0, start: owned.lowerBound, length: owned.count).clone().detach().requiresGrad(true)
+            // Only the owned range is copied (cast as it goes): no flat copy of the whole group.
+            let master = try Tensor.zeros([owned.count], dtype: masterDType, device: device)
+            var offset = 0
+            for (name, w) in g.parameters {
+                let (lo, hi) = (max(offset, owned.lowerBound), min(offset + w.count, owned.upperBound))
+                if lo < hi {
+                    let from = try (initial[name] ?? w).reshape([-1]).narrow(0, start: lo - offset, length: hi - lo)
+                    try master.narrow(0, start: lo - owned.lowerBound, length: hi - lo).copy_(from)
+                }
+                offset += w.count
             }
+            _ = try master.requiresGrad(true)
             made.append(Shard(group: g, total: total, shardLength: OptimizerCheckpoint.shardLength(total: total, shards: shardCount),
                               owned: owned, master: master))
             try adamw.addGroup([master], weightDecay: g.weightDecay)
@@ -83,8 +91,14 @@ final class ShardedAdamW: TrainingOptimizer {
         var squares = 0.0
         try withNoGrad {
             for s in shards {
-                let g = try s.group.parameters.map { (_, w) in try (w.grad ?? Tensor.zeros(w.shape, dtype: w.dtype, device: w.device)).to(s.master.dtype) }
-                let flat = try Self.flatten(g, device: device, padTo: s.shardLength * shardCount)
+                // Each gradient cast as it is copied in: one float32 buffer of the group's size
+                // at a time, no float32 copy per tensor besides it.
+                let flat = try Tensor.zeros([s.shardLength * shardCount], dtype: s.master.dtype, device: device)
+                var offset = 0
+                for (_, w) in s.group.parameters {
+                    if let g = try w.grad { try flat.narrow(0, start: offset, length: w.count).copy_(g.reshape([-1])) }
+                    offset += w.count
+                }
                 var mine: Tensor
                 if shardCount > 1, let group {
                     mine = try Tensor.zeros([s.shardLength], dtype: s.master.dtype, device: device)

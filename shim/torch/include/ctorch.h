@@ -351,12 +351,12 @@ ct_status ct_process_group_new(const char *backend, const char *master_addr, int
 void ct_process_group_free(ct_process_group *pg);
 /* Sums n tensors (borrowed; modified in place) element-wise across all ranks, then waits. */
 ct_status ct_all_reduce_sum(ct_process_group *pg, ct_tensor *const *tensors, int n);
-/* Element-wise sum across ranks of the 1-D input (world_size * n elements, borrowed), of which
- * rank r receives elements [r*n, (r+1)*n) in output (n elements, contiguous, same dtype and
- * device; written in place). NCCL runs reduce_scatter; Gloo in torch 1.13 does not support it,
- * so there it is an all-reduce of a copy of the whole input, keeping this rank's chunk (the same
- * sum, with an all-reduce's traffic and a temporary of the input's size). */
-ct_status ct_reduce_scatter_sum(ct_process_group *pg, const ct_tensor *input, ct_tensor *output);
+/* Element-wise sum across ranks of the 1-D input (world_size * n elements, borrowed; its
+ * contents are unspecified afterwards), of which rank r receives elements [r*n, (r+1)*n) in
+ * output (n elements, contiguous, same dtype and device; written in place). NCCL runs
+ * reduce_scatter; Gloo in torch 1.13 does not support it, so there it is an all-reduce of the
+ * whole input in place, keeping this rank's chunk (the same sum, an all-reduce's traffic). */
+ct_status ct_reduce_scatter_sum(ct_process_group *pg, ct_tensor *input, ct_tensor *output);
 /* Every rank's 1-D input (n elements each, borrowed) concatenated in rank order into output
  * (world_size * n elements, contiguous, same dtype and device; written in place). Gloo in torch
  * 1.13 has no bfloat16: bf16 tensors travel bit for bit as float16 there. */

@@ -130,9 +130,10 @@ ct_status ct_all_reduce_sum(ct_process_group *pg, ct_tensor *const *tensors, int
 }
 
 // Gloo in torch 1.13 has no reduce_scatter (ProcessGroupGloo throws "does not support
-// reduce_scatter"): there the sum is an all-reduce of the whole buffer, of which each rank keeps
-// its chunk. Same result, the traffic of an all-reduce. NCCL runs the real collective.
-ct_status ct_reduce_scatter_sum(ct_process_group *pg, const ct_tensor *input, ct_tensor *output) {
+// reduce_scatter"): there the sum is an all-reduce of the whole buffer, in place (no second
+// buffer of its size), of which each rank keeps its chunk. Same result, the traffic of an
+// all-reduce. NCCL runs the real collective.
+ct_status ct_reduce_scatter_sum(ct_process_group *pg, ct_tensor *input, ct_tensor *output) {
   return boundary(__func__, [&] {
     require(pg != nullptr && output != nullptr, "process group or output is NULL");
     const auto &in = T(input);
@@ -152,7 +153,7 @@ ct_status ct_reduce_scatter_sum(ct_process_group *pg, const ct_tensor *input, ct
       pg->pg->reduce_scatter(outs, ins, c10d::ReduceScatterOptions())->wait();
       return;
     }
-    std::vector<at::Tensor> flat{in.clone(at::MemoryFormat::Contiguous)};
+    std::vector<at::Tensor> flat{in.is_contiguous() ? in : in.contiguous()};
     pg->pg->allreduce(flat, c10d::AllreduceOptions())->wait();
     out.copy_(flat[0].narrow(0, r * n, n));
   });
