@@ -8,9 +8,9 @@ import Torch
 /// range a rank keeps the float32 master weights and AdamW's two moments; nothing else.
 ///
 /// Each step: every gradient, cast to float32, goes into one flat buffer per group, which is
-/// reduce-scattered (summed over ranks; each rank receives its range); the norm for clipping is
-/// the square root of the all-reduced sum of the shards' squared norms; the shim's AdamW steps
-/// on the shards; the updated shards are all-gathered, cast to the weights' dtype, into the
+/// reduce-scattered (summed over ranks; each rank receives its range) and becomes the master
+/// shard's gradient (`Tensor.setGrad`); the norm for clipping is the square root of the
+/// all-reduced sum of the shards' squared norms; the shim's AdamW steps on the shards; the updated shards are all-gathered, cast to the weights' dtype, into the
 /// model's weights. With one shard (bf16 without zero, or one rank) the gradient is all-reduced
 /// whole and nothing is gathered.
 ///
@@ -87,8 +87,6 @@ final class ShardedAdamW: TrainingOptimizer {
     }
 
     func synchronizeAndClip(maxNorm: Double) throws -> Double {
-        var grads: [Tensor] = []
-        var squares = 0.0
         try withNoGrad {
             for s in shards {
                 // Each gradient cast as it is copied in: one float32 buffer of the group's size
@@ -99,29 +97,28 @@ final class ShardedAdamW: TrainingOptimizer {
                     if let g = try w.grad { try flat.narrow(0, start: offset, length: w.count).copy_(g.reshape([-1])) }
                     offset += w.count
                 }
-                var mine: Tensor
+                var mine = flat
                 if shardCount > 1, let group {
                     mine = try Tensor.zeros([s.shardLength], dtype: s.master.dtype, device: device)
                     try group.reduceScatterSum(flat, into: mine)
-                } else {
-                    if let group { try group.allReduceSum([flat]) }
-                    mine = flat
+                } else if let group {
+                    try group.allReduceSum([flat])
                 }
-                mine = try mine.narrow(0, start: 0, length: s.owned.count).contiguous()
-                squares += try mine.to(.float64).square().sum().item()
-                grads.append(mine)
+                try s.master.setGrad(try mine.narrow(0, start: 0, length: s.owned.count).contiguous())
             }
         }
-        if shardCount > 1, let group {
-            let t = try Tensor([squares], device: device)  // NCCL reduces CUDA tensors only
-            try group.allReduceSum([t])
-            squares = try t.item()
-        }
-        let norm = squares.squareRoot()
-        // As torch.nn.utils.clip_grad_norm_ (and `clipGradNorm`): scale only when above the limit.
+        let masters = shards.map(\.master)
+        // One shard: the shim's clipping (norms without temporaries, scaling in place).
+        guard shardCount > 1, let group else { return try clipGradNorm(masters, maxNorm: maxNorm) }
+        // Sharded: the norm of every shard's gradient is the root of the summed squares of each
+        // rank's norm; then the same scaling as torch.nn.utils.clip_grad_norm_ (and `clipGradNorm`).
+        let local = try clipGradNorm(masters, maxNorm: .greatestFiniteMagnitude)
+        let t = try Tensor([local * local], device: device)  // NCCL reduces CUDA tensors only
+        try group.allReduceSum([t])
+        let norm = try t.item().squareRoot()
         let coef = maxNorm / (norm + 1e-6)
-        for (s, g) in zip(shards, grads) {
-            try s.master.setGrad(coef < 1 && norm.isFinite ? try withNoGrad { try g * coef } : g)
+        if coef < 1, norm.isFinite {
+            try withNoGrad { for m in masters { if let g = try m.grad { try g.copy_(g * coef) } } }
         }
         return norm
     }

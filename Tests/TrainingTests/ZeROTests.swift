@@ -99,8 +99,8 @@ final class ZeROTests: XCTestCase {
 
     /// bf16 weights with zero 1 on two ranks (their bf16 shards all-gathered, bit for bit as
     /// float16 over Gloo) against one process in bf16: the same rows per step, but each rank's bf16
-    /// forward sees 2 rows instead of 4, so products may round differently. Measured: 2.2e-4 at
-    /// most over 12 steps; 2e-3 leaves a ninefold margin, far below bf16 vs fp32 (0.0032 in 50).
+    /// forward sees 2 rows instead of 4, so products may round differently. Measured: 2.0e-4 at
+    /// most over 12 steps; 2e-3 leaves a tenfold margin, far below bf16 vs fp32 (0.0033 in 50).
     func testBFloat16ZeroOneOnTwoRanksFollowsOneProcess() throws {
         let exe = try bcsftExecutable()
         let one = try config("one", steps: 12, overrides: ["batch_size=4", "dtype=bfloat16"])
