@@ -35,6 +35,11 @@ extension Tensor {
     /// does in Python; shape, dtype and device must match.
     public func setGrad(_ gradient: Tensor) throws { try check(ct_set_grad(handle, gradient.handle)) }
 
+    /// Makes `data` (its storage shared) this tensor's contents, keeping the tensor's identity
+    /// (every handle, requires_grad), as assigning `.data` does in Python: how a model's weights
+    /// change dtype in place. Shape and device must match; call it before any backward.
+    public func setData(_ data: Tensor) throws { try check(ct_set_data(handle, data.handle)) }
+
     /// Drops the gradient (zero_grad with set_to_none).
     public func zeroGrad() throws { try check(ct_zero_grad(handle)) }
 }

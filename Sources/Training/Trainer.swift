@@ -70,22 +70,20 @@ public final class Trainer {
         // fit stops before any weight is loaded.
         let planned = try start.map { try LlamaConfig.load($0.appendingPathComponent("config.json")) } ?? MemoryPlan.modelConfig(config, manifest: data.manifest)
         try MemoryPlan(config, model: planned, seqLen: data.manifest.seqLen, device: device).check()
-        // Loaded (or drawn) in float32, then cast to the training dtype: a bf16 run's master
-        // weights start from these, and a seed draws the same numbers in either dtype.
-        let source: Llama
         if let start {
-            source = try Self.resumableModel(start, device: device)
+            model = try Self.resumableModel(start, device: device)
         } else if let from = config.model.from {
-            source = try Checkpoint.load(URL(fileURLWithPath: from), device: device)
+            model = try Checkpoint.load(URL(fileURLWithPath: from), device: device)
         } else {
-            source = try Llama(config: try Self.scratchConfig(config, data.manifest), generator: Generator(seed: config.model.seed), device: device)
+            model = try Llama(config: try Self.scratchConfig(config, data.manifest), generator: Generator(seed: config.model.seed), device: device)
         }
         if let group {
             // Every rank starts from rank 0's weights (identical anyway when seeded alike).
-            for (_, w) in source.parameters { try withNoGrad { try group.broadcast(w, root: 0) } }
+            for (_, w) in model.parameters { try withNoGrad { try group.broadcast(w, root: 0) } }
         }
-        model = config.dtype == .float32 ? source
-            : try Llama(config: source.config, weights: source.weights, source: "the \(config.dtype) weights", dtype: config.dtype.dtype, device: device)
+        // Loaded (or drawn) in float32, then cast: a seed draws the same numbers in either dtype,
+        // and a bf16 run's master weights start from the float32 values.
+        let initial = try Self.cast(model, to: config.dtype.dtype)
         guard model.config.vocabSize >= data.manifest.vocabularySize else {
             throw TrainingError.invalidConfig(source: "model", key: "vocab_size",
                                               reason: "\(model.config.vocabSize) is smaller than the dataset's tokenizer (\(data.manifest.vocabularySize))")
@@ -96,7 +94,7 @@ public final class Trainer {
         if config.dtype == .float32, config.zero == 0 {
             optimizer = try ReplicatedAdamW(groups, trainable: trainable.map(\.1), hyperparameters: hp, group: group)
         } else {
-            optimizer = try ShardedAdamW(groups, initial: source.weights, hyperparameters: hp, group: group, sharded: config.zero == 1, device: device)
+            optimizer = try ShardedAdamW(groups, initial: initial, hyperparameters: hp, group: group, sharded: config.zero == 1, device: device)
         }
         if let start { try restore(from: start) }
         resumedFrom = start
@@ -210,6 +208,17 @@ public final class Trainer {
             }
             return tokens > 0 ? sum / Double(tokens) : nil
         }
+    }
+
+    /// The model's weights cast to `dtype` in place (each tensor keeps its identity, as torch's
+    /// module.to(dtype) does); returns their values before, by name (none when nothing changed).
+    static func cast(_ model: Llama, to dtype: DType) throws -> [String: Tensor] {
+        var before: [String: Tensor] = [:]
+        for (name, w) in model.parameters where w.dtype != dtype {
+            before[name] = try w.detach()  // the old storage, kept alive by this handle alone
+            try w.setData(try w.to(dtype))
+        }
+        return before
     }
 
     /// Bytes of optimizer state this rank holds now: AdamW's moments, and the float32 master

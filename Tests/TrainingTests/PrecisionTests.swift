@@ -2,8 +2,9 @@ import Foundation
 import Models
 import TestSupport
 import Torch
-import Training
 import XCTest
+
+@testable import Training
 
 /// dtype bfloat16: bf16 weights, gradients and forward/backward, with float32 master weights and
 /// moments in the optimizer.
@@ -24,6 +25,13 @@ final class PrecisionTests: XCTestCase {
         for ((n, x), (_, y)) in zip(f.model.parameters, b.model.parameters) {
             XCTAssertEqual(y.dtype, .bfloat16, n)
             XCTAssertEqual(try x.to(.bfloat16).bytes(), try y.bytes(), n)
+        }
+        // The master starts from the float32 draw itself, not from its rounding.
+        let sharded = try XCTUnwrap(b.optimizer as? ShardedAdamW)
+        for s in sharded.shards {
+            let names = Set(s.group.parameters.map(\.0))
+            let exact = try Tensor.cat(try f.model.parameters.filter { names.contains($0.0) }.map { try $0.1.reshape([-1]) })
+            XCTAssertEqual(try s.master.detach().bytes(), try exact.bytes(), s.group.name)
         }
         try b.run()
         XCTAssertEqual(try XCTUnwrap(try b.model.parameters[0].1.grad).dtype, .bfloat16)

@@ -263,6 +263,11 @@ ct_status ct_grad(const ct_tensor *t, ct_tensor **out);
  * does in Python: what an optimizer over tensors that no backward reaches (a sharded optimizer's
  * float32 master weights) steps on. Shape, dtype and device must match t's. */
 ct_status ct_set_grad(ct_tensor *t, const ct_tensor *grad);
+/* Makes data (borrowed; its storage shared, not copied) the contents of t, which keeps its
+ * identity, requires_grad and every handle to it, as assigning .data does in Python (what
+ * module.to(dtype) does to parameters). Shape and device must match t's; the dtype may differ.
+ * Before any backward through t: its gradient and its autograd history keep the old dtype. */
+ct_status ct_set_data(ct_tensor *t, const ct_tensor *data);
 /* Drops t's gradient (like zero_grad(set_to_none=True)). */
 ct_status ct_zero_grad(ct_tensor *t);
 /* Turns gradient recording on or off for this thread; *previous receives the old mode

@@ -39,6 +39,15 @@ ct_status ct_set_grad(ct_tensor *t, const ct_tensor *grad) {
     t->t.mutable_grad() = g.detach();
   });
 }
+ct_status ct_set_data(ct_tensor *t, const ct_tensor *data) {
+  return boundary(__func__, [&] {
+    require(t != nullptr, "tensor handle is NULL");
+    const auto &d = T(data);
+    if (!d.sizes().equals(t->t.sizes()) || d.device() != t->t.device())
+      throw InvalidArgument("set_data: the new data must have the tensor's shape and device");
+    t->t.set_data(d.detach());
+  });
+}
 ct_status ct_zero_grad(ct_tensor *t) {
   return boundary(__func__, [&] {
     require(t != nullptr, "tensor handle is NULL");
