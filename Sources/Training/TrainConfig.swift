@@ -113,6 +113,13 @@ public struct TrainConfig: Settings, Equatable {
     /// The weights and gradients while training. bfloat16 keeps float32 master weights and
     /// moments in the optimizer (docs/training.md says why).
     public var dtype = Precision.float32
+    /// With dtype bfloat16: the optimizer keeps float32 master weights and moments (true), or
+    /// updates the bf16 weights with bf16 moments (false, torchtune's default: half the memory,
+    /// updates below a weight's 2^-8 are lost).
+    public var masterWeights = true
+    /// The training loss's cross-entropy in chunks of this many tokens, so the whole micro-batch's
+    /// [tokens, vocab] logits never exist at once; 0: one piece.
+    public var lossChunkTokens = 0
     /// Recompute each decoder layer's forward in backward instead of keeping its activations.
     public var activationCheckpointing = false
     /// Train low-rank adapters on a frozen base instead of every weight.
@@ -133,6 +140,7 @@ public struct TrainConfig: Settings, Equatable {
         case warmupSteps = "warmup_steps", schedule, weightDecay = "weight_decay", beta1, beta2, eps, gradClip = "grad_clip", seed
         case evalEvery = "eval_every", evalBatches = "eval_batches", saveEvery = "save_every", keepLast = "keep_last"
         case saveDtype = "save_dtype", maxShardSize = "max_shard_size", dtype, activationCheckpointing = "activation_checkpointing", lora, zero
+        case masterWeights = "master_weights", lossChunkTokens = "loss_chunk_tokens"
         case logEvery = "log_every", device, nproc
     }
 
@@ -172,6 +180,8 @@ public struct TrainConfig: Settings, Equatable {
         try c.update(&activationCheckpointing, .activationCheckpointing)
         try c.update(&lora, .lora)
         try c.update(&zero, .zero)
+        try c.update(&masterWeights, .masterWeights)
+        try c.update(&lossChunkTokens, .lossChunkTokens)
         try c.update(&maxShardSize, .maxShardSize)
         try c.update(&logEvery, .logEvery)
         try c.update(&device, .device)
@@ -206,6 +216,8 @@ public struct TrainConfig: Settings, Equatable {
         try c.encode(activationCheckpointing, forKey: .activationCheckpointing)
         try c.encodeIfPresent(lora, forKey: .lora)
         try c.encode(zero, forKey: .zero)
+        try c.encode(masterWeights, forKey: .masterWeights)
+        try c.encode(lossChunkTokens, forKey: .lossChunkTokens)
         try c.encode(logEvery, forKey: .logEvery)
         try c.encode(device, forKey: .device)
         try c.encode(nproc, forKey: .nproc)
@@ -258,6 +270,7 @@ public struct TrainConfig: Settings, Equatable {
         if zero != 0 && zero != 1 {
             throw bad("zero", "\(zero) is not built: 0 (every rank holds the whole optimizer state) or 1 (AdamW's state sharded across ranks); full parameter sharding (zero 3) is not built")
         }
+        if lossChunkTokens < 0 { throw bad("loss_chunk_tokens", "must be >= 0 (0: the whole micro-batch at once)") }
         if let l = lora {
             if l.rank < 1 { throw bad("lora.rank", "must be at least 1") }
             if !(l.alpha > 0) { throw bad("lora.alpha", "must be positive") }

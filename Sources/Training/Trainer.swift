@@ -69,7 +69,7 @@ public final class Trainer {
         // The memory plan first, from config.json alone (a resumed run's own): a run that cannot
         // fit stops before any weight is loaded.
         let planned = try start.map { try LlamaConfig.load($0.appendingPathComponent("config.json")) } ?? MemoryPlan.modelConfig(config, manifest: data.manifest)
-        try MemoryPlan(config, model: planned, seqLen: data.manifest.seqLen, device: device).check()
+        try MemoryPlan(config, model: planned, seqLen: data.manifest.seqLen, device: device, worldSize: group?.worldSize ?? 1).check()
         if let start {
             model = try Self.resumableModel(start, device: device)
         } else if let from = config.model.from {
@@ -105,6 +105,13 @@ public final class Trainer {
     /// A device this process cannot use is a config error naming the key.
     public static func device(for config: TrainConfig, localRank: Int = 0, source: String = "train config") throws -> Device {
         do { return try Device.resolve(config.device, defaultIndex: localRank) } catch let e as TorchError {
+            throw TrainingError.invalidConfig(source: source, key: "device", reason: e.message)
+        }
+    }
+
+    /// `config.device` parsed but not opened (a plan for a GPU made on a machine without one).
+    public static func parsedDevice(_ config: TrainConfig, source: String = "train config") throws -> Device {
+        do { return try Device.parse(config.device) } catch let e as TorchError {
             throw TrainingError.invalidConfig(source: source, key: "device", reason: e.message)
         }
     }
