@@ -38,12 +38,13 @@ def main():
     ap.add_argument("--tokens", type=int, default=1024)
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the device check's GPU comparison)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     rss_runtime = rss_now()
     dtype = torch.bfloat16 if a.mode == "bf16_pure" else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(a.model, dtype=dtype, attn_implementation="sdpa")
+    model = AutoModelForCausalLM.from_pretrained(a.model, dtype=dtype, attn_implementation="sdpa").to(a.device)
     model.train()
     if a.mode == "bf16_ckpt":
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -60,16 +61,21 @@ def main():
     vocab = model.config.vocab_size
     g = torch.Generator().manual_seed(0)
     autocast = a.mode in ("bf16_full", "bf16_ckpt")
+    cuda = a.device.startswith("cuda")
     seconds = []
     for _ in range(a.steps):
-        ids = torch.randint(0, vocab, (1, a.tokens), generator=g)
+        ids = torch.randint(0, vocab, (1, a.tokens), generator=g).to(a.device)
+        if cuda:
+            torch.cuda.synchronize()
         t0 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        with torch.autocast(a.device.split(":")[0], dtype=torch.bfloat16, enabled=autocast):
             loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        if cuda:
+            torch.cuda.synchronize()
         seconds.append(time.perf_counter() - t0)
     steady = sorted(seconds[1:] or seconds)
     median = steady[len(steady) // 2]
@@ -80,6 +86,8 @@ def main():
         "tokens_per_s": a.tokens / median, "step_seconds": seconds,
         "rss_runtime": rss_runtime,
         "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "cuda_max_allocated": torch.cuda.max_memory_allocated() if cuda else None,
+        "cuda_max_reserved": torch.cuda.max_memory_reserved() if cuda else None,
         "loss": float(loss.detach()), "torch": torch.__version__,
         "transformers": __import__("transformers").__version__,
     }))

@@ -36,4 +36,28 @@ if os.path.exists(f"{out}/metrics-dp2.jsonl"):
     summary["nccl_2_ranks_vs_1"] = {"steps": len(dp2), "max_abs_loss_diff": max(abs(a - b) for a, b in zip(cuda, dp2))}
 else:
     summary["nccl_2_ranks_vs_1"] = "not run: fewer than 2 GPUs"
+
+def max_diff(a, b):
+    a, b = losses(a), losses(b)
+    return max(abs(x - y) for x, y in zip(a, b)) if a and b else None
+
+# bf16: against the fp32 run on the GPU, against bf16 on the CPU; checkpointing against plain bf16.
+summary["bf16"] = {
+    "gpu_bf16_vs_gpu_fp32_max_abs_loss_diff": max_diff("bf16", "cuda"),
+    "gpu_bf16_vs_cpu_bf16_max_abs_loss_diff": max_diff("bf16", "bf16cpu"),
+    "gpu_bf16_ckpt_vs_gpu_bf16_max_abs_loss_diff": max_diff("bf16ckpt", "bf16"),
+    "last_loss": {"fp32": cuda[-1], "bf16": losses("bf16")[-1], "bf16_cpu": losses("bf16cpu")[-1]},
+}
+summary["lora_gpu_vs_cpu_max_abs_loss_diff"] = max_diff("lora", "loracpu")
+bench = {}
+for name in ("fp32", "bf16", "bf16pure", "bf16ckpt", "lora"):
+    if not os.path.exists(f"{out}/hf-{name}.json"):
+        continue
+    ours = [m["tokens_per_s"] for m in metrics(f"bench-{name}")][1:]
+    hf = json.loads(open(f"{out}/hf-{name}.json").read().strip().splitlines()[-1])
+    peak = {s: json.load(open(f"{out}/peak-{s}-{name}.json"))["peak_mib"] for s in ("ours", "hf")}
+    bench[name] = {"tokens_per_s": {"ours": sorted(ours)[len(ours) // 2], "hf": hf["tokens_per_s"]},
+                   "peak_gpu_mib": peak, "hf_torch_max_reserved_mib": (hf.get("cuda_max_reserved") or 0) / 2**20,
+                   "hf": {"torch": hf["torch"], "transformers": hf["transformers"]}}
+summary["beside_hf_1024_tokens"] = bench or open(f"{out}/bench-skipped.txt").read().strip()
 print(json.dumps(summary, indent=2))
