@@ -10,7 +10,9 @@ import Torch
 public enum Checkpoint {
     /// Loads a Llama from a folder (single or sharded safetensors), converting to `dtype`, onto
     /// `device`. Files are read on the CPU; a saved folder is the same whichever device wrote it.
+    /// An adapter folder (`AdapterCheckpoint`) loads its base with the adapters merged in.
     public static func load(_ dir: URL, dtype: DType = .float32, device: Device = .cpu) throws -> Llama {
+        if AdapterCheckpoint.isAdapterFolder(dir) { return try AdapterCheckpoint.loadUnmerged(dir, dtype: dtype, device: device).merged() }
         let config = try LlamaConfig.load(dir.appendingPathComponent("config.json"))
         var weights = try SafeTensors.loadFolder(dir)
         // Converted one tensor at a time, each file tensor released as its copy is made: a bf16
@@ -29,9 +31,22 @@ public enum Checkpoint {
 
     /// A short content hash of a checkpoint folder (config, every weight file, tokenizer): what
     /// identifies a model's answers, whatever the folder is called. Reads the files in chunks.
+    /// An adapter folder's covers its base's too.
     public static func fingerprint(_ dir: URL) throws -> String {
+        if AdapterCheckpoint.isAdapterFolder(dir) { return try AdapterCheckpoint.fingerprint(dir) }
+        return try contentHash(dir) { $0.hasSuffix(".safetensors") || $0 == "config.json" || tokenizerFileNames.contains($0) }
+    }
+
+    /// The config.json that describes a folder's model: its own, or an adapter folder's base's.
+    public static func modelConfigURL(_ dir: URL) throws -> URL {
+        let base = try AdapterCheckpoint.isAdapterFolder(dir) ? AdapterCheckpoint.readConfig(dir).base : dir
+        return base.appendingPathComponent("config.json")
+    }
+
+    /// A short hash of the names and contents of a folder's top-level files that `names` selects.
+    static func contentHash(_ dir: URL, names select: (String) -> Bool) throws -> String {
         let fm = FileManager.default
-        let names = try fm.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".safetensors") || $0 == "config.json" || tokenizerFileNames.contains($0) }.sorted()
+        let names = try fm.contentsOfDirectory(atPath: dir.path).filter(select).sorted()
         var h = SHA256()
         for name in names {
             h.update(data: Data(name.utf8))
@@ -66,6 +81,27 @@ public enum Checkpoint {
             try write(model, into: tmp, tokenizerFiles: tokenizerFiles, dtype: dtype, hfDType: hfDType, maxShardBytes: maxShardBytes)
             try beforeCommit(tmp)
         }
+    }
+
+    /// Writes `checkpoint` (an HF folder, a trainer's checkpoint, or an adapter folder, merged
+    /// into its base) to `output` as a plain HF folder with its tokenizer files, in `dtype`,
+    /// sharded above `maxShardBytes`. `output` must be new or empty.
+    public static func export(_ checkpoint: URL, to output: URL, dtype: DType = .float32, maxShardBytes: Int = ShardPlan.defaultMaxShardBytes) throws {
+        guard output.standardizedFileURL.resolvingSymlinksInPath() != checkpoint.standardizedFileURL.resolvingSymlinksInPath() else {
+            throw ModelError.cannotWrite(path: output.path, reason: "the output is the checkpoint being exported; name another folder")
+        }
+        let model = try load(checkpoint)
+        // The folder's tokenizer; an adapter folder without one (PEFT saves none) uses its base's.
+        var sources = [checkpoint]
+        if AdapterCheckpoint.isAdapterFolder(checkpoint) { sources.append(try AdapterCheckpoint.readConfig(checkpoint).base) }
+        var files: [String: Data] = [:]
+        for dir in sources where files.isEmpty {
+            for name in tokenizerFileNames {
+                let url = dir.appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: url.path) { files[name] = try Data(contentsOf: url) }
+            }
+        }
+        try save(model, to: output, tokenizerFiles: files, dtype: dtype, maxShardBytes: maxShardBytes)
     }
 
     static func write(_ model: Llama, into tmp: URL, tokenizerFiles: [String: Data], dtype: DType, hfDType: String, maxShardBytes: Int) throws {

@@ -39,7 +39,7 @@ public struct MemoryPlan: Sendable {
     /// The model a run would train: `model.from`'s config.json (read alone, no weights), or the
     /// from-scratch config with the dataset's vocabulary.
     public static func modelConfig(_ c: TrainConfig, manifest: Manifest) throws -> LlamaConfig {
-        if let from = c.model.from { return try LlamaConfig.load(URL(fileURLWithPath: from).appendingPathComponent("config.json")) }
+        if let from = c.model.from { return try LlamaConfig.load(Checkpoint.modelConfigURL(URL(fileURLWithPath: from))) }
         return try Trainer.scratchConfig(c, manifest)
     }
 

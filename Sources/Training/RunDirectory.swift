@@ -7,7 +7,8 @@ import Models
 /// ```
 /// OUTPUT/
 ///   checkpoints/step-NNNNNN/       an HF model folder + optimizer.pt + trainer_state.json
-///     fp32_weights/                with save_dtype bfloat16: the exact weights resume reads
+///                                  (with lora: a PEFT adapter folder instead of the HF model)
+///     fp32_weights/                with save_dtype bfloat16: the exact weights (or adapters) resume reads
 ///   metrics.jsonl                  one MetricsLine per logged step
 ///   config.resolved.json           the run's settings, every default filled in
 ///   superseded/from-step-NNNNNN/   what a resume from an earlier checkpoint set aside
@@ -50,10 +51,10 @@ public struct RunDirectory: Sendable {
         FileManager.default.fileExists(atPath: dir.appendingPathComponent(stateFile).path)
     }
 
-    /// The model folder a path names: an HF checkpoint folder itself (it holds config.json), or
-    /// a trainer's output folder, whose newest checkpoint it is.
+    /// The model folder a path names: an HF checkpoint folder itself (it holds config.json), an
+    /// adapter folder (adapter_config.json), or a trainer's output folder, whose newest checkpoint it is.
     public static func modelFolder(_ path: URL) throws -> URL {
-        if FileManager.default.fileExists(atPath: path.appendingPathComponent("config.json").path) { return path }
+        if FileManager.default.fileExists(atPath: path.appendingPathComponent("config.json").path) || AdapterCheckpoint.isAdapterFolder(path) { return path }
         guard let newest = RunDirectory(path).latest else {
             throw TrainingError.notAModel(path: path.path)
         }
