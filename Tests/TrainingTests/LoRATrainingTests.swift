@@ -128,6 +128,30 @@ final class LoRATrainingTests: XCTestCase {
         }
     }
 
+    /// The commands over an adapter checkpoint: `bcsft sample` resolves the base and gives the
+    /// merged export's tokens; `bcsft export` writes bf16 shards as asked and checks its flags.
+    func testExportAndSampleCommandsTakeAnAdapterCheckpoint() throws {
+        let exe = try bcsftExecutable()
+        let c = try config("run", steps: 4)
+        try Trainer(c).run()
+        let merged = dir.appendingPathComponent("merged"), small = dir.appendingPathComponent("small")
+        var r = try runProcess(exe, ["export", c.output, "--output", merged.path])
+        XCTAssertEqual(r.0, 0, r.2)
+        r = try runProcess(exe, ["export", checkpoint(c, 4).path, "--output", small.path, "--save-dtype", "bfloat16", "--max-shard-size", "20KB"])
+        XCTAssertEqual(r.0, 0, r.2)
+        let files = try FileManager.default.contentsOfDirectory(atPath: small.path)
+        XCTAssertTrue(files.contains("model.safetensors.index.json") && files.contains("tokenizer.model"), "\(files.sorted())")
+        let hf = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: small.appendingPathComponent("config.json"))) as? [String: Any])
+        XCTAssertEqual(hf["torch_dtype"] as? String, "bfloat16")
+        let sample = ["--prompt-ids", "1 5 9 30", "--temperature", "0", "--max-tokens", "6", "--json"]
+        let a = try runProcess(exe, ["sample", "--model", c.output] + sample), b = try runProcess(exe, ["sample", "--model", merged.path] + sample)
+        XCTAssertEqual(a.0, 0, a.2)
+        XCTAssertEqual(a.1, b.1, "the adapter checkpoint samples as its merged export")
+        r = try runProcess(exe, ["export", c.output, "--output", dir.appendingPathComponent("x").path, "--save-dtype", "float16"])
+        XCTAssertNotEqual(r.0, 0)
+        XCTAssertTrue(r.2.contains("--save-dtype: 'float16' is not one of float32, bfloat16"), r.2)
+    }
+
     /// Live: a few LoRA steps on the families/qwen2 fixture base, then PEFT loads base +
     /// PeftModel.from_pretrained(checkpoint) and transformers loads the merged export, each with
     /// our logits within 1e-4 (needs .venv-hf2 with peft; skipped without).
