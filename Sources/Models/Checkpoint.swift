@@ -85,12 +85,22 @@ public enum Checkpoint {
 
     /// Writes `checkpoint` (an HF folder, a trainer's checkpoint, or an adapter folder, merged
     /// into its base) to `output` as a plain HF folder with its tokenizer files, in `dtype`,
-    /// sharded above `maxShardBytes`. `output` must be new or empty.
-    public static func export(_ checkpoint: URL, to output: URL, dtype: DType = .float32, maxShardBytes: Int = ShardPlan.defaultMaxShardBytes) throws {
+    /// sharded above `maxShardBytes`. `output` must be new or empty. `exactWeights`: a folder
+    /// with the checkpoint's float32 weights (or adapters) when those beside them are rounded.
+    public static func export(_ checkpoint: URL, to output: URL, dtype: DType = .float32, maxShardBytes: Int = ShardPlan.defaultMaxShardBytes,
+                              exactWeights: URL? = nil) throws {
         guard output.standardizedFileURL.resolvingSymlinksInPath() != checkpoint.standardizedFileURL.resolvingSymlinksInPath() else {
             throw ModelError.cannotWrite(path: output.path, reason: "the output is the checkpoint being exported; name another folder")
         }
-        let model = try load(checkpoint)
+        let model: Llama
+        if AdapterCheckpoint.isAdapterFolder(checkpoint) {
+            model = try AdapterCheckpoint.loadUnmerged(checkpoint, weights: exactWeights).merged()
+        } else if let exactWeights {
+            model = try Llama(config: try LlamaConfig.load(checkpoint.appendingPathComponent("config.json")),
+                              weights: try SafeTensors.loadFolder(exactWeights), source: exactWeights.path)
+        } else {
+            model = try load(checkpoint)
+        }
         // The folder's tokenizer; an adapter folder without one (PEFT saves none) uses its base's.
         var sources = [checkpoint]
         if AdapterCheckpoint.isAdapterFolder(checkpoint) { sources.append(try AdapterCheckpoint.readConfig(checkpoint).base) }

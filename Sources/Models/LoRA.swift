@@ -1,3 +1,4 @@
+import Common
 import Foundation
 import Torch
 
@@ -63,9 +64,13 @@ public final class LoRAAdapters {
     public let config: LoRAConfig
     /// Per layer, per target: (A, B).
     let layers: [[String: (a: Tensor, b: Tensor)]]
-    /// Draws the dropout masks while gradients are recorded (training); the trainer reseeds it
-    /// each step, so a resumed run draws the masks of the uninterrupted one.
-    public var dropoutGenerator: Generator
+    /// The dropout masks' seed; the trainer sets it each step, so a resumed run draws the masks
+    /// of the uninterrupted one. Setting it restarts `forwardCalls`.
+    public var dropoutSeed: UInt64 = 0 { didSet { forwardCalls = 0 } }
+    /// Forward passes with gradients since `dropoutSeed` was set. A mask depends on (seed, call,
+    /// layer, target) alone, not on how many were drawn before it, so a layer recomputed in
+    /// backward (activation checkpointing) draws the masks its forward drew.
+    var forwardCalls = 0
 
     /// PEFT's prefix before the HF module path (PeftModel wraps the CausalLM as base_model.model).
     public static let peftPrefix = "base_model.model."
@@ -117,7 +122,6 @@ public final class LoRAAdapters {
         let extra = Set(weights.keys).subtracting(used)
         if !extra.isEmpty { throw ModelError.unexpectedTensors(extra.sorted(), in: source) }
         self.layers = layers
-        dropoutGenerator = try Generator(seed: 0)
     }
 
     /// Every adapter tensor by PEFT name, in a fixed order (layer, target, A then B).
@@ -137,7 +141,9 @@ public final class LoRAAdapters {
         let (a, b) = pair
         var input = x
         if config.dropout > 0, isGradEnabled {
-            let keep = try Tensor.rand(x.shape, generator: dropoutGenerator).ge(config.dropout).to(x.dtype).to(x.device)
+            var mix = SplitMix64(seed: dropoutSeed)
+            for v in [forwardCalls, i, LoRAConfig.knownTargets.firstIndex(of: target) ?? 0] { mix = SplitMix64(seed: mix.next() ^ UInt64(v)) }
+            let keep = try Tensor.rand(x.shape, generator: Generator(seed: mix.next())).ge(config.dropout).to(x.dtype).to(x.device)
             input = try x * keep * (1 / (1 - config.dropout))
         }
         return try input.linear(a).linear(b) * config.scale

@@ -27,16 +27,18 @@ extension Trainer {
                                               reason: "\(from) is an adapter folder; lora trains on a plain model: export it merged first (bcsft export \(from) --output DIR) and start from DIR")
         }
         let model = try Checkpoint.load(url, device: device)
-        try model.attach(LoRAAdapters(lora.adapterConfig, model: model.config, generator: Generator(seed: config.model.seed), device: device))
+        // In the base's dtype: the adapter terms add to its projections' outputs.
+        try model.attach(LoRAAdapters(lora.adapterConfig, model: model.config, generator: Generator(seed: config.model.seed),
+                                      dtype: model.weights["model.embed_tokens.weight"]!.dtype, device: device))
         return model
     }
 
     /// Reseeds the adapters' dropout for the step about to run, from the seed, the step and the
     /// rank: the masks depend on nothing a resume loses.
-    func seedDropout() throws {
+    func seedDropout() {
         guard let adapters = model.adapters, adapters.config.dropout > 0 else { return }
         var mix = SplitMix64(seed: config.seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(rank) << 48)
-        adapters.dropoutGenerator = try Generator(seed: mix.next())
+        adapters.dropoutSeed = mix.next()
     }
 
     /// Writes the model part of a checkpoint: the HF folder, or the adapter folder with lora;

@@ -27,6 +27,12 @@ public struct RunDirectory: Sendable {
     /// safetensors file at a folder's top level when it has no index.
     static let exactWeightsFolder = "fp32_weights"
 
+    /// A checkpoint's exact float32 weights (or adapters), when it was saved rounded.
+    public static func exactWeights(of checkpoint: URL) -> URL? {
+        let url = checkpoint.appendingPathComponent(exactWeightsFolder)
+        return FileManager.default.fileExists(atPath: url.path) ? url : nil
+    }
+
     public func checkpointURL(step: Int) -> URL { checkpointsURL.appendingPathComponent(String(format: "step-%06d", step)) }
 
     /// The complete checkpoints (step-N folders with a trainer state), oldest first.

@@ -144,7 +144,7 @@ public final class Trainer {
     /// across ranks and clipped. Returns the mean loss, the loss tokens and the gradient norm.
     func forwardBackward() throws -> (loss: Double, lossTokens: Int, gradNorm: Double) {
         let params = model.trainableParameters.map(\.1)
-        try seedDropout()
+        seedDropout()
         // Micro-batch a spans rows [a*G, (a+1)*G) of the step's window, G = batch_size *
         // world_size; rank r takes its batch_size slice of it.
         let global = config.batchSize * worldSize

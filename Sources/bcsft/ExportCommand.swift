@@ -34,7 +34,8 @@ struct ExportCommand: ParsableCommand {
         }
         try configureRuntime()
         let dir = try RunDirectory.modelFolder(URL(fileURLWithPath: checkpoint))
-        try Checkpoint.export(dir, to: URL(fileURLWithPath: output), dtype: dtype.dtype, maxShardBytes: bytes)
+        // A checkpoint saved in bfloat16 exports from its exact float32 copy, not the rounded one.
+        try Checkpoint.export(dir, to: URL(fileURLWithPath: output), dtype: dtype.dtype, maxShardBytes: bytes, exactWeights: RunDirectory.exactWeights(of: dir))
         print("exported \(dir.path) to \(output)")
     }
 }

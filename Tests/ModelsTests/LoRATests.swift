@@ -65,6 +65,17 @@ final class LoRATests: XCTestCase {
             XCTAssertFalse(w.requiresGrad, name)
             XCTAssertNil(try w.grad, name)
         }
+        // Masks depend on the seed and the forward call alone: the same seed draws the same.
+        let adapters = try XCTUnwrap(model.adapters)
+        let b = try XCTUnwrap(adapters.parameters.first { $0.0.hasSuffix("lora_B.weight") }).1
+        let b0 = try b.clone()
+        try withNoGrad { try b.copy_(Tensor.ones(b.shape)) }
+        adapters.dropoutSeed = 9
+        let first = try model.forward(ids).toArray(Float.self)
+        XCTAssertTrue(try model.forward(ids).toArray(Float.self) != first, "the next call draws other masks")
+        adapters.dropoutSeed = 9
+        XCTAssertTrue(try model.forward(ids).toArray(Float.self) == first, "the same seed, the same masks")
+        try withNoGrad { try b.copy_(b0) }
         let trainable = model.trainableParameters
         XCTAssertEqual(trainable.count, 2 * 2 * 2)
         for (name, t) in trainable where name.hasSuffix("lora_B.weight") {

@@ -107,6 +107,23 @@ final class LoRATrainingTests: XCTestCase {
         }
     }
 
+    /// A run saved in bfloat16 exports from its exact float32 adapters: the merged folder gives
+    /// the trained model's logits, not the rounded adapters'.
+    func testExportReadsTheExactAdapters() throws {
+        let c = try config("bf16", steps: 4, lora: "{rank: 4, alpha: 8, targets: [q_proj, v_proj, down_proj]}", extra: "save_dtype: bfloat16")
+        let t = try Trainer(c)
+        try t.run()
+        let ck = checkpoint(c, 4)
+        let exact = try XCTUnwrap(RunDirectory.exactWeights(of: ck))
+        try Checkpoint.export(ck, to: dir.appendingPathComponent("exact"), exactWeights: exact)
+        try Checkpoint.export(ck, to: dir.appendingPathComponent("rounded"))
+        let ids = try Tensor([1, 5, 9, 30, 2, 17] as [Int64], shape: [1, 6])
+        let ours = try withNoGrad { try t.model.forward(ids).toArray(Float.self) }
+        func exported(_ name: String) throws -> [Float] { try withNoGrad { try Checkpoint.load(dir.appendingPathComponent(name)).forward(ids).toArray(Float.self) } }
+        XCTAssertLessThan(maxDiff(ours, try exported("exact")), 1e-5)
+        XCTAssertGreaterThan(maxDiff(ours, try exported("rounded")), 1e-6, "the bf16 adapters are rounded")
+    }
+
     /// lora needs a base; a resume keeps the adapters' shape.
     func testSettingsErrorsNameTheirKeys() throws {
         let yaml = "data: \(try TinyData.folder().path)\noutput: \(dir.path)/x\nmodel: {config: {hidden_size: 32}}\nsteps: 2\nlora: {rank: 4}\n"
