@@ -22,14 +22,15 @@ final class LoRATrainingTests: XCTestCase {
         return url
     }
 
-    func config(_ name: String, steps: Int, base: URL? = nil, lora: String = "{rank: 4, alpha: 8, dropout: 0.1, targets: [q_proj, v_proj, down_proj]}",
-                extra: String = "") throws -> TrainConfig {
-        let yaml = """
+    static let defaultLoRA = "{rank: 4, alpha: 8, dropout: 0.1, targets: [q_proj, v_proj, down_proj]}"
+
+    func yaml(_ name: String, steps: Int, base: URL? = nil, lora: String = defaultLoRA, batchSize: Int = 2, extra: String = "") throws -> String {
+        """
         data: \(try TinyData.folder().path)
         output: \(dir.appendingPathComponent(name).path)
         model: {from: \(try (base ?? self.base()).path)}
         steps: \(steps)
-        batch_size: 2
+        batch_size: \(batchSize)
         grad_accum: 2
         lr: 1.0e-2
         warmup_steps: 2
@@ -37,7 +38,10 @@ final class LoRATrainingTests: XCTestCase {
         lora: \(lora)
         \(extra)
         """
-        return try TrainConfig.load(yaml: yaml, source: "lora.yaml")
+    }
+
+    func config(_ name: String, steps: Int, base: URL? = nil, lora: String = defaultLoRA, extra: String = "") throws -> TrainConfig {
+        try TrainConfig.load(yaml: yaml(name, steps: steps, base: base, lora: lora, extra: extra), source: "lora.yaml")
     }
 
     func checkpoint(_ c: TrainConfig, _ step: Int) -> URL {
@@ -122,6 +126,26 @@ final class LoRATrainingTests: XCTestCase {
         func exported(_ name: String) throws -> [Float] { try withNoGrad { try Checkpoint.load(dir.appendingPathComponent(name)).forward(ids).toArray(Float.self) } }
         XCTAssertLessThan(maxDiff(ours, try exported("exact")), 1e-5)
         XCTAssertGreaterThan(maxDiff(ours, try exported("rounded")), 1e-6, "the bf16 adapters are rounded")
+    }
+
+    /// Two data-parallel processes train the adapters as one process with the same global
+    /// batch (dropout off: each rank draws its own masks).
+    func testTwoProcessesMatchOne() throws {
+        let exe = try bcsftExecutable()
+        let lora = "{rank: 4, alpha: 8, targets: [q_proj, v_proj, down_proj]}"
+        var outputs: [URL] = []
+        for (name, batch, nproc) in [("one", 4, "1"), ("two", 2, "2")] {
+            let file = dir.appendingPathComponent("\(name).yaml")
+            try yaml(name, steps: 4, lora: lora, batchSize: batch).write(to: file, atomically: true, encoding: .utf8)
+            let r = try runProcess(exe, ["train", "--config", file.path, "--nproc", nproc])
+            XCTAssertEqual(r.0, 0, r.2)
+            outputs.append(dir.appendingPathComponent(name))
+        }
+        for (x, y) in zip(try losses(outputs[0]), try losses(outputs[1])) { XCTAssertEqual(x, y, accuracy: 1e-5) }
+        let a = try SafeTensors.load(outputs[0].appendingPathComponent("checkpoints/step-000004/adapter_model.safetensors"))
+        let b = try SafeTensors.load(outputs[1].appendingPathComponent("checkpoints/step-000004/adapter_model.safetensors"))
+        XCTAssertEqual(a.keys.sorted(), b.keys.sorted())
+        for (name, t) in a { XCTAssertLessThan(maxDiff(try t.toArray(Float.self), try b[name]!.toArray(Float.self)), 1e-5, name) }
     }
 
     /// lora needs a base; a resume keeps the adapters' shape.
