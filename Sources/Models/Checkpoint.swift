@@ -43,6 +43,13 @@ public enum Checkpoint {
         return base.appendingPathComponent("config.json")
     }
 
+    /// The folder whose tokenizer a model folder uses: its own, or, for an adapter folder without
+    /// one (PEFT saves none), its base's, as PEFT and vLLM fall back to the base's.
+    public static func tokenizerFolder(_ dir: URL) throws -> URL {
+        let own = ["tokenizer.json", "tokenizer.model"].contains { FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path) }
+        return try !own && AdapterCheckpoint.isAdapterFolder(dir) ? AdapterCheckpoint.readConfig(dir).base : dir
+    }
+
     /// A short hash of the names and contents of a folder's top-level files that `names` selects.
     static func contentHash(_ dir: URL, names select: (String) -> Bool) throws -> String {
         let fm = FileManager.default
@@ -101,15 +108,11 @@ public enum Checkpoint {
         } else {
             model = try load(checkpoint)
         }
-        // The folder's tokenizer; an adapter folder without one (PEFT saves none) uses its base's.
-        var sources = [checkpoint]
-        if AdapterCheckpoint.isAdapterFolder(checkpoint) { sources.append(try AdapterCheckpoint.readConfig(checkpoint).base) }
+        let tokenizer = try tokenizerFolder(checkpoint)
         var files: [String: Data] = [:]
-        for dir in sources where files.isEmpty {
-            for name in tokenizerFileNames {
-                let url = dir.appendingPathComponent(name)
-                if FileManager.default.fileExists(atPath: url.path) { files[name] = try Data(contentsOf: url) }
-            }
+        for name in tokenizerFileNames {
+            let url = tokenizer.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: url.path) { files[name] = try Data(contentsOf: url) }
         }
         try save(model, to: output, tokenizerFiles: files, dtype: dtype, maxShardBytes: maxShardBytes)
     }
