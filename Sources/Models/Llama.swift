@@ -30,6 +30,8 @@ public final class Llama {
     /// shorter-than-max sequence comes). Other kinds never change it.
     var dynamicLength: Int
     var dynamicInvFreq: Tensor
+    /// Low-rank adapters on the projections (`attach`), or nil: the plain model.
+    public internal(set) var adapters: LoRAAdapters?
 
     struct Layer {
         let q, k, v, o, gate, up, down, inputNorm, postNorm: Tensor
@@ -38,18 +40,22 @@ public final class Llama {
     }
 
     /// Inference-only concatenations (q|k|v and gate|up): one matmul instead of three and two.
-    /// Built by `generate` for its duration, since training changes the weights.
+    /// Built by `generate` for its duration, since training changes the weights. Adapters are
+    /// merged into every projection here (o and down too), so inference runs no adapter term.
     struct Fused {
-        let qkv, gateUp: Tensor
+        let qkv, gateUp, o, down: Tensor
         let qkvBias: Tensor?
     }
     var fused: [Fused]?
 
     func withFusedWeights<R>(_ body: () throws -> R) throws -> R {
         let built = try withNoGrad {
-            try layers.map { l in
-                Fused(qkv: try Tensor.cat([l.q, l.k, l.v], dim: 0).detach(), gateUp: try Tensor.cat([l.gate, l.up], dim: 0).detach(),
-                      qkvBias: try l.qBias.map { try Tensor.cat([$0, l.kBias!, l.vBias!], dim: 0).detach() })
+            try layers.enumerated().map { i, l in
+                let w = { (t: Tensor, name: String) throws -> Tensor in try self.inferenceWeight(t, layer: i, name) }
+                return Fused(qkv: try Tensor.cat([w(l.q, "q_proj"), w(l.k, "k_proj"), w(l.v, "v_proj")], dim: 0).detach(),
+                             gateUp: try Tensor.cat([w(l.gate, "gate_proj"), w(l.up, "up_proj")], dim: 0).detach(),
+                             o: try w(l.o, "o_proj").detach(), down: try w(l.down, "down_proj").detach(),
+                             qkvBias: try l.qBias.map { try Tensor.cat([$0, l.kBias!, l.vBias!], dim: 0).detach() })
             }
         }
         fused = built
@@ -190,6 +196,7 @@ public final class Llama {
                         cache: KVCache? = nil, keyMask: Tensor? = nil) throws -> Tensor {
         let (b, t) = (ids.size(0), ids.size(1))
         let past = cache?.length ?? 0
+        if isGradEnabled { adapters?.forwardCalls += 1 }
         let (h, kvh, hd) = (config.numAttentionHeads, config.numKeyValueHeads, config.headDim)
         let pos = try positions ?? Tensor.arange(Double(past), Double(past + t), device: device).unsqueeze(0).expand([b, t])
         var x = try embed.embedding(ids)
@@ -230,9 +237,9 @@ public final class Llama {
                 k = try qkv.narrow(2, start: h, length: kvh)
                 v = try qkv.narrow(2, start: h + kvh, length: kvh).transpose(1, 2)
             } else {
-                q = try n.linear(l.q, bias: l.qBias).view([b, t, h, hd])
-                k = try n.linear(l.k, bias: l.kBias).view([b, t, kvh, hd])
-                v = try n.linear(l.v, bias: l.vBias).view([b, t, kvh, hd]).transpose(1, 2)
+                q = try project(n, layer: i, "q_proj", l.q, bias: l.qBias).view([b, t, h, hd])
+                k = try project(n, layer: i, "k_proj", l.k, bias: l.kBias).view([b, t, kvh, hd])
+                v = try project(n, layer: i, "v_proj", l.v, bias: l.vBias).view([b, t, kvh, hd]).transpose(1, 2)
             }
             // Qwen3: each head's queries and keys are RMS-normalised over head_dim before rotary.
             if let qn = l.qNorm, let kn = l.kNorm {
@@ -253,14 +260,15 @@ public final class Llama {
             // (they are never read). Every other query sees at least itself.
             if keyMask != nil, t > 1 { y = try Tensor.where(y.isFinite(), y, Tensor.zeros([1], dtype: y.dtype, device: y.device)) }
             y = try y.transpose(1, 2).contiguous().view([b, t, h * hd])  // free: attention's output is laid out [B, T, H, D]
-            x = try x + y.linear(l.o, bias: l.oBias)
+            x = try x + (f.map { try y.linear($0.o, bias: l.oBias) } ?? project(y, layer: i, "o_proj", l.o, bias: l.oBias))
             let m = try rmsNorm(x, l.postNorm)
             if let f {
                 let gu = try m.linear(f.gateUp)
                 let width = config.intermediateSize
-                x = try x + Tensor.swiglu(gate: gu.narrow(-1, start: 0, length: width), up: gu.narrow(-1, start: width, length: width)).linear(l.down)
+                x = try x + Tensor.swiglu(gate: gu.narrow(-1, start: 0, length: width), up: gu.narrow(-1, start: width, length: width)).linear(f.down)
             } else {
-                x = try x + Tensor.swiglu(gate: m.linear(l.gate), up: m.linear(l.up)).linear(l.down)
+                let s = try Tensor.swiglu(gate: project(m, layer: i, "gate_proj", l.gate), up: project(m, layer: i, "up_proj", l.up))
+                x = try x + project(s, layer: i, "down_proj", l.down)
             }
         }
         cache?.length = past + t

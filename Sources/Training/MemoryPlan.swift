@@ -14,8 +14,8 @@ import Torch
 /// | dtype bfloat16 (master_weights true)     | 2      | 2        | 12: fp32 master + two moments   |
 /// | dtype bfloat16, master_weights false     | 2      | 2        | 4: two bf16 moments             |
 /// | zero 1 over W ranks                      |        |          | the optimizer column / W        |
-/// | lora: frozen base                        | 2 or 4 | 0        | 0                               |
-/// | lora: adapters (float32)                 | 4      | 4        | 8                               |
+/// | lora: the frozen base                    | 2 or 4 | 0        | 0                               |
+/// | lora: the adapters (in the base's dtype) | as the rows above by dtype and master_weights  |
 ///
 /// The activations are an estimate of what one micro-batch keeps for backward, per token: each
 /// decoder layer's inputs and intermediates (norms, q/k/v and the repeated k/v of grouped-query
@@ -60,17 +60,12 @@ public struct MemoryPlan: Sendable {
         let world = max(1, worldSize ?? c.nproc)
         shards = c.zero == 1 ? world : 1
         let e = Double(c.dtype.dtype.size)
-        if let lora = c.lora {
-            trainableParameters = Self.adapterParameters(m, lora)
-            frozenBytes = parameters * e
-            // Adapters train in float32 whatever the base's dtype: 4 + 4 + 8.
-            bytesPerParameter = 8 + 8 / Double(shards)
-        } else {
-            trainableParameters = parameters
-            frozenBytes = 0
-            let optimizer: Double = c.dtype == .float32 ? 8 : c.masterWeights ? 12 : 2 * e
-            bytesPerParameter = 2 * e + optimizer / Double(shards)
-        }
+        // The trainable parameters (every weight, or LoRA's adapters, which take the base's dtype)
+        // hold weight, gradient and the optimizer's share; a LoRA base only its weights.
+        trainableParameters = c.lora.map { Double(LoRAConfig.parameterCount(m, $0.adapterConfig)) } ?? parameters
+        frozenBytes = c.lora == nil ? 0 : parameters * e
+        let optimizer: Double = c.dtype == .float32 ? 8 : c.masterWeights ? 12 : 2 * e
+        bytesPerParameter = 2 * e + optimizer / Double(shards)
         let tokens = Double(c.batchSize) * Double(seqLen)
         let (d, f, layers) = (Double(m.hiddenSize), Double(m.intermediateSize), Double(m.numHiddenLayers))
         let (dq, dkv) = (Double(m.numAttentionHeads * m.headDim), Double(m.numKeyValueHeads * m.headDim))
@@ -87,20 +82,10 @@ public struct MemoryPlan: Sendable {
         deviceBytes = deviceMemory ?? (isCUDA ? nil : Double(ProcessInfo.processInfo.physicalMemory))
     }
 
-    /// LoRA's parameters: rank × (in + out) for each target projection of each layer.
-    public static func adapterParameters(_ m: LlamaConfig, _ l: TrainConfig.LoRASpec) -> Double {
-        let (d, f) = (m.hiddenSize, m.intermediateSize)
-        let (dq, dkv) = (m.numAttentionHeads * m.headDim, m.numKeyValueHeads * m.headDim)
-        let shapes: [String: (Int, Int)] = ["q_proj": (d, dq), "k_proj": (d, dkv), "v_proj": (d, dkv), "o_proj": (dq, d),
-                                            "gate_proj": (d, f), "up_proj": (d, f), "down_proj": (f, d)]
-        let perLayer = l.targets.reduce(0) { $0 + l.rank * ((shapes[$1]?.0 ?? 0) + (shapes[$1]?.1 ?? 0)) }
-        return Double(perLayer * m.numHiddenLayers)
-    }
-
     /// The model a run would train: `model.from`'s config.json (read alone, no weights), or the
     /// from-scratch config with the dataset's vocabulary.
     public static func modelConfig(_ c: TrainConfig, manifest: Manifest) throws -> LlamaConfig {
-        if let from = c.model.from { return try LlamaConfig.load(URL(fileURLWithPath: from).appendingPathComponent("config.json")) }
+        if let from = c.model.from { return try LlamaConfig.load(Checkpoint.modelConfigURL(URL(fileURLWithPath: from))) }
         return try Trainer.scratchConfig(c, manifest)
     }
 
@@ -108,7 +93,7 @@ public struct MemoryPlan: Sendable {
     var mode: String {
         var parts = [config.lora.map { "LoRA rank \($0.rank) on \($0.targets.joined(separator: ", ")) over a frozen \(config.dtype.rawValue) base" }
             ?? "full fine-tuning in \(config.dtype.rawValue)"]
-        if config.lora == nil, config.dtype == .bfloat16 { parts.append(config.masterWeights ? "float32 master weights" : "no master weights") }
+        if config.dtype == .bfloat16 { parts.append(config.masterWeights ? "float32 master weights" : "no master weights") }
         if config.activationCheckpointing { parts.append("activation checkpointing") }
         if shards > 1 { parts.append("optimizer state sharded over \(shards) ranks (zero 1)") }
         return parts.joined(separator: ", ")
@@ -116,7 +101,6 @@ public struct MemoryPlan: Sendable {
 
     /// What each trainable parameter holds, in words.
     var perParameter: String {
-        if config.lora != nil { return "fp32 adapter weight, gradient, AdamW's two moments" + (shards > 1 ? " (moments sharded)" : "") }
         switch (config.dtype, config.masterWeights) {
         case (.float32, _): return "fp32 weight, gradient, AdamW's two moments" + (shards > 1 ? " (moments sharded)" : "")
         case (.bfloat16, true): return "bf16 weight and gradient; fp32 master weight and two moments" + (shards > 1 ? " (sharded)" : "")

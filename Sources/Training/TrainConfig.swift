@@ -64,7 +64,7 @@ public struct TrainConfig: Settings, Equatable {
         public var dropout = 0.0
         /// HF module names: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj.
         public var targets = ["q_proj", "v_proj"]
-        public static let knownTargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        public static let knownTargets = LoRAConfig.knownTargets
         enum CodingKeys: String, CodingKey { case rank, alpha, dropout, targets }
         public init() {}
         public init(from decoder: Decoder) throws {
@@ -280,6 +280,7 @@ public struct TrainConfig: Settings, Equatable {
                 throw bad("lora.targets", "'\(t)' is not a projection of this model (known: \(LoRASpec.knownTargets.joined(separator: ", ")))")
             }
             if Set(l.targets).count != l.targets.count { throw bad("lora.targets", "names a projection twice") }
+            if model.from == nil { throw bad("lora", "adapters train on a frozen base: set model.from to its checkpoint (a model from scratch, model.config, has nothing to adapt)") }
         }
         do { _ = try Device.parse(device) } catch let e as TorchError { throw bad("device", e.message) }
         if (model.from == nil) == (model.config == nil) { throw bad("model", "give exactly one of model.from (a checkpoint) and model.config (from scratch)") }

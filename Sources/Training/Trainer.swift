@@ -68,14 +68,13 @@ public final class Trainer {
         let start = resumeFrom?.standardizedFileURL ?? (resume ? newest : nil)
         // The memory plan first, from config.json alone (a resumed run's own): a run that cannot
         // fit stops before any weight is loaded.
-        let planned = try start.map { try LlamaConfig.load($0.appendingPathComponent("config.json")) } ?? MemoryPlan.modelConfig(config, manifest: data.manifest)
+        let planned = try start.map { try LlamaConfig.load(Checkpoint.modelConfigURL($0)) } ?? MemoryPlan.modelConfig(config, manifest: data.manifest)
         try MemoryPlan(config, model: planned, seqLen: data.manifest.seqLen, device: device, worldSize: group?.worldSize ?? 1).check()
         if let start {
             model = try Self.resumableModel(start, device: device)
-        } else if let from = config.model.from {
-            model = try Checkpoint.load(URL(fileURLWithPath: from), device: device)
         } else {
-            model = try Llama(config: try Self.scratchConfig(config, data.manifest), generator: Generator(seed: config.model.seed), device: device)
+            let manifest = data.manifest
+            model = try Self.startingModel(config, scratch: { try Self.scratchConfig(config, manifest) }, device: device)
         }
         guard model.config.vocabSize >= data.manifest.vocabularySize else {
             throw TrainingError.invalidConfig(source: "model", key: "vocab_size",
@@ -84,7 +83,7 @@ public final class Trainer {
         // Weight decay on matrices (projections, embeddings), none on norm weights.
         optimizer = try AdamW(.init(learningRate: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps,
                                     weightDecay: config.weightDecay))
-        let params = model.parameters
+        let params = model.trainableParameters
         try optimizer.addGroup(params.filter { $0.1.rank >= 2 }.map(\.1), weightDecay: config.weightDecay)
         try optimizer.addGroup(params.filter { $0.1.rank < 2 }.map(\.1), weightDecay: 0)
         if let start { try restore(from: start) }
@@ -92,7 +91,7 @@ public final class Trainer {
         if let start, resumeFrom != nil, rank == 0 { try folder.supersede(after: step, resumedFrom: start) }
         if let group {
             // Every rank starts from rank 0's weights (identical anyway when seeded alike).
-            for (_, w) in model.parameters { try withNoGrad { try group.broadcast(w, root: 0) } }
+            for (_, w) in model.trainableParameters { try withNoGrad { try group.broadcast(w, root: 0) } }
         }
         if rank == 0 {
             let enc = JSONEncoder()
@@ -151,7 +150,8 @@ public final class Trainer {
     /// backward, the loss normalised by the window's loss tokens over all ranks, gradients summed
     /// across ranks and clipped. Returns the mean loss, the loss tokens and the gradient norm.
     func forwardBackward() throws -> (loss: Double, lossTokens: Int, gradNorm: Double) {
-        let params = model.parameters.map(\.1)
+        let params = model.trainableParameters.map(\.1)
+        seedDropout()
         // Micro-batch a spans rows [a*G, (a+1)*G) of the step's window, G = batch_size *
         // world_size; rank r takes its batch_size slice of it.
         let global = config.batchSize * worldSize
@@ -230,7 +230,7 @@ public final class Trainer {
 extension Trainer {
     /// Names of optimizer parameters in the order the groups were added.
     var optimizerNames: [String] {
-        let p = model.parameters
+        let p = model.trainableParameters
         return p.filter { $0.1.rank >= 2 }.map(\.0) + p.filter { $0.1.rank < 2 }.map(\.0)
     }
 
@@ -241,12 +241,7 @@ extension Trainer {
         let dir = folder.checkpointURL(step: step)
         let names = optimizerNames
         let dtype = config.saveDtype.dtype
-        try Checkpoint.save(model, to: dir, tokenizerFiles: tokenizerFiles, dtype: dtype, maxShardBytes: config.maxShardBytes) { tmp in
-            if dtype != .float32 {
-                let exact = tmp.appendingPathComponent(RunDirectory.exactWeightsFolder)
-                try FileManager.default.createDirectory(at: exact, withIntermediateDirectories: true)
-                try SafeTensors.write(model.parameters, into: exact, dtype: .float32, maxShardBytes: config.maxShardBytes)
-            }
+        try saveModel(to: dir, dtype: dtype) { tmp in
             var tensors: [(String, Tensor)] = []
             for (i, name) in names.enumerated() {
                 let s = try optimizer.state(of: i)
@@ -265,6 +260,7 @@ extension Trainer {
     /// A checkpoint's model as training left it: its float32 weights, from fp32_weights/ when
     /// the HF weights beside them were saved rounded (save_dtype bfloat16).
     static func resumableModel(_ dir: URL, device: Device) throws -> Llama {
+        if AdapterCheckpoint.isAdapterFolder(dir) { return try resumableAdapterModel(dir, device: device) }
         let exact = dir.appendingPathComponent(RunDirectory.exactWeightsFolder)
         guard FileManager.default.fileExists(atPath: exact.path) else {
             if try TrainerState.read(from: dir).config.saveDtype != .float32 {
@@ -282,6 +278,7 @@ extension Trainer {
     /// resuming it feeds the same rows as the run that wrote it.
     func restore(from dir: URL) throws {
         let state = try TrainerState.read(from: dir)
+        try checkLoRA(resuming: dir)
         changedSinceCheckpoint = try state.changes(resumingWith: config, worldSize: worldSize, trainRows: data.rows("train"),
                                                    tokenizerSHA256: data.manifest.tokenizerSHA256,
                                                    path: dir.appendingPathComponent(RunDirectory.stateFile).path)
