@@ -42,7 +42,9 @@ for f in "${units[@]}"; do
   objs+=("$o")
 done
 for p in "${pids[@]}"; do wait "$p"; done
-link=(-L"$libdir" -Wl,-rpath,"$libdir" -Wl,--no-as-needed "${extra[@]}" -ltorch -ltorch_cpu -lc10 "${dnnl_lib[@]}" -lgomp -lm)
+# libdnnl first: a pip libtorch carries oneDNN's symbols too, and the shim's sgemm calls must bind
+# to the system library its headers describe (bound to torch's, they fail with status 3).
+link=(-Wl,--no-as-needed "${dnnl_lib[@]}" -L"$libdir" -Wl,-rpath,"$libdir" "${extra[@]}" -ltorch -ltorch_cpu -lc10 -lgomp -lm)
 for prog in check_device check_distributed; do
   gcc -O2 -I"$here/../include" -c "$here/$prog.c" -o "$out/$prog.o"
   g++ -o "$out/$prog" "$out/$prog.o" "${objs[@]}" "${link[@]}"

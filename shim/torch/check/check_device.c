@@ -137,12 +137,168 @@ static void check_device(const char *dev) {
   ct_generator_free(g);
 }
 
+/* Attention output and the q, k, v gradients under a given backend, on dev, back on the CPU
+ * (as float32); y is backpropagated with gradient gy. */
+static int attention_run(ct_attention_backend backend, const char *dev, ct_dtype dt, ct_tensor *const qkv_cpu[3],
+                         ct_tensor *mask_cpu, bool causal, ct_tensor *gy_cpu, ct_tensor *res[4]) {
+  ct_tensor *in[3] = {NULL, NULL, NULL}, *mask = NULL, *gy = NULL, *y = NULL, *t = NULL;
+  int ok = ct_set_attention_backend(backend) == CT_OK;
+  for (int i = 0; ok && i < 3; i++) {
+    ok = ct_to_device(qkv_cpu[i], dev, &t) == CT_OK && ct_to_dtype(t, dt, &in[i]) == CT_OK && ct_clone(in[i], &t) == CT_OK;
+    ct_tensor_free(in[i]);
+    in[i] = t;
+    t = NULL;
+    ok = ok && ct_set_requires_grad(in[i], true) == CT_OK;
+  }
+  if (ok && mask_cpu) ok = ct_to_device(mask_cpu, dev, &t) == CT_OK && ct_to_dtype(t, dt, &mask) == CT_OK;
+  ct_tensor_free(t);
+  t = NULL;
+  if (ok) ok = ct_to_device(gy_cpu, dev, &t) == CT_OK && ct_to_dtype(t, dt, &gy) == CT_OK;
+  ct_tensor_free(t);
+  t = NULL;
+  if (ok) ok = ct_attention(in[0], in[1], in[2], mask, 0.25, causal, &y) == CT_OK && ct_backward(y, gy) == CT_OK;
+  for (int i = 0; ok && i < 4; i++) {
+    ct_tensor *src = NULL;
+    ok = (i == 0 ? ct_share(y, &src) : ct_grad(in[i - 1], &src)) == CT_OK && src != NULL &&
+         ct_to_device(src, "cpu", &t) == CT_OK && ct_to_dtype(t, CT_FLOAT32, &res[i]) == CT_OK;
+    ct_tensor_free(src);
+    ct_tensor_free(t);
+    t = NULL;
+  }
+  ct_set_attention_backend(CT_ATTENTION_AUTO);
+  ct_tensor *all[] = {in[0], in[1], in[2], mask, gy, y};
+  for (size_t i = 0; i < sizeof all / sizeof *all; i++) ct_tensor_free(all[i]);
+  return ok;
+}
+
+/* SDPA (where the shim is built against torch >= 2) against the shim's own attention on the CPU
+ * in float32: packed documents (additive mask + causal), causal alone (SDPA's own is_causal),
+ * and the last T of S keys (a cached decode step). On a CUDA device, the default backend there
+ * (SDPA) in bf16 against the shim's own on the CPU in float32. Forward and backward. */
+static void check_sdpa(const char *dev) {
+  bool has = false;
+  OK(ct_has_sdpa(&has));
+  if (!has) {
+    CHECK(ct_set_attention_backend(CT_ATTENTION_SDPA) == CT_ERROR_INVALID_ARGUMENT, "SDPA must be refused on torch 1.x");
+    printf("sdpa: not in this build (torch 1.x), refused as it should be\n");
+    return;
+  }
+  enum { B = 2, H = 3, T = 40, D = 16 };
+  ct_generator *g = NULL;
+  OK(ct_generator_new(3, "cpu", &g));
+  /* Row 0 packs documents of 10, 20 and 10 tokens; row 1 of 25 and 15. */
+  float m[B * T * T];
+  for (int b = 0; b < B; b++)
+    for (int i = 0; i < T; i++)
+      for (int j = 0; j < T; j++) {
+        int di = b == 0 ? (i < 10 ? 0 : i < 30 ? 1 : 2) : (i < 25 ? 0 : 1);
+        int dj = b == 0 ? (j < 10 ? 0 : j < 30 ? 1 : 2) : (j < 25 ? 0 : 1);
+        m[(b * T + i) * T + j] = di == dj ? 0.0f : -INFINITY;
+      }
+  int64_t ms[4] = {B, 1, T, T};
+  ct_tensor *mask = NULL;
+  OK(ct_from_host(m, sizeof m, ms, 4, CT_FLOAT32, "cpu", &mask));
+  struct { const char *name; int64_t t; ct_tensor *mask; } cases[3] = {{"packed documents", T, mask}, {"causal", T, NULL}, {"last 8 of 40", 8, NULL}};
+  for (int c = 0; c < 3; c++) {
+    int64_t qs[4] = {B, H, cases[c].t, D}, ks[4] = {B, H, T, D};
+    ct_tensor *qkv[3] = {NULL, NULL, NULL}, *gy = NULL, *ours[4] = {0}, *theirs[4] = {0};
+    OK(ct_randn(qs, 4, CT_FLOAT32, "cpu", g, &qkv[0]));
+    OK(ct_randn(ks, 4, CT_FLOAT32, "cpu", g, &qkv[1]));
+    OK(ct_randn(ks, 4, CT_FLOAT32, "cpu", g, &qkv[2]));
+    OK(ct_randn(qs, 4, CT_FLOAT32, "cpu", g, &gy));
+    CHECK(attention_run(CT_ATTENTION_SHIM, "cpu", CT_FLOAT32, qkv, cases[c].mask, true, gy, ours), "shim attention (%s)", cases[c].name);
+    CHECK(attention_run(CT_ATTENTION_SDPA, "cpu", CT_FLOAT32, qkv, cases[c].mask, true, gy, theirs), "sdpa (%s)", cases[c].name);
+    double worst = 0;
+    for (int i = 0; i < 4; i++) worst = fmax(worst, max_abs_diff(ours[i], theirs[i]));
+    printf("sdpa vs shim attention on cpu, %s: max |diff| of y, dq, dk, dv = %.2e\n", cases[c].name, worst);
+    CHECK(worst < 1e-5, "sdpa and the shim's attention disagree (%s)", cases[c].name);
+    if (strncmp(dev, "cuda", 4) == 0) {
+      ct_tensor *dev_res[4] = {0};
+      CHECK(attention_run(CT_ATTENTION_AUTO, dev, CT_BFLOAT16, qkv, cases[c].mask, true, gy, dev_res), "sdpa on %s", dev);
+      double w = 0;
+      for (int i = 0; i < 4; i++) w = fmax(w, max_abs_diff(ours[i], dev_res[i]));
+      printf("bf16 sdpa on %s vs fp32 shim on cpu, %s: max |diff| = %.2e\n", dev, cases[c].name, w);
+      CHECK(w < 0.1, "bf16 sdpa on %s is off (%s)", dev, cases[c].name);
+      for (int i = 0; i < 4; i++) ct_tensor_free(dev_res[i]);
+    }
+    for (int i = 0; i < 4; i++) ct_tensor_free(ours[i]), ct_tensor_free(theirs[i]);
+    for (int i = 0; i < 3; i++) ct_tensor_free(qkv[i]);
+    ct_tensor_free(gy);
+  }
+  ct_tensor_free(mask);
+  ct_generator_free(g);
+}
+
+/* ct_recompute from C: y = tanh(x @ W) with W in the context, checkpointed, against the plain
+ * op: the gradients of x and W; the release callback once; a failure in backward an error status. */
+struct rc_ctx {
+  ct_tensor *w;
+  int calls, fail_on, released;
+};
+static ct_status rc_fn(void *p, ct_tensor *const *in, int n, ct_tensor **out) {
+  struct rc_ctx *c = p;
+  if (++c->calls == c->fail_on) {
+    ct_set_error("rc_fn failed on purpose");
+    return CT_ERROR_INVALID_ARGUMENT;
+  }
+  ct_tensor *h = NULL;
+  if (n != 1 || ct_matmul(in[0], c->w, &h) != CT_OK) return CT_ERROR_TORCH;
+  ct_status s = ct_unary(CT_TANH, h, out);
+  ct_tensor_free(h);
+  return s;
+}
+static void rc_release(void *p) { ((struct rc_ctx *)p)->released++; }
+
+static void check_recompute(const char *dev) {
+  int64_t xs[2] = {5, 8}, ws[2] = {8, 8};
+  ct_tensor *xc = NULL, *wc = NULL, *x = NULL, *w = NULL, *y = NULL, *loss = NULL, *g[2][2] = {{0}};
+  OK(ct_randn(xs, 2, CT_FLOAT32, "cpu", NULL, &xc));
+  OK(ct_randn(ws, 2, CT_FLOAT32, "cpu", NULL, &wc));
+  struct rc_ctx c = {NULL, 0, 0, 0};
+  for (int pass = 0; pass < 2; pass++) {
+    OK(ct_to_device(xc, dev, &x));
+    OK(ct_to_device(wc, dev, &w));
+    OK(ct_set_requires_grad(x, true));
+    OK(ct_set_requires_grad(w, true));
+    c.w = w;
+    ct_tensor *in[1] = {x};
+    if (pass == 0) OK(rc_fn(&c, in, 1, &y));
+    else OK(ct_recompute(rc_fn, &c, rc_release, in, 1, &y));
+    OK(ct_reduce(CT_SUM, y, NULL, 0, false, &loss));
+    OK(ct_backward(loss, NULL));
+    OK(ct_grad(x, &g[pass][0]));
+    OK(ct_grad(w, &g[pass][1]));
+    CHECK(pass == 0 || c.released == 0, "released while the graph lives");
+    ct_tensor_free(loss), ct_tensor_free(y), ct_tensor_free(x), ct_tensor_free(w);
+  }
+  CHECK(c.calls == 3 && c.released == 1, "recompute: %d calls (want 3), %d releases (want 1)", c.calls, c.released);
+  double d = fmax(max_abs_diff(g[0][0], g[1][0]), max_abs_diff(g[0][1], g[1][1]));
+  printf("recompute on %s: max |grad diff| vs plain = %.2e\n", dev, d);
+  CHECK(d < 1e-6, "recompute gradients differ");
+  struct rc_ctx f = {NULL, 0, 2, 0};
+  OK(ct_to_device(xc, dev, &x));
+  OK(ct_to_device(wc, dev, &w));
+  OK(ct_set_requires_grad(w, true));
+  f.w = w;
+  ct_tensor *in[1] = {x};
+  OK(ct_recompute(rc_fn, &f, rc_release, in, 1, &y));
+  OK(ct_reduce(CT_SUM, y, NULL, 0, false, &loss));
+  CHECK(ct_backward(loss, NULL) != CT_OK && strstr(ct_last_error(), "rc_fn failed on purpose"), "a failing recompute must fail ct_backward");
+  printf("failing recompute: %s\n", ct_last_error());
+  ct_tensor_free(loss), ct_tensor_free(y), ct_tensor_free(x), ct_tensor_free(w);
+  CHECK(f.released == 1, "released %d times", f.released);
+  for (int i = 0; i < 4; i++) ct_tensor_free(g[i / 2][i % 2]);
+  ct_tensor_free(xc), ct_tensor_free(wc);
+}
+
 int main(int argc, char **argv) {
   const char *dev = argc > 1 ? argv[1] : "cpu";
   bool cuda = false;
   ct_cuda_is_available(&cuda);
   printf("cuda available: %s\n", cuda ? "yes" : "no");
   check_device(dev);
+  check_sdpa(dev);
+  check_recompute(dev);
   printf(failures ? "device check FAILED\n" : "device check passed\n");
   return failures ? 1 : 0;
 }
