@@ -2,6 +2,8 @@
  * check_device.c: exercises ctorch.h from plain C on one device and compares with the CPU.
  * Used to check the shim against another libtorch (e.g. a CUDA build) where Swift is absent:
  *   shim/torch/check/build_and_run.sh /path/to/libtorch-or-torch-package [device]
+ * Besides the MLP step: SDPA against the shim's attention (torch >= 2), ct_recompute from C, and
+ * ct_chunked_cross_entropy against the plain head + loss (bf16 on CUDA).
  * Prints one line per check and exits non-zero on the first failure.
  */
 #include <math.h>
@@ -291,6 +293,67 @@ static void check_recompute(const char *dev) {
   ct_tensor_free(xc), ct_tensor_free(wc);
 }
 
+/* ct_chunked_cross_entropy on dev (chunks of 8 of 37 rows) against the plain logits +
+ * ct_cross_entropy on the CPU: loss and the gradients of hidden and weight. float32 on the CPU;
+ * bfloat16 on a CUDA device (tolerance 2e-2 of the loss, 5e-2 of the largest gradient entry). */
+static double chunked_ce(const char *dev, ct_dtype dt, bool chunked, ct_tensor *hc, ct_tensor *wc, ct_tensor *tc, ct_tensor *g[2]) {
+  ct_tensor *h = NULL, *w = NULL, *t = NULL, *x = NULL, *logits = NULL, *loss = NULL, *gd = NULL;
+  double v = NAN;
+  if (ct_to_device(hc, dev, &x) || ct_to_dtype(x, dt, &h) || ct_clone(h, &x) || ct_set_requires_grad(x, true)) goto done;
+  ct_tensor_free(h), h = x, x = NULL;
+  if (ct_to_device(wc, dev, &x) || ct_to_dtype(x, dt, &w) || ct_clone(w, &x) || ct_set_requires_grad(x, true)) goto done;
+  ct_tensor_free(w), w = x, x = NULL;
+  if (ct_to_device(tc, dev, &t)) goto done;
+  if (chunked ? ct_chunked_cross_entropy(h, w, t, -100, 8, &loss)
+              : (ct_linear(h, w, NULL, &logits) || ct_cross_entropy(logits, t, -100, CT_REDUCTION_SUM, &loss)))
+    goto done;
+  if (ct_backward(loss, NULL) || ct_item(loss, &v)) goto done;
+  for (int i = 0; i < 2; i++) {
+    ct_grad(i == 0 ? h : w, &gd);
+    ct_to_device(gd, "cpu", &g[i]);
+    ct_tensor_free(gd), gd = NULL;
+  }
+done:
+  ct_tensor_free(h), ct_tensor_free(w), ct_tensor_free(t), ct_tensor_free(x), ct_tensor_free(logits), ct_tensor_free(loss);
+  return v;
+}
+
+static double largest(ct_tensor *a) {
+  ct_tensor *m = NULL, *b = NULL;
+  double v = 0;
+  ct_unary(CT_ABS, a, &m);
+  ct_to_dtype(m, CT_FLOAT32, &b);
+  ct_tensor_free(m), m = NULL;
+  ct_reduce(CT_AMAX, b, NULL, 0, false, &m);
+  ct_item(m, &v);
+  ct_tensor_free(m), ct_tensor_free(b);
+  return v;
+}
+
+static void check_chunked_ce(const char *dev) {
+  int64_t hs[2] = {37, 16}, ws[2] = {50, 16}, ts[1] = {37};
+  int64_t tv[37];
+  for (int i = 0; i < 37; i++) tv[i] = i % 9 == 4 ? -100 : (i * 13) % 50;
+  ct_tensor *h = NULL, *w = NULL, *t = NULL, *ref[2] = {0}, *got[2] = {0};
+  ct_generator *g = NULL;
+  OK(ct_generator_new(11, "cpu", &g));
+  OK(ct_randn(hs, 2, CT_FLOAT32, "cpu", g, &h));
+  OK(ct_randn(ws, 2, CT_FLOAT32, "cpu", g, &w));
+  OK(ct_from_host(tv, sizeof tv, ts, 1, CT_INT64, "cpu", &t));
+  double plain = chunked_ce("cpu", CT_FLOAT32, false, h, w, t, ref);
+  bool cuda = strncmp(dev, "cuda", 4) == 0;
+  double loss = chunked_ce(dev, cuda ? CT_BFLOAT16 : CT_FLOAT32, true, h, w, t, got);
+  CHECK(ref[0] && ref[1] && got[0] && got[1], "chunked cross-entropy failed");
+  double dl = fabs(loss - plain) / fabs(plain);
+  double dh = max_abs_diff(ref[0], got[0]) / largest(ref[0]), dw = max_abs_diff(ref[1], got[1]) / largest(ref[1]);
+  printf("chunked cross-entropy on %s%s vs plain fp32 cpu: loss %.6f vs %.6f, relative diff loss %.2e, dh %.2e, dw %.2e\n", dev,
+         cuda ? " (bf16)" : "", loss, plain, dl, dh, dw);
+  CHECK(cuda ? dl < 2e-2 && dh < 5e-2 && dw < 5e-2 : dl < 1e-5 && dh < 1e-5 && dw < 1e-5, "chunked cross-entropy differs");
+  for (int i = 0; i < 2; i++) ct_tensor_free(ref[i]), ct_tensor_free(got[i]);
+  ct_tensor_free(h), ct_tensor_free(w), ct_tensor_free(t);
+  ct_generator_free(g);
+}
+
 int main(int argc, char **argv) {
   const char *dev = argc > 1 ? argv[1] : "cpu";
   bool cuda = false;
@@ -299,6 +362,7 @@ int main(int argc, char **argv) {
   check_device(dev);
   check_sdpa(dev);
   check_recompute(dev);
+  check_chunked_ce(dev);
   printf(failures ? "device check FAILED\n" : "device check passed\n");
   return failures ? 1 : 0;
 }
