@@ -7,7 +7,8 @@ import Torch
 /// loaded: `bcsft train --dry-run` prints it and every run checks it first. Full fine-tuning in
 /// fp32 with AdamW keeps, per parameter, the weight, its gradient and the two moments (4 bytes
 /// each); the activations are a rough upper estimate of what one micro-batch keeps for backward
-/// (each layer's inputs and intermediates, the logits and their gradient).
+/// (each layer's inputs and intermediates, the logits and their gradient), less what
+/// `activation_checkpointing` and `loss_chunk_tokens` save.
 public struct MemoryPlan: Sendable {
     public let parameters: Double
     /// Every parameter trains (full fine-tuning; LoRA and frozen bases are not built yet).
@@ -30,8 +31,16 @@ public struct MemoryPlan: Sendable {
         self.seqLen = seqLen
         parameters = m.parameterCount
         let tokens = Double(c.batchSize) * Double(seqLen)
-        let perToken = Double(m.vocabSize) * 12 + Double(m.hiddenSize) * Double(m.numHiddenLayers) * 40 + Double(m.intermediateSize) * 12
-        activationBytes = tokens * perToken
+        // The logits and their gradient: past loss_chunk_tokens only one chunk's at a time, plus
+        // the head's float32 gradient the chunked loss keeps.
+        let chunked = c.lossChunkTokens > 0 && tokens > Double(c.lossChunkTokens)
+        let logits = (chunked ? Double(c.lossChunkTokens) : tokens) * Double(m.vocabSize) * 12
+            + (chunked ? Double(m.vocabSize) * Double(m.hiddenSize) * 4 : 0)
+        // Each layer's inputs and intermediates; with activation checkpointing each layer keeps its
+        // input alone and one layer's intermediates exist at a time, during its backward.
+        let hidden = Double(m.hiddenSize), layers = Double(m.numHiddenLayers)
+        let perToken = c.activationCheckpointing ? hidden * layers * 4 + hidden * 40 : hidden * layers * 40
+        activationBytes = logits + tokens * (perToken + Double(m.intermediateSize) * 12)
         batchBytes = Double(c.gradAccum) * tokens * 32
         deviceBytes = device.isCUDA ? nil : Double(ProcessInfo.processInfo.physicalMemory)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Models
 import TestSupport
 import Torch
 import Training
@@ -39,5 +40,23 @@ final class MemorySavingTests: XCTestCase {
                                                   overrides: ["loss_chunk_tokens=-1"])) { error in
             XCTAssertTrue(error.localizedDescription.contains("loss_chunk_tokens"), error.localizedDescription)
         }
+    }
+
+    func testTheMemoryPlanCountsWhatTheyKeep() throws {
+        let qwen = LlamaConfig(vocabSize: 151_936, hiddenSize: 1536, intermediateSize: 8960, numHiddenLayers: 28, numAttentionHeads: 12, numKeyValueHeads: 2)
+        func activations(_ overrides: [String], seqLen: Int, model: LlamaConfig = qwen) throws -> Double {
+            let c = try TrainConfig.load(yaml: "data: d\noutput: o\nsteps: 1\nbatch_size: 8\nmodel: {from: m}", source: "t.yaml", overrides: overrides)
+            return MemoryPlan(c, model: model, seqLen: seqLen, device: .cuda(0)).activationBytes
+        }
+        let plain = try activations(["loss_chunk_tokens=0"], seqLen: 16896)
+        let chunked = try activations([], seqLen: 16896)
+        let both = try activations(["activation_checkpointing=true"], seqLen: 16896)
+        let gib = 1073741824.0
+        // 8 x 16896 tokens x 151,936 logits x 12 bytes is ~230 GiB; in chunks of 4096 ~7 GiB.
+        XCTAssertEqual((plain - chunked) / gib, (135_168.0 - 4096) * 151_936 * 12 / gib - 151_936 * 1536 * 4 / gib, accuracy: 0.01)
+        XCTAssertLessThan(both, chunked / 3, "recomputed layers keep one vector per token per layer")
+        // The demo's 8 x 256 micro-batches stay under the bound: the default changes nothing there.
+        let small = LlamaConfig(vocabSize: 512, hiddenSize: 128, intermediateSize: 344, numHiddenLayers: 4, numAttentionHeads: 4, numKeyValueHeads: 2)
+        XCTAssertEqual(try activations([], seqLen: 256, model: small), try activations(["loss_chunk_tokens=0"], seqLen: 256, model: small))
     }
 }
