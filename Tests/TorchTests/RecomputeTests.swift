@@ -78,9 +78,11 @@ final class RecomputeTests: XCTestCase {
             let x = try Tensor.randn([2, 4], generator: Generator(seed: 7)).requiresGrad(true)
             let y = try recompute([x]) { [token] in _ = token; return try $0[0].linear(w) }
             let loss = try y.sum()
-            XCTAssertEqual(Token.released, 0, "the graph is alive: the closure must be too")
-            try loss.backward()
-            XCTAssertEqual(Token.released, 0, "the graph still holds the node after backward")
+            try withExtendedLifetime((y, loss)) {
+                XCTAssertEqual(Token.released, 0, "the graph is alive: the closure must be too")
+                try loss.backward()
+                XCTAssertEqual(Token.released, 0, "the graph still holds the node after backward")
+            }
         }
         XCTAssertEqual(Token.released, 1, "freeing the graph releases the closure once")
         // A body that fails in forward makes no node: released once as well, and the error is thrown.
