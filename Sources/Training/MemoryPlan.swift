@@ -74,9 +74,11 @@ public struct MemoryPlan: Sendable {
         // Checkpointed: every layer's input stays; one layer's intermediates exist at a time, twice
         // over while its gradients are formed.
         let layerBytes = c.activationCheckpointing ? layers * d * e + 2 * perLayer : layers * perLayer
-        // Logits (in the dtype) and their fp32 softmax / gradient, for the tokens of one chunk.
-        let lossTokens = min(tokens, Double(c.lossChunkTokens > 0 ? c.lossChunkTokens : Int(tokens)))
-        let logitBytes = lossTokens * Double(m.vocabSize) * (e + 8)
+        // Logits (in the dtype) and their fp32 softmax / gradient: past loss_chunk_tokens one
+        // chunk's at a time, plus the head's float32 gradient the chunked loss keeps.
+        let chunked = c.lossChunkTokens > 0 && tokens > Double(c.lossChunkTokens)
+        let logitBytes = (chunked ? Double(c.lossChunkTokens) : tokens) * Double(m.vocabSize) * (e + 8)
+            + (chunked ? Double(m.vocabSize) * d * 4 : 0)
         activationBytes = tokens * layerBytes + logitBytes + tokens * d * 4
         batchBytes = Double(c.gradAccum) * tokens * 32
         deviceBytes = deviceMemory ?? (isCUDA ? nil : Double(ProcessInfo.processInfo.physicalMemory))

@@ -25,6 +25,7 @@ import Torch
 /// save_dtype: float32          # or bfloat16: the checkpoints' model weights (default: dtype)
 /// max_shard_size: 5GB          # weight files above this are split into shards with an index
 /// activation_checkpointing: false  # recompute each decoder layer in backward
+/// loss_chunk_tokens: 4096      # micro-batches of more tokens compute head + loss this many at a time
 /// lora: {rank: 16, alpha: 32, dropout: 0, targets: [q_proj, v_proj]}  # adapters on a frozen base
 /// zero: 0                      # 1: shard AdamW's state across the data-parallel ranks
 /// ```
@@ -117,11 +118,13 @@ public struct TrainConfig: Settings, Equatable {
     /// updates the bf16 weights with bf16 moments (false, torchtune's default: half the memory,
     /// updates below a weight's 2^-8 are lost).
     public var masterWeights = true
-    /// The training loss's cross-entropy in chunks of this many tokens, so the whole micro-batch's
-    /// [tokens, vocab] logits never exist at once; 0: one piece.
-    public var lossChunkTokens = 0
     /// Recompute each decoder layer's forward in backward instead of keeping its activations.
     public var activationCheckpointing = false
+    /// A micro-batch of more tokens than this computes the output head and its loss this many
+    /// tokens at a time (`chunkedCrossEntropy`), so its [tokens, vocab] logits never exist at
+    /// once; smaller ones take the plain logits + cross-entropy path. 0: never chunk. The default
+    /// keeps the demo's and the offline job's 8 x 256 micro-batches on the plain path.
+    public var lossChunkTokens = 4096
     /// Train low-rank adapters on a frozen base instead of every weight.
     public var lora: LoRASpec?
     /// 1: AdamW's moments (and float32 master weights) are sharded across data-parallel ranks.
@@ -178,10 +181,10 @@ public struct TrainConfig: Settings, Equatable {
         try c.update(&saveDtypeSetting, .saveDtype)
         try c.update(&dtype, .dtype)
         try c.update(&activationCheckpointing, .activationCheckpointing)
+        try c.update(&lossChunkTokens, .lossChunkTokens)
         try c.update(&lora, .lora)
         try c.update(&zero, .zero)
         try c.update(&masterWeights, .masterWeights)
-        try c.update(&lossChunkTokens, .lossChunkTokens)
         try c.update(&maxShardSize, .maxShardSize)
         try c.update(&logEvery, .logEvery)
         try c.update(&device, .device)
@@ -214,10 +217,10 @@ public struct TrainConfig: Settings, Equatable {
         try c.encode(maxShardSize, forKey: .maxShardSize)
         try c.encode(dtype, forKey: .dtype)
         try c.encode(activationCheckpointing, forKey: .activationCheckpointing)
+        try c.encode(lossChunkTokens, forKey: .lossChunkTokens)
         try c.encodeIfPresent(lora, forKey: .lora)
         try c.encode(zero, forKey: .zero)
         try c.encode(masterWeights, forKey: .masterWeights)
-        try c.encode(lossChunkTokens, forKey: .lossChunkTokens)
         try c.encode(logEvery, forKey: .logEvery)
         try c.encode(device, forKey: .device)
         try c.encode(nproc, forKey: .nproc)
@@ -267,10 +270,10 @@ public struct TrainConfig: Settings, Equatable {
             throw bad("max_shard_size", "'\(maxShardSize)' is not a size: give bytes (5000000000) or a number with KB, MB, GB, KiB, MiB or GiB (\"5GB\")")
         }
         if nproc < 1 { throw bad("nproc", "must be at least 1") }
+        if lossChunkTokens < 0 { throw bad("loss_chunk_tokens", "must be 0 (never chunk) or positive") }
         if zero != 0 && zero != 1 {
             throw bad("zero", "\(zero) is not built: 0 (every rank holds the whole optimizer state) or 1 (AdamW's state sharded across ranks); full parameter sharding (zero 3) is not built")
         }
-        if lossChunkTokens < 0 { throw bad("loss_chunk_tokens", "must be >= 0 (0: the whole micro-batch at once)") }
         if let l = lora {
             if l.rank < 1 { throw bad("lora.rank", "must be at least 1") }
             if !(l.alpha > 0) { throw bad("lora.alpha", "must be positive") }

@@ -76,6 +76,7 @@ public final class Trainer {
             let manifest = data.manifest
             model = try Self.startingModel(config, scratch: { try Self.scratchConfig(config, manifest) }, device: device)
         }
+        model.activationCheckpointing = config.activationCheckpointing
         guard model.config.vocabSize >= data.manifest.vocabularySize else {
             throw TrainingError.invalidConfig(source: "model", key: "vocab_size",
                                               reason: "\(model.config.vocabSize) is smaller than the dataset's tokenizer (\(data.manifest.vocabularySize))")
@@ -167,8 +168,7 @@ public final class Trainer {
         var lossSum = 0.0
         if total > 0 {
             for m in micro {
-                let logits = try model.forward(m.ids, positions: m.positions, documentIDs: m.documents)
-                let ce = try crossEntropy(logits.view([-1, model.config.vocabSize]), m.targets.view([-1]), reduction: .sum)
+                let ce = try summedLoss(m.ids, m.targets, positions: m.positions, documents: m.documents)
                 try (ce / Double(total)).backward()
                 lossSum += try ce.item()
             }
@@ -181,6 +181,20 @@ public final class Trainer {
         }
         let norm = try clipGradNorm(params, maxNorm: config.gradClip > 0 ? config.gradClip : .greatestFiniteMagnitude)
         return (total > 0 ? lossSum / Double(total) : 0, total, norm)
+    }
+
+    /// The summed loss of a micro-batch's loss tokens: logits and cross-entropy, or past
+    /// `loss_chunk_tokens` tokens the head and loss in chunks of that many (the logits of a long
+    /// micro-batch would be the largest tensor of the step).
+    func summedLoss(_ ids: Tensor, _ targets: Tensor, positions: Tensor, documents: Tensor) throws -> Tensor {
+        let chunk = config.lossChunkTokens
+        guard chunk > 0, ids.count > chunk else {
+            let logits = try model.forward(ids, positions: positions, documentIDs: documents)
+            return try crossEntropy(logits.view([-1, model.config.vocabSize]), targets.view([-1]), reduction: .sum)
+        }
+        let hidden = try model.hiddenStates(ids, positions: positions, documentIDs: documents)
+        return try chunkedCrossEntropy(hidden: hidden.view([-1, model.config.hiddenSize]), weight: model.headWeight, targets: targets.view([-1]),
+                                       chunkRows: chunk)
     }
 
     /// Training stopped before the update, so every checkpoint holds finite weights; but the
@@ -208,8 +222,7 @@ public final class Trainer {
             let n = min(config.evalBatches * config.batchSize, val.rows)
             for start in stride(from: 0, to: n, by: config.batchSize) {
                 let b = try val.batch(Array(start..<min(n, start + config.batchSize)), device: device)
-                let logits = try model.forward(b.ids, positions: b.positions, documentIDs: b.documents)
-                sum += try crossEntropy(logits.view([-1, model.config.vocabSize]), b.targets.view([-1]), reduction: .sum).item()
+                sum += try summedLoss(b.ids, b.targets, positions: b.positions, documents: b.documents).item()
                 tokens += b.lossTokens
             }
             return tokens > 0 ? sum / Double(tokens) : nil

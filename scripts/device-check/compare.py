@@ -1,5 +1,6 @@
-"""Summarises run.sh's runs as JSON: GPU vs CPU losses, the killed-and-resumed GPU run vs the
-straight one, the cross-device resume, and the greedy samples."""
+"""Summarises run.sh's runs as JSON: the shim's C check, GPU vs CPU losses, the memory savers
+vs the plain GPU run, the killed-and-resumed GPU run vs the straight one, the cross-device
+resume, and the greedy samples."""
 import json, os, sys
 
 out, killed_at = sys.argv[1], int(sys.argv[2])
@@ -12,7 +13,11 @@ cpu, cuda, long_, killed, cross = (losses(n) for n in ("cpu", "cuda", "long", "k
 diffs = [abs(a - b) for a, b in zip(cpu, cuda)]
 samples = {d: json.load(open(f"{out}/sample-{d}.json")) for d in ("cpu", "gpu")}
 doctor = open(f"{out}/doctor.txt").read()
+check = open(f"{out}/check-device.log").read().splitlines() if os.path.exists(f"{out}/check-device.log") else []
+saving = losses("saving")
 summary = {
+    "shim_check": {"passed": "device check passed" in check, "lines": [l for l in check if l.startswith(("FAIL", "bf16", "sdpa", "recompute", "chunked", "loss cpu"))]},
+    "checkpointed_chunked_vs_plain_gpu_max_abs_loss_diff": max(abs(a - b) for a, b in zip(cuda, saving)),
     "doctor_cuda_line": next((l.strip() for l in doctor.splitlines() if "CUDA" in l), None),
     "gpu_device": next((l.split(" on ")[1].split(";")[0] for l in open(f"{out}/train-cuda.log") if l.startswith("model:")), None),
     "steps": {"cpu": len(cpu), "cuda": len(cuda)},

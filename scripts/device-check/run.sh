@@ -33,8 +33,13 @@ gpu=${GPU:-cuda}
 # name device [more bcsft train arguments]
 train() { "$b" train --config "$here/train.yaml" --set data="$here/ds" --set output="$work/$1" --set device="$2" "${@:3}"; }
 
+# The shim alone first: bf16 step CPU vs GPU, SDPA vs the shim's attention, recompute, chunked loss.
+echo "shim check"; "$here/check_device" "$gpu" > "$out/check-device.log" 2>&1 || true
 echo "cpu run"; train cpu cpu > "$out/train-cpu.log" 2>&1
 echo "$gpu run"; train cuda "$gpu" > "$out/train-cuda.log" 2>&1
+# The memory savers on the GPU: recomputed layers and the loss in chunks of 300 of 1024 tokens.
+echo "$gpu run, checkpointed, chunked loss"
+train saving "$gpu" --set activation_checkpointing=true --set loss_chunk_tokens=300 > "$out/train-saving.log" 2>&1
 # Exact resume on the GPU: a long run straight, and the same run killed with SIGKILL and resumed.
 long=(--set steps=300 --set save_every=25 --set eval_every=0)
 echo "$gpu long run"; train long "$gpu" "${long[@]}" > "$out/train-long.log" 2>&1
@@ -56,7 +61,7 @@ sample cpu > "$out/sample-cpu.json"
 sample "$gpu" > "$out/sample-gpu.json"
 # Two ranks over NCCL, one GPU each, batch 4 per rank: the same global batch as the GPU run.
 gpus=$(python3 -c 'import torch; print(torch.cuda.device_count())' 2>/dev/null || echo 0)
-runs=(cpu cuda long killed cross)
+runs=(cpu cuda saving long killed cross)
 if [ "$gpu" != cpu ] && [ "$gpus" -ge 2 ]; then
   echo "2 ranks over NCCL"
   train dp2 cuda --nproc 2 --set batch_size=4 > "$out/train-dp2.log" 2>&1
