@@ -213,6 +213,7 @@ public final class Llama {
         let (b, t) = (ids.size(0), ids.size(1))
         let past = cache?.length ?? 0
         if isGradEnabled { adapters?.forwardCalls += 1 }
+        adapters?.training = isGradEnabled
         let hd = config.headDim
         let pos = try positions ?? Tensor.arange(Double(past), Double(past + t), device: device).unsqueeze(0).expand([b, t])
         var x = try embed.embedding(ids)

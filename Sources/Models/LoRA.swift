@@ -71,6 +71,9 @@ public final class LoRAAdapters {
     /// layer, target) alone, not on how many were drawn before it, so a layer recomputed in
     /// backward (activation checkpointing) draws the masks its forward drew.
     var forwardCalls = 0
+    /// Whether the current forward trains (dropout on): set from the grad mode when a forward
+    /// starts, since a checkpointed layer's first pass runs without grad and its recompute with it.
+    var training = false
 
     /// PEFT's prefix before the HF module path (PeftModel wraps the CausalLM as base_model.model).
     public static let peftPrefix = "base_model.model."
@@ -135,12 +138,13 @@ public final class LoRAAdapters {
     }
 
     /// (alpha / rank) B A dropout(x) for a target of layer `i`, or nil when it has no adapter.
-    /// Dropout applies only while gradients are recorded (training), PEFT's inverted dropout.
+    /// Dropout applies only in a forward that started with gradients recorded (training), PEFT's
+    /// inverted dropout.
     func delta(_ x: Tensor, layer i: Int, _ target: String) throws -> Tensor? {
         guard let pair = layers[i][target] else { return nil }
         let (a, b) = pair
         var input = x
-        if config.dropout > 0, isGradEnabled {
+        if config.dropout > 0, training {
             var mix = SplitMix64(seed: dropoutSeed)
             for v in [forwardCalls, i, LoRAConfig.knownTargets.firstIndex(of: target) ?? 0] { mix = SplitMix64(seed: mix.next() ^ UInt64(v)) }
             let keep = try Tensor.rand(x.shape, generator: Generator(seed: mix.next())).ge(config.dropout).to(x.dtype).to(x.device)

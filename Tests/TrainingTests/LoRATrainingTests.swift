@@ -111,6 +111,21 @@ final class LoRATrainingTests: XCTestCase {
         }
     }
 
+    /// Activation checkpointing recomputes each layer in backward with the adapters and the
+    /// dropout masks of its forward: the same losses and adapters as the plain run, and the frozen
+    /// base still gets no gradient.
+    func testActivationCheckpointingReplaysTheAdaptersAndTheirDropout() throws {
+        let plain = try config("plain", steps: 4)
+        try Trainer(plain).run()
+        let ckpt = try config("ckpt", steps: 4, extra: "activation_checkpointing: true")
+        let t = try Trainer(ckpt)
+        try t.run()
+        let (a, b) = (try losses(URL(fileURLWithPath: plain.output)), try losses(URL(fileURLWithPath: ckpt.output)))
+        XCTAssertEqual(a.count, 4)
+        for (x, y) in zip(a, b) { XCTAssertEqual(x, y, accuracy: 1e-6) }
+        XCTAssertTrue(try t.model.weights.values.allSatisfy { try $0.grad == nil }, "the base stays frozen")
+    }
+
     /// A run saved in bfloat16 exports from its exact float32 adapters: the merged folder gives
     /// the trained model's logits, not the rounded adapters'.
     func testExportReadsTheExactAdapters() throws {
