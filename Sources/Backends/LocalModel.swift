@@ -46,10 +46,11 @@ public final class LocalModel: ContextWindowModel, @unchecked Sendable {
     public init(checkpoint: URL, template: String = "auto", maxBatch: Int = 16, device: Device = .cpu) throws {
         let dir = try RunDirectory.modelFolder(checkpoint)
         llama = try Checkpoint.load(dir, device: device)
-        do { tokenizer = try loadTokenizer(at: dir) } catch let e as TokenizerError {
+        let tokenizerDir = try Checkpoint.tokenizerFolder(dir)
+        do { tokenizer = try loadTokenizer(at: tokenizerDir) } catch let e as TokenizerError {
             throw PipelineError.invalid("\(e.localizedDescription); a local backend needs the checkpoint's tokenizer.json or tokenizer.model")
         }
-        chat = try ChatEncoder.forModel(dir, tokenizer: tokenizer, setting: template)
+        chat = try ChatEncoder.forModel(tokenizerDir, tokenizer: tokenizer, setting: template)
         self.maxBatch = max(1, maxBatch)
         // The name keys cached answers: the weights' content, the chat rendering and the kernels'
         // numerics decide them, not the folder's name.

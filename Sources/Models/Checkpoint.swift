@@ -10,7 +10,9 @@ import Torch
 public enum Checkpoint {
     /// Loads a Llama from a folder (single or sharded safetensors), converting to `dtype`, onto
     /// `device`. Files are read on the CPU; a saved folder is the same whichever device wrote it.
+    /// An adapter folder (`AdapterCheckpoint`) loads its base with the adapters merged in.
     public static func load(_ dir: URL, dtype: DType = .float32, device: Device = .cpu) throws -> Llama {
+        if AdapterCheckpoint.isAdapterFolder(dir) { return try AdapterCheckpoint.loadUnmerged(dir, dtype: dtype, device: device).merged() }
         let config = try LlamaConfig.load(dir.appendingPathComponent("config.json"))
         var weights = try SafeTensors.loadFolder(dir)
         // Converted one tensor at a time, each file tensor released as its copy is made: a bf16
@@ -29,9 +31,29 @@ public enum Checkpoint {
 
     /// A short content hash of a checkpoint folder (config, every weight file, tokenizer): what
     /// identifies a model's answers, whatever the folder is called. Reads the files in chunks.
+    /// An adapter folder's covers its base's too.
     public static func fingerprint(_ dir: URL) throws -> String {
+        if AdapterCheckpoint.isAdapterFolder(dir) { return try AdapterCheckpoint.fingerprint(dir) }
+        return try contentHash(dir) { $0.hasSuffix(".safetensors") || $0 == "config.json" || tokenizerFileNames.contains($0) }
+    }
+
+    /// The config.json that describes a folder's model: its own, or an adapter folder's base's.
+    public static func modelConfigURL(_ dir: URL) throws -> URL {
+        let base = try AdapterCheckpoint.isAdapterFolder(dir) ? AdapterCheckpoint.readConfig(dir).base : dir
+        return base.appendingPathComponent("config.json")
+    }
+
+    /// The folder whose tokenizer a model folder uses: its own, or, for an adapter folder without
+    /// one (PEFT saves none), its base's, as PEFT and vLLM fall back to the base's.
+    public static func tokenizerFolder(_ dir: URL) throws -> URL {
+        let own = ["tokenizer.json", "tokenizer.model"].contains { FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path) }
+        return try !own && AdapterCheckpoint.isAdapterFolder(dir) ? AdapterCheckpoint.readConfig(dir).base : dir
+    }
+
+    /// A short hash of the names and contents of a folder's top-level files that `names` selects.
+    static func contentHash(_ dir: URL, names select: (String) -> Bool) throws -> String {
         let fm = FileManager.default
-        let names = try fm.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".safetensors") || $0 == "config.json" || tokenizerFileNames.contains($0) }.sorted()
+        let names = try fm.contentsOfDirectory(atPath: dir.path).filter(select).sorted()
         var h = SHA256()
         for name in names {
             h.update(data: Data(name.utf8))
@@ -66,6 +88,33 @@ public enum Checkpoint {
             try write(model, into: tmp, tokenizerFiles: tokenizerFiles, dtype: dtype, hfDType: hfDType, maxShardBytes: maxShardBytes)
             try beforeCommit(tmp)
         }
+    }
+
+    /// Writes `checkpoint` (an HF folder, a trainer's checkpoint, or an adapter folder, merged
+    /// into its base) to `output` as a plain HF folder with its tokenizer files, in `dtype`,
+    /// sharded above `maxShardBytes`. `output` must be new or empty. `exactWeights`: a folder
+    /// with the checkpoint's float32 weights (or adapters) when those beside them are rounded.
+    public static func export(_ checkpoint: URL, to output: URL, dtype: DType = .float32, maxShardBytes: Int = ShardPlan.defaultMaxShardBytes,
+                              exactWeights: URL? = nil) throws {
+        guard output.standardizedFileURL.resolvingSymlinksInPath() != checkpoint.standardizedFileURL.resolvingSymlinksInPath() else {
+            throw ModelError.cannotWrite(path: output.path, reason: "the output is the checkpoint being exported; name another folder")
+        }
+        let model: Llama
+        if AdapterCheckpoint.isAdapterFolder(checkpoint) {
+            model = try AdapterCheckpoint.loadUnmerged(checkpoint, weights: exactWeights).merged()
+        } else if let exactWeights {
+            model = try Llama(config: try LlamaConfig.load(checkpoint.appendingPathComponent("config.json")),
+                              weights: try SafeTensors.loadFolder(exactWeights), source: exactWeights.path)
+        } else {
+            model = try load(checkpoint)
+        }
+        let tokenizer = try tokenizerFolder(checkpoint)
+        var files: [String: Data] = [:]
+        for name in tokenizerFileNames {
+            let url = tokenizer.appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: url.path) { files[name] = try Data(contentsOf: url) }
+        }
+        try save(model, to: output, tokenizerFiles: files, dtype: dtype, maxShardBytes: maxShardBytes)
     }
 
     static func write(_ model: Llama, into tmp: URL, tokenizerFiles: [String: Data], dtype: DType, hfDType: String, maxShardBytes: Int) throws {

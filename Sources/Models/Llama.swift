@@ -30,6 +30,8 @@ public final class Llama {
     /// shorter-than-max sequence comes). Other kinds never change it.
     var dynamicLength: Int
     var dynamicInvFreq: Tensor
+    /// Low-rank adapters on the projections (`attach`), or nil: the plain model.
+    public internal(set) var adapters: LoRAAdapters?
 
     struct Layer {
         let q, k, v, o, gate, up, down, inputNorm, postNorm: Tensor
@@ -38,18 +40,27 @@ public final class Llama {
     }
 
     /// Inference-only concatenations (q|k|v and gate|up): one matmul instead of three and two.
-    /// Built by `generate` for its duration, since training changes the weights.
+    /// Built by `generate` for its duration, since training changes the weights. Adapters are
+    /// merged into every projection here (o and down too), so inference runs no adapter term.
     struct Fused {
-        let qkv, gateUp: Tensor
+        let qkv, gateUp, o, down: Tensor
         let qkvBias: Tensor?
     }
     var fused: [Fused]?
 
+    /// Activation checkpointing: while gradients are recorded, each decoder layer keeps only
+    /// its input and is recomputed in backward (`recompute`), trading one more forward for the
+    /// layers' activations. Generation and validation (no gradients) are unaffected.
+    public var activationCheckpointing = false
+
     func withFusedWeights<R>(_ body: () throws -> R) throws -> R {
         let built = try withNoGrad {
-            try layers.map { l in
-                Fused(qkv: try Tensor.cat([l.q, l.k, l.v], dim: 0).detach(), gateUp: try Tensor.cat([l.gate, l.up], dim: 0).detach(),
-                      qkvBias: try l.qBias.map { try Tensor.cat([$0, l.kBias!, l.vBias!], dim: 0).detach() })
+            try layers.enumerated().map { i, l in
+                let w = { (t: Tensor, name: String) throws -> Tensor in try self.inferenceWeight(t, layer: i, name) }
+                return Fused(qkv: try Tensor.cat([w(l.q, "q_proj"), w(l.k, "k_proj"), w(l.v, "v_proj")], dim: 0).detach(),
+                             gateUp: try Tensor.cat([w(l.gate, "gate_proj"), w(l.up, "up_proj")], dim: 0).detach(),
+                             o: try w(l.o, "o_proj").detach(), down: try w(l.down, "down_proj").detach(),
+                             qkvBias: try l.qBias.map { try Tensor.cat([$0, l.kBias!, l.vBias!], dim: 0).detach() })
             }
         }
         fused = built
@@ -188,9 +199,22 @@ public final class Llama {
     /// - keyMask: bool [B, cacheLength + T], false for padding keys (left-padded batches).
     public func forward(_ ids: Tensor, positions: Tensor? = nil, documentIDs: Tensor? = nil,
                         cache: KVCache? = nil, keyMask: Tensor? = nil) throws -> Tensor {
+        try hiddenStates(ids, positions: positions, documentIDs: documentIDs, cache: cache, keyMask: keyMask).linear(head)
+    }
+
+    /// The output head's weight [vocab, hidden] (the embedding when tied): logits are
+    /// `hiddenStates(...)` times its transpose.
+    public var headWeight: Tensor { head }
+
+    /// The final normed hidden states [B, T, hidden], the head's input; arguments as `forward`.
+    /// For a loss that applies the head itself (`chunkedCrossEntropy`).
+    public func hiddenStates(_ ids: Tensor, positions: Tensor? = nil, documentIDs: Tensor? = nil,
+                             cache: KVCache? = nil, keyMask: Tensor? = nil) throws -> Tensor {
         let (b, t) = (ids.size(0), ids.size(1))
         let past = cache?.length ?? 0
-        let (h, kvh, hd) = (config.numAttentionHeads, config.numKeyValueHeads, config.headDim)
+        if isGradEnabled { adapters?.forwardCalls += 1 }
+        adapters?.training = isGradEnabled
+        let hd = config.headDim
         let pos = try positions ?? Tensor.arange(Double(past), Double(past + t), device: device).unsqueeze(0).expand([b, t])
         var x = try embed.embedding(ids)
         // Dynamic NTK needs the longest position of this call (transformers: max(position_ids) + 1).
@@ -220,51 +244,73 @@ public final class Llama {
         let mask = try allowed.map { try Tensor.zeros($0.shape, dtype: x.dtype, device: x.device).maskedFill($0.logicalNot(), -.infinity) }
         let scale = 1.0 / Double(hd).squareRoot()
 
-        for (i, l) in layers.enumerated() {
-            let n = try rmsNorm(x, l.inputNorm)
-            let f = isGradEnabled ? nil : fused?[i]
-            var q: Tensor, k: Tensor, v: Tensor
-            if let f {
-                let qkv = try n.linear(f.qkv, bias: f.qkvBias).view([b, t, h + 2 * kvh, hd])
-                q = try qkv.narrow(2, start: 0, length: h)
-                k = try qkv.narrow(2, start: h, length: kvh)
-                v = try qkv.narrow(2, start: h + kvh, length: kvh).transpose(1, 2)
+        let padded = keyMask != nil
+        for i in layers.indices {
+            // Checkpointed layers keep only their input; the closure captures what else they read.
+            if activationCheckpointing, isGradEnabled, cache == nil {
+                x = try recompute([x]) { [self] in
+                    try decoderLayer(i, $0[0], cos: cos, sin: sin, mask: mask, scale: scale, cache: nil, padded: padded)
+                }
             } else {
-                q = try n.linear(l.q, bias: l.qBias).view([b, t, h, hd])
-                k = try n.linear(l.k, bias: l.kBias).view([b, t, kvh, hd])
-                v = try n.linear(l.v, bias: l.vBias).view([b, t, kvh, hd]).transpose(1, 2)
-            }
-            // Qwen3: each head's queries and keys are RMS-normalised over head_dim before rotary.
-            if let qn = l.qNorm, let kn = l.kNorm {
-                q = try rmsNorm(q.contiguous(), qn)
-                k = try rmsNorm(k.contiguous(), kn)
-            }
-            q = try q.transpose(1, 2)
-            k = try k.transpose(1, 2)
-            q = try q.rotary(cos: cos, sin: sin)
-            k = try k.rotary(cos: cos, sin: sin)
-            if let cache { (k, v) = try cache.append(layer: i, keys: k, values: v) }
-            if kvh != h {
-                k = try k.repeatInterleave(h / kvh, dim: 1)
-                v = try v.repeatInterleave(h / kvh, dim: 1)
-            }
-            var y = try Tensor.attention(q: q, k: k, v: v, mask: mask, scale: scale, causal: true)
-            // Left-padding queries of a prefill have every key blocked and give NaN rows; zero them
-            // (they are never read). Every other query sees at least itself.
-            if keyMask != nil, t > 1 { y = try Tensor.where(y.isFinite(), y, Tensor.zeros([1], dtype: y.dtype, device: y.device)) }
-            y = try y.transpose(1, 2).contiguous().view([b, t, h * hd])  // free: attention's output is laid out [B, T, H, D]
-            x = try x + y.linear(l.o, bias: l.oBias)
-            let m = try rmsNorm(x, l.postNorm)
-            if let f {
-                let gu = try m.linear(f.gateUp)
-                let width = config.intermediateSize
-                x = try x + Tensor.swiglu(gate: gu.narrow(-1, start: 0, length: width), up: gu.narrow(-1, start: width, length: width)).linear(l.down)
-            } else {
-                x = try x + Tensor.swiglu(gate: m.linear(l.gate), up: m.linear(l.up)).linear(l.down)
+                x = try decoderLayer(i, x, cos: cos, sin: sin, mask: mask, scale: scale, cache: cache, padded: padded)
             }
         }
         cache?.length = past + t
-        return try rmsNorm(x, norm).linear(head)
+        return try rmsNorm(x, norm)
+    }
+
+    /// Decoder layer i on x [B, T, hidden]: attention and MLP, each with its residual. A pure
+    /// function of its arguments and the weights (what `recompute` requires) but for the cache,
+    /// which it extends.
+    func decoderLayer(_ i: Int, _ x: Tensor, cos: Tensor, sin: Tensor, mask: Tensor?, scale: Double, cache: KVCache?,
+                      padded: Bool) throws -> Tensor {
+        let (b, t) = (x.size(0), x.size(1))
+        let (h, kvh, hd) = (config.numAttentionHeads, config.numKeyValueHeads, config.headDim)
+        let l = layers[i]
+        var x = x
+        let n = try rmsNorm(x, l.inputNorm)
+        let f = isGradEnabled ? nil : fused?[i]
+        var q: Tensor, k: Tensor, v: Tensor
+        if let f {
+            let qkv = try n.linear(f.qkv, bias: f.qkvBias).view([b, t, h + 2 * kvh, hd])
+            q = try qkv.narrow(2, start: 0, length: h)
+            k = try qkv.narrow(2, start: h, length: kvh)
+            v = try qkv.narrow(2, start: h + kvh, length: kvh).transpose(1, 2)
+        } else {
+            q = try project(n, layer: i, "q_proj", l.q, bias: l.qBias).view([b, t, h, hd])
+            k = try project(n, layer: i, "k_proj", l.k, bias: l.kBias).view([b, t, kvh, hd])
+            v = try project(n, layer: i, "v_proj", l.v, bias: l.vBias).view([b, t, kvh, hd]).transpose(1, 2)
+        }
+        // Qwen3: each head's queries and keys are RMS-normalised over head_dim before rotary.
+        if let qn = l.qNorm, let kn = l.kNorm {
+            q = try rmsNorm(q.contiguous(), qn)
+            k = try rmsNorm(k.contiguous(), kn)
+        }
+        q = try q.transpose(1, 2)
+        k = try k.transpose(1, 2)
+        q = try q.rotary(cos: cos, sin: sin)
+        k = try k.rotary(cos: cos, sin: sin)
+        if let cache { (k, v) = try cache.append(layer: i, keys: k, values: v) }
+        if kvh != h {
+            k = try k.repeatInterleave(h / kvh, dim: 1)
+            v = try v.repeatInterleave(h / kvh, dim: 1)
+        }
+        var y = try Tensor.attention(q: q, k: k, v: v, mask: mask, scale: scale, causal: true)
+        // Left-padding queries of a prefill have every key blocked and give NaN rows; zero them
+        // (they are never read). Every other query sees at least itself.
+        if padded, t > 1 { y = try Tensor.where(y.isFinite(), y, Tensor.zeros([1], dtype: y.dtype, device: y.device)) }
+        y = try y.transpose(1, 2).contiguous().view([b, t, h * hd])  // free: attention's output is laid out [B, T, H, D]
+        x = try x + (f.map { try y.linear($0.o, bias: l.oBias) } ?? project(y, layer: i, "o_proj", l.o, bias: l.oBias))
+        let m = try rmsNorm(x, l.postNorm)
+        if let f {
+            let gu = try m.linear(f.gateUp)
+            let width = config.intermediateSize
+            x = try x + Tensor.swiglu(gate: gu.narrow(-1, start: 0, length: width), up: gu.narrow(-1, start: width, length: width)).linear(f.down)
+        } else {
+            let s = try Tensor.swiglu(gate: project(m, layer: i, "gate_proj", l.gate), up: project(m, layer: i, "up_proj", l.up))
+            x = try x + project(s, layer: i, "down_proj", l.down)
+        }
+        return x
     }
 }
 

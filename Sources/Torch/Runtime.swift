@@ -51,6 +51,33 @@ public enum Runtime {
         case aten
     }
 
+    /// Which implementation computes `Tensor.attention` (`ct_set_attention_backend`).
+    public enum AttentionBackend: Sendable, CaseIterable {
+        /// SDPA for CUDA tensors where the shim is built against torch 2 or later, the shim's
+        /// own kernels for the rest (the default).
+        case automatic
+        /// The shim's own kernels for every tensor.
+        case shim
+        /// at::scaled_dot_product_attention for every tensor; an error on torch 1.x.
+        case sdpa
+    }
+
+    /// Whether this build has at::scaled_dot_product_attention (built against torch 2 or later).
+    public static var hasSDPA: Bool {
+        var v = false
+        return ct_has_sdpa(&v) == CT_OK && v
+    }
+
+    public static var attentionBackend: AttentionBackend {
+        var b = CT_ATTENTION_AUTO
+        _ = ct_get_attention_backend(&b)
+        return b == CT_ATTENTION_SDPA ? .sdpa : b == CT_ATTENTION_SHIM ? .shim : .automatic
+    }
+
+    public static func setAttentionBackend(_ b: AttentionBackend) throws {
+        try check(ct_set_attention_backend(b == .sdpa ? CT_ATTENTION_SDPA : b == .shim ? CT_ATTENTION_SHIM : CT_ATTENTION_AUTO))
+    }
+
     /// Whether this build has oneDNN (libdnnl-dev was installed when the shim was compiled).
     public static var hasOneDNN: Bool {
         var v = false

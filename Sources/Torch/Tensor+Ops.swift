@@ -163,3 +163,12 @@ public func crossEntropy(_ logits: Tensor, _ targets: Tensor, ignoreIndex: Int =
                          reduction: Reduction = .mean) throws -> Tensor {
     try Tensor.make { ct_cross_entropy(logits.handle, targets.handle, Int64(ignoreIndex), reduction.raw, $0) }
 }
+
+/// The summed cross-entropy of the logits `hidden` [N, D] @ `weight`[V, D]^T against int64
+/// `targets` [N], `chunkRows` rows at a time, so the [N, V] logits never exist at once (the
+/// output head and its loss as one op; `ct_chunked_cross_entropy`). A float32 scalar. Forward
+/// also takes the gradients of `hidden` and `weight` and keeps only those ([N, D] and [V, D]).
+public func chunkedCrossEntropy(hidden: Tensor, weight: Tensor, targets: Tensor, ignoreIndex: Int = -100,
+                                chunkRows: Int) throws -> Tensor {
+    try Tensor.make { ct_chunked_cross_entropy(hidden.handle, weight.handle, targets.handle, Int64(ignoreIndex), Int64(chunkRows), $0) }
+}

@@ -7,7 +7,8 @@ import Models
 /// ```
 /// OUTPUT/
 ///   checkpoints/step-NNNNNN/       an HF model folder + optimizer.pt + trainer_state.json
-///     fp32_weights/                with save_dtype bfloat16: the exact weights resume reads
+///                                  (with lora: a PEFT adapter folder instead of the HF model)
+///     fp32_weights/                with save_dtype bfloat16: the exact weights (or adapters) resume reads
 ///     optimizer/                   instead of optimizer.pt with dtype bfloat16 or zero 1: float32
 ///                                  master weights and moments, one file per shard (OptimizerCheckpoint)
 ///   checkpoints/.step-NNNNNN.shards/  zero 1: where ranks leave their shards for rank 0 to move in
@@ -29,6 +30,12 @@ public struct RunDirectory: Sendable {
     /// A subfolder, not `*.safetensors` beside the HF weights: serving stacks load every
     /// safetensors file at a folder's top level when it has no index.
     static let exactWeightsFolder = "fp32_weights"
+
+    /// A checkpoint's exact float32 weights (or adapters), when it was saved rounded.
+    public static func exactWeights(of checkpoint: URL) -> URL? {
+        let url = checkpoint.appendingPathComponent(exactWeightsFolder)
+        return FileManager.default.fileExists(atPath: url.path) ? url : nil
+    }
 
     public func checkpointURL(step: Int) -> URL { checkpointsURL.appendingPathComponent(String(format: "step-%06d", step)) }
     /// Hidden, and not a step-N name: never listed, pruned or resumed as a checkpoint.
@@ -56,10 +63,10 @@ public struct RunDirectory: Sendable {
         FileManager.default.fileExists(atPath: dir.appendingPathComponent(stateFile).path)
     }
 
-    /// The model folder a path names: an HF checkpoint folder itself (it holds config.json), or
-    /// a trainer's output folder, whose newest checkpoint it is.
+    /// The model folder a path names: an HF checkpoint folder itself (it holds config.json), an
+    /// adapter folder (adapter_config.json), or a trainer's output folder, whose newest checkpoint it is.
     public static func modelFolder(_ path: URL) throws -> URL {
-        if FileManager.default.fileExists(atPath: path.appendingPathComponent("config.json").path) { return path }
+        if FileManager.default.fileExists(atPath: path.appendingPathComponent("config.json").path) || AdapterCheckpoint.isAdapterFolder(path) { return path }
         guard let newest = RunDirectory(path).latest else {
             throw TrainingError.notAModel(path: path.path)
         }

@@ -25,6 +25,7 @@ import Torch
 /// save_dtype: float32          # or bfloat16: the checkpoints' model weights (default: dtype)
 /// max_shard_size: 5GB          # weight files above this are split into shards with an index
 /// activation_checkpointing: false  # recompute each decoder layer in backward
+/// loss_chunk_tokens: 4096      # micro-batches of more tokens compute head + loss this many at a time
 /// lora: {rank: 16, alpha: 32, dropout: 0, targets: [q_proj, v_proj]}  # adapters on a frozen base
 /// zero: 0                      # 1: shard AdamW's state across the data-parallel ranks
 /// ```
@@ -64,7 +65,7 @@ public struct TrainConfig: Settings, Equatable {
         public var dropout = 0.0
         /// HF module names: q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj.
         public var targets = ["q_proj", "v_proj"]
-        public static let knownTargets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+        public static let knownTargets = LoRAConfig.knownTargets
         enum CodingKeys: String, CodingKey { case rank, alpha, dropout, targets }
         public init() {}
         public init(from decoder: Decoder) throws {
@@ -113,8 +114,17 @@ public struct TrainConfig: Settings, Equatable {
     /// The weights and gradients while training. bfloat16 keeps float32 master weights and
     /// moments in the optimizer (docs/training.md says why).
     public var dtype = Precision.float32
+    /// With dtype bfloat16: the optimizer keeps float32 master weights and moments (true), or
+    /// updates the bf16 weights with bf16 moments (false, torchtune's default: half the memory,
+    /// updates below a weight's 2^-8 are lost).
+    public var masterWeights = true
     /// Recompute each decoder layer's forward in backward instead of keeping its activations.
     public var activationCheckpointing = false
+    /// A micro-batch of more tokens than this computes the output head and its loss this many
+    /// tokens at a time (`chunkedCrossEntropy`), so its [tokens, vocab] logits never exist at
+    /// once; smaller ones take the plain logits + cross-entropy path. 0: never chunk. The default
+    /// keeps the demo's and the offline job's 8 x 256 micro-batches on the plain path.
+    public var lossChunkTokens = 4096
     /// Train low-rank adapters on a frozen base instead of every weight.
     public var lora: LoRASpec?
     /// 1: AdamW's moments (and float32 master weights) are sharded across data-parallel ranks.
@@ -133,6 +143,7 @@ public struct TrainConfig: Settings, Equatable {
         case warmupSteps = "warmup_steps", schedule, weightDecay = "weight_decay", beta1, beta2, eps, gradClip = "grad_clip", seed
         case evalEvery = "eval_every", evalBatches = "eval_batches", saveEvery = "save_every", keepLast = "keep_last"
         case saveDtype = "save_dtype", maxShardSize = "max_shard_size", dtype, activationCheckpointing = "activation_checkpointing", lora, zero
+        case masterWeights = "master_weights", lossChunkTokens = "loss_chunk_tokens"
         case logEvery = "log_every", device, nproc
     }
 
@@ -170,8 +181,10 @@ public struct TrainConfig: Settings, Equatable {
         try c.update(&saveDtypeSetting, .saveDtype)
         try c.update(&dtype, .dtype)
         try c.update(&activationCheckpointing, .activationCheckpointing)
+        try c.update(&lossChunkTokens, .lossChunkTokens)
         try c.update(&lora, .lora)
         try c.update(&zero, .zero)
+        try c.update(&masterWeights, .masterWeights)
         try c.update(&maxShardSize, .maxShardSize)
         try c.update(&logEvery, .logEvery)
         try c.update(&device, .device)
@@ -204,8 +217,10 @@ public struct TrainConfig: Settings, Equatable {
         try c.encode(maxShardSize, forKey: .maxShardSize)
         try c.encode(dtype, forKey: .dtype)
         try c.encode(activationCheckpointing, forKey: .activationCheckpointing)
+        try c.encode(lossChunkTokens, forKey: .lossChunkTokens)
         try c.encodeIfPresent(lora, forKey: .lora)
         try c.encode(zero, forKey: .zero)
+        try c.encode(masterWeights, forKey: .masterWeights)
         try c.encode(logEvery, forKey: .logEvery)
         try c.encode(device, forKey: .device)
         try c.encode(nproc, forKey: .nproc)
@@ -255,6 +270,7 @@ public struct TrainConfig: Settings, Equatable {
             throw bad("max_shard_size", "'\(maxShardSize)' is not a size: give bytes (5000000000) or a number with KB, MB, GB, KiB, MiB or GiB (\"5GB\")")
         }
         if nproc < 1 { throw bad("nproc", "must be at least 1") }
+        if lossChunkTokens < 0 { throw bad("loss_chunk_tokens", "must be 0 (never chunk) or positive") }
         if zero != 0 && zero != 1 {
             throw bad("zero", "\(zero) is not built: 0 (every rank holds the whole optimizer state) or 1 (AdamW's state sharded across ranks); full parameter sharding (zero 3) is not built")
         }
@@ -267,6 +283,7 @@ public struct TrainConfig: Settings, Equatable {
                 throw bad("lora.targets", "'\(t)' is not a projection of this model (known: \(LoRASpec.knownTargets.joined(separator: ", ")))")
             }
             if Set(l.targets).count != l.targets.count { throw bad("lora.targets", "names a projection twice") }
+            if model.from == nil { throw bad("lora", "adapters train on a frozen base: set model.from to its checkpoint (a model from scratch, model.config, has nothing to adapt)") }
         }
         do { _ = try Device.parse(device) } catch let e as TorchError { throw bad("device", e.message) }
         if (model.from == nil) == (model.config == nil) { throw bad("model", "give exactly one of model.from (a checkpoint) and model.config (from scratch)") }

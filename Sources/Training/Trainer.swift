@@ -68,18 +68,18 @@ public final class Trainer {
         let start = resumeFrom?.standardizedFileURL ?? (resume ? newest : nil)
         // The memory plan first, from config.json alone (a resumed run's own): a run that cannot
         // fit stops before any weight is loaded.
-        let planned = try start.map { try LlamaConfig.load($0.appendingPathComponent("config.json")) } ?? MemoryPlan.modelConfig(config, manifest: data.manifest)
-        try MemoryPlan(config, model: planned, seqLen: data.manifest.seqLen, device: device).check()
+        let planned = try start.map { try LlamaConfig.load(Checkpoint.modelConfigURL($0)) } ?? MemoryPlan.modelConfig(config, manifest: data.manifest)
+        try MemoryPlan(config, model: planned, seqLen: data.manifest.seqLen, device: device, worldSize: group?.worldSize ?? 1).check()
         if let start {
             model = try Self.resumableModel(start, device: device)
-        } else if let from = config.model.from {
-            model = try Checkpoint.load(URL(fileURLWithPath: from), device: device)
         } else {
-            model = try Llama(config: try Self.scratchConfig(config, data.manifest), generator: Generator(seed: config.model.seed), device: device)
+            let manifest = data.manifest
+            model = try Self.startingModel(config, scratch: { try Self.scratchConfig(config, manifest) }, device: device)
         }
+        model.activationCheckpointing = config.activationCheckpointing
         if let group {
             // Every rank starts from rank 0's weights (identical anyway when seeded alike).
-            for (_, w) in model.parameters { try withNoGrad { try group.broadcast(w, root: 0) } }
+            for (_, w) in model.trainableParameters { try withNoGrad { try group.broadcast(w, root: 0) } }
         }
         // Loaded (or drawn) in float32, then cast: a seed draws the same numbers in either dtype,
         // and a bf16 run's master weights start from the float32 values.
@@ -89,12 +89,16 @@ public final class Trainer {
                                               reason: "\(model.config.vocabSize) is smaller than the dataset's tokenizer (\(data.manifest.vocabularySize))")
         }
         let hp = AdamW.Hyperparameters(learningRate: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay)
-        let trainable = model.parameters
+        let trainable = model.trainableParameters
         let groups = Self.parameterGroups(trainable, weightDecay: config.weightDecay)
-        if config.dtype == .float32, config.zero == 0 {
+        // float32 master weights: for bf16 unless master_weights is false (then AdamW updates the
+        // bf16 weights with bf16 moments, torchtune's pure bf16).
+        let master = config.dtype == .bfloat16 && config.masterWeights
+        if !master, config.zero == 0 {
             optimizer = try ReplicatedAdamW(groups, trainable: trainable.map(\.1), hyperparameters: hp, group: group)
         } else {
-            optimizer = try ShardedAdamW(groups, initial: initial, hyperparameters: hp, group: group, sharded: config.zero == 1, device: device)
+            optimizer = try ShardedAdamW(groups, initial: initial, hyperparameters: hp, group: group, sharded: config.zero == 1, device: device,
+                                         masterDType: master || config.dtype == .float32 ? .float32 : config.dtype.dtype)
         }
         if let start { try restore(from: start) }
         resumedFrom = start
@@ -110,6 +114,13 @@ public final class Trainer {
     /// A device this process cannot use is a config error naming the key.
     public static func device(for config: TrainConfig, localRank: Int = 0, source: String = "train config") throws -> Device {
         do { return try Device.resolve(config.device, defaultIndex: localRank) } catch let e as TorchError {
+            throw TrainingError.invalidConfig(source: source, key: "device", reason: e.message)
+        }
+    }
+
+    /// `config.device` parsed but not opened (a plan for a GPU made on a machine without one).
+    public static func parsedDevice(_ config: TrainConfig, source: String = "train config") throws -> Device {
+        do { return try Device.parse(config.device) } catch let e as TorchError {
             throw TrainingError.invalidConfig(source: source, key: "device", reason: e.message)
         }
     }
@@ -151,6 +162,7 @@ public final class Trainer {
     /// backward, the loss normalised by the window's loss tokens over all ranks, gradients summed
     /// across ranks and clipped. Returns the mean loss, the loss tokens and the gradient norm.
     func forwardBackward() throws -> (loss: Double, lossTokens: Int, gradNorm: Double) {
+        seedDropout()
         // Micro-batch a spans rows [a*G, (a+1)*G) of the step's window, G = batch_size *
         // world_size; rank r takes its batch_size slice of it.
         let global = config.batchSize * worldSize
@@ -166,8 +178,7 @@ public final class Trainer {
         var lossSum = 0.0
         if total > 0 {
             for m in micro {
-                let logits = try model.forward(m.ids, positions: m.positions, documentIDs: m.documents)
-                let ce = try crossEntropy(logits.view([-1, model.config.vocabSize]), m.targets.view([-1]), reduction: .sum)
+                let ce = try summedLoss(m.ids, m.targets, positions: m.positions, documents: m.documents)
                 try (ce / Double(total)).backward()
                 lossSum += try ce.item()
             }
@@ -175,6 +186,20 @@ public final class Trainer {
         if let group { lossSum = try allReduced(lossSum, group) }
         let norm = try optimizer.synchronizeAndClip(maxNorm: config.gradClip > 0 ? config.gradClip : .greatestFiniteMagnitude)
         return (total > 0 ? lossSum / Double(total) : 0, total, norm)
+    }
+
+    /// The summed loss of a micro-batch's loss tokens: logits and cross-entropy, or past
+    /// `loss_chunk_tokens` tokens the head and loss in chunks of that many (the logits of a long
+    /// micro-batch would be the largest tensor of the step).
+    func summedLoss(_ ids: Tensor, _ targets: Tensor, positions: Tensor, documents: Tensor) throws -> Tensor {
+        let chunk = config.lossChunkTokens
+        guard chunk > 0, ids.count > chunk else {
+            let logits = try model.forward(ids, positions: positions, documentIDs: documents)
+            return try crossEntropy(logits.view([-1, model.config.vocabSize]), targets.view([-1]), reduction: .sum)
+        }
+        let hidden = try model.hiddenStates(ids, positions: positions, documentIDs: documents)
+        return try chunkedCrossEntropy(hidden: hidden.view([-1, model.config.hiddenSize]), weight: model.headWeight, targets: targets.view([-1]),
+                                       chunkRows: chunk)
     }
 
     /// Training stopped before the update, so every checkpoint holds finite weights; but the
@@ -202,8 +227,7 @@ public final class Trainer {
             let n = min(config.evalBatches * config.batchSize, val.rows)
             for start in stride(from: 0, to: n, by: config.batchSize) {
                 let b = try val.batch(Array(start..<min(n, start + config.batchSize)), device: device)
-                let logits = try model.forward(b.ids, positions: b.positions, documentIDs: b.documents)
-                sum += try crossEntropy(logits.view([-1, model.config.vocabSize]), b.targets.view([-1]), reduction: .sum).item()
+                sum += try summedLoss(b.ids, b.targets, positions: b.positions, documents: b.documents).item()
                 tokens += b.lossTokens
             }
             return tokens > 0 ? sum / Double(tokens) : nil
@@ -214,7 +238,9 @@ public final class Trainer {
     /// module.to(dtype) does); returns their values before, by name (none when nothing changed).
     static func cast(_ model: Llama, to dtype: DType) throws -> [String: Tensor] {
         var before: [String: Tensor] = [:]
-        for (name, w) in model.parameters where w.dtype != dtype {
+        // The frozen base and the adapters alike with lora (named apart: base names end in .weight).
+        var seen = Set<String>()
+        for (name, w) in model.parameters + model.trainableParameters where w.dtype != dtype && seen.insert(name).inserted {
             before[name] = try w.detach()  // the old storage, kept alive by this handle alone
             try w.setData(try w.to(dtype))
         }
@@ -259,13 +285,10 @@ extension Trainer {
         let dir = folder.checkpointURL(step: step)
         let dtype = config.saveDtype.dtype
         if optimizer.stagesShards { try stageShards() }
-        try Checkpoint.save(model, to: dir, tokenizerFiles: tokenizerFiles, dtype: dtype, maxShardBytes: config.maxShardBytes) { tmp in
-            // Rounded below what training holds, with no master to restore from.
-            if dtype != .float32, dtype != config.dtype.dtype, !optimizer.keepsMasterWeights {
-                let exact = tmp.appendingPathComponent(RunDirectory.exactWeightsFolder)
-                try FileManager.default.createDirectory(at: exact, withIntermediateDirectories: true)
-                try SafeTensors.write(model.parameters, into: exact, dtype: .float32, maxShardBytes: config.maxShardBytes)
-            }
+        // The exact copy only when the files round below what training holds and the optimizer
+        // keeps no master to restore from.
+        let exact = dtype != config.dtype.dtype && !optimizer.keepsMasterWeights
+        try saveModel(to: dir, dtype: dtype, exactCopy: exact) { tmp in
             try optimizer.save(into: tmp, staging: folder.shardStagingURL(step: step))
             try TrainerState(step: step, rowsConsumed: step * config.gradAccum * config.batchSize * worldSize,
                              tokenizerSHA256: data.manifest.tokenizerSHA256, config: config, worldSize: worldSize,
@@ -280,6 +303,7 @@ extension Trainer {
     /// optimizer keeps float32 master weights gives its HF weights as saved; restoring the
     /// optimizer then writes the master over them.
     static func resumableModel(_ dir: URL, device: Device) throws -> Llama {
+        if AdapterCheckpoint.isAdapterFolder(dir) { return try resumableAdapterModel(dir, device: device) }
         let exact = dir.appendingPathComponent(RunDirectory.exactWeightsFolder)
         guard FileManager.default.fileExists(atPath: exact.path) else {
             let trained = try TrainerState.read(from: dir).config
@@ -298,6 +322,7 @@ extension Trainer {
     /// resuming it feeds the same rows as the run that wrote it.
     func restore(from dir: URL) throws {
         let state = try TrainerState.read(from: dir)
+        try checkLoRA(resuming: dir)
         changedSinceCheckpoint = try state.changes(resumingWith: config, worldSize: worldSize, trainRows: data.rows("train"),
                                                    tokenizerSHA256: data.manifest.tokenizerSHA256,
                                                    path: dir.appendingPathComponent(RunDirectory.stateFile).path)

@@ -14,7 +14,7 @@ struct BCSFT: AsyncParsableCommand {
         core (measured: docs/performance.md). Override with BCSFT_TORCH_THREADS and
         BCSFT_BLAS_THREADS.
         """,
-        subcommands: [DoctorCommand.self, TokenizerCommand.self, DatasetCommand.self, TrainCommand.self, SampleCommand.self,
+        subcommands: [DoctorCommand.self, TokenizerCommand.self, DatasetCommand.self, TrainCommand.self, SampleCommand.self, ExportCommand.self,
                       WorldCommand.self, ExtractCommand.self, SolveCommand.self, ImproveCommand.self, GenerateCommand.self,
                       EvalCommand.self, GradeCommand.self, ReportCommand.self, ServeCommand.self, RunCommand.self]
     )

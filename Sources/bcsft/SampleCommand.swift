@@ -39,8 +39,9 @@ struct SampleCommand: ParsableCommand {
         let dev: Device
         do { dev = try Device.resolve(device ?? Backend().device) } catch let e as TorchError { throw ValidationError("--device \(e.message)") }
         let llama = try Checkpoint.load(dir, device: dev)
-        let hasTokenizer = [BPETokenizer.fileName, SentencePieceTokenizer.fileName].contains { FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path) }
-        let tok = hasTokenizer ? try loadTokenizer(at: dir) : nil
+        let tokenizerDir = try Checkpoint.tokenizerFolder(dir)
+        let hasTokenizer = [BPETokenizer.fileName, SentencePieceTokenizer.fileName].contains { FileManager.default.fileExists(atPath: tokenizerDir.appendingPathComponent($0).path) }
+        let tok = hasTokenizer ? try loadTokenizer(at: tokenizerDir) : nil
         var ids: [Int32]
         var stop = llama.stopTokenIDs(tokenizerEOS: tok?.eosID)
         if let promptIDs {
@@ -53,7 +54,7 @@ struct SampleCommand: ParsableCommand {
         } else {
             guard let tok else { throw ValidationError("\(dir.path) holds neither tokenizer.json nor tokenizer.model: use --prompt-ids, or put the tokenizer in the folder") }
             if let template {
-                var chat = try ChatEncoder.forModel(dir, tokenizer: tok, setting: template)
+                var chat = try ChatEncoder.forModel(tokenizerDir, tokenizer: tok, setting: template)
                 if !templateVars.isEmpty {
                     chat = try ChatEncoder(template: chat.template, tokenizer: tok, variables: try TemplateVariable.parse(templateVars, flag: "--template-vars"))
                 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Models
 import Settings
 import Torch
 import Training
@@ -30,17 +31,26 @@ struct TrainCommand: ParsableCommand {
     @Option(help: help("Data-parallel processes to start on this machine (the key nproc).", default: TrainConfig().nproc)) var nproc: Int?
     @Flag(name: .customLong("dry-run"), help: "Print the memory plan (parameters, bytes per parameter, peak per device) and whether it fits; train nothing.")
     var dryRun = false
+    @Option(name: .customLong("device-memory"), help: ArgumentHelp("With --dry-run: each device's memory (\"80GB\", \"141GB\", bytes), to plan a GPU run on any machine; default: this machine's for the CPU.", valueName: "size"))
+    var deviceMemory: String?
 
     func validate() throws {
         guard !(resume && resumeFrom != nil) else { throw ValidationError("give --resume or --resume-from, not both") }
+        if let m = deviceMemory {
+            guard dryRun else { throw ValidationError("--device-memory plans a run: give it with --dry-run") }
+            guard ShardPlan.bytes(parsing: m) != nil else { throw ValidationError("--device-memory '\(m)' is not a size: give bytes or a number with KB, MB, GB, KiB, MiB or GiB (\"80GB\")") }
+        }
     }
 
     func run() throws {
         let cfg = try TrainConfig.load(file: config, overrides: overrides + (nproc.map { ["nproc=\($0)"] } ?? []))
         if dryRun {
             let manifest = try Manifest.load(from: URL(fileURLWithPath: cfg.data))
+            // The device is only parsed, not opened: a GPU run can be planned where there is none.
+            let device = try Trainer.parsedDevice(cfg)
+            let world = ProcessInfo.processInfo.environment["WORLD_SIZE"].flatMap(Int.init) ?? cfg.nproc
             let plan = MemoryPlan(cfg, model: try MemoryPlan.modelConfig(cfg, manifest: manifest), seqLen: manifest.seqLen,
-                                  device: try Trainer.device(for: cfg, localRank: 0))
+                                  isCUDA: device.isCUDA, worldSize: world, deviceMemory: deviceMemory.flatMap(ShardPlan.bytes(parsing:)).map(Double.init))
             print(plan.text)
             try plan.check()
             return

@@ -28,6 +28,20 @@ final class LocalModelTests: XCTestCase {
         }
     }
 
+    /// An adapter folder PEFT saved (no tokenizer of its own): the local backend runs its base
+    /// with the adapters merged, with the base's tokenizer and template, under another name
+    /// (cache key) than the base's.
+    func testAnAdapterFolderRunsOnItsBase() async throws {
+        let fixtures = repoRoot.appendingPathComponent("Tests/ModelsTests/Fixtures")
+        let adapter = try LocalModel(checkpoint: fixtures.appendingPathComponent("lora/qwen2-adapter"), template: "auto")
+        let base = try LocalModel(checkpoint: fixtures.appendingPathComponent("families/qwen2"), template: "auto")
+        XCTAssertNotEqual(adapter.name.split(separator: "@").last, base.name.split(separator: "@").last)
+        let s = Sampling(temperature: 0, maxTokens: 8)
+        let a = try await adapter.complete([.user("Hi")], s), b = try await base.complete([.user("Hi")], s)
+        XCTAssertGreaterThan(try XCTUnwrap(a.usage).completionTokens, 0)
+        XCTAssertNotEqual(a.choices.first?.content, b.choices.first?.content, "the adapters change the greedy reply")
+    }
+
     /// The same completions whether the prompts run one at a time or batched together: greedy,
     /// and sampled (each row draws from a generator seeded by its own request).
     func checkBatchingChangesNothing(_ model: LocalModel, _ prompts: [String], _ s: Sampling) async throws {

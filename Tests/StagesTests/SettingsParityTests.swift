@@ -248,13 +248,14 @@ final class SettingsParityTests: XCTestCase {
     }
 
     /// `bcsft train` reads a configuration whose keys are the train stage's settings plus the
-    /// data and output the stage fills; `--nproc` is the key nproc; `--dry-run` is the command's own
-    /// (it prints the memory plan and trains nothing; the stage checks the same plan before loading).
+    /// data and output the stage fills; `--nproc` is the key nproc; `--dry-run` and its
+    /// `--device-memory` are the command's own (they print the memory plan, for this machine or a
+    /// GPU of that size, and train nothing; the stage checks the same plan before loading).
     func testTrainConfigurationAndStageShareTheirKeys() throws {
         let kind = try kind("train")
         XCTAssertEqual(kind.settingKeys.union(["data", "output"]), Set(TrainConfig.keys))
         let flags = Set(try options(["train"]).compactMap(\.names.first))
-        XCTAssertEqual(flags, ["config", "set", "resume", "resume-from", "nproc", "dry-run"])
+        XCTAssertEqual(flags, ["config", "set", "resume", "resume-from", "nproc", "dry-run", "device-memory"])
         XCTAssertTrue(kind.settingKeys.contains("nproc"))
     }
 }

@@ -34,7 +34,7 @@ final class TrainingHardeningTests: XCTestCase {
         XCTAssertTrue(r.2.contains("field 'num_hidden_layers': 1000000000 is above 1024"), r.2)
         r = try train(base, ["--set", "model.config.num_hidden_layers=1000", "--set", "model.config.hidden_size=8192", "--set", "model.config.intermediate_size=32768"])
         XCTAssertNotEqual(r.0, 0)
-        XCTAssertTrue(r.2.contains("key 'model.config'") && r.2.contains("parameters need") && r.2.contains("for full fp32 fine-tuning"), r.2)
+        XCTAssertTrue(r.2.contains("key 'model.config'") && r.2.contains("parameters need") && r.2.contains("for full fine-tuning in float32"), r.2)
         XCTAssertLessThan(Date().timeIntervalSince(started), 60, "refused before allocating")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/metrics.jsonl").path), "no step ran")
     }
@@ -46,7 +46,7 @@ final class TrainingHardeningTests: XCTestCase {
         let base = try TinyData.yaml(output: out, steps: 2)
         var r = try train(base, ["--dry-run"])
         XCTAssertEqual(r.0, 0, r.2)
-        for line in ["parameters ", "per parameter     16 bytes (fp32 weight, gradient, AdamW's two moments)", "activations ", "peak per device ", ": fits"] {
+        for line in ["parameters ", "per parameter     16 bytes per trainable parameter (fp32 weight, gradient, AdamW's two moments)", "activations ", "peak per device ", ": fits"] {
             XCTAssertTrue(r.1.contains(line), "\(line) in:\n\(r.1)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "a dry run writes nothing")
@@ -54,7 +54,7 @@ final class TrainingHardeningTests: XCTestCase {
                              "--set", "model.config.intermediate_size=32768"])
         XCTAssertNotEqual(r.0, 0)
         XCTAssertTrue(r.1.contains("does not fit"), r.1)
-        XCTAssertTrue(r.2.contains("key 'model.config'") && r.2.contains("for full fp32 fine-tuning"), r.2)
+        XCTAssertTrue(r.2.contains("key 'model.config'") && r.2.contains("for full fine-tuning in float32") && r.2.contains("try dtype bfloat16"), r.2)
         r = try train(base, ["--dry-run", "--set", "batch_size=100000000"])
         XCTAssertTrue(r.2.contains("key 'batch_size'") && r.2.contains("lower batch_size"), r.2)
     }

@@ -5,6 +5,8 @@
 #   shim/torch/check/build_and_run.sh TORCH_DIR [DEVICE]
 # TORCH_DIR holds include/ and lib/: a libtorch download, Python's torch package folder
 # (python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))'), or /usr (Debian).
+# CXX_STD=c++20 for torch 2.11 and later; ONEDNN=0 leaves oneDNN out (for a machine without
+# libdnnl); RUN=0 builds OUT_DIR/check_device and check_distributed and runs nothing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 torch=${1:?usage: build_and_run.sh TORCH_DIR [DEVICE]}
@@ -30,7 +32,7 @@ std=${CXX_STD:-c++17}
 pids=()
 # oneDNN's sgemm for the products where its headers are installed (libdnnl-dev), else ATen only.
 dnnl=(); dnnl_lib=()
-if [ -e /usr/include/oneapi/dnnl/dnnl.h ]; then dnnl=(-DCT_WITH_ONEDNN); dnnl_lib=(-ldnnl); fi
+if [ "${ONEDNN:-1}" != 0 ] && [ -e /usr/include/oneapi/dnnl/dnnl.h ]; then dnnl=(-DCT_WITH_ONEDNN); dnnl_lib=(-ldnnl); fi
 # Every unit under src/ (the bindings) and src/kernels/ (the hand-written ops), as SwiftPM
 # compiles them; object files are named after the unit (the names are unique).
 units=("$here"/../src/*.cpp "$here"/../src/kernels/*.cpp)
@@ -42,11 +44,14 @@ for f in "${units[@]}"; do
   objs+=("$o")
 done
 for p in "${pids[@]}"; do wait "$p"; done
-link=(-L"$libdir" -Wl,-rpath,"$libdir" -Wl,--no-as-needed "${extra[@]}" -ltorch -ltorch_cpu -lc10 "${dnnl_lib[@]}" -lgomp -lm)
+# libdnnl first: a pip libtorch carries oneDNN's symbols too, and the shim's sgemm calls must bind
+# to the system library its headers describe (bound to torch's, they fail with status 3).
+link=(-Wl,--no-as-needed "${dnnl_lib[@]}" -L"$libdir" -Wl,-rpath,"$libdir" "${extra[@]}" -ltorch -ltorch_cpu -lc10 -lgomp -lm)
 for prog in check_device check_distributed; do
   gcc -O2 -I"$here/../include" -c "$here/$prog.c" -o "$out/$prog.o"
   g++ -o "$out/$prog" "$out/$prog.o" "${objs[@]}" "${link[@]}"
 done
+[ "${RUN:-1}" = 0 ] && exit 0
 "$out/check_device" "$dev"
 port=$((29500 + RANDOM % 1000))
 # Gloo where this libtorch ships its headers (Debian's does; pip wheels do not).

@@ -165,11 +165,25 @@ ct_status ct_linear(const ct_tensor *x, const ct_tensor *weight, const ct_tensor
  * broadcastable to [B, H, T, S]. With `causal`, key j is also hidden from query i when
  * j > i + S - T (the last T of S positions; S = T in training), and fp32 CPU tensors skip the
  * products those keys would need. One op with its own backward (no gradient for the mask); fp32
- * CPU tensors go through oneDNN's sgemm with the softmax fused in, others through composed ATen
- * ops (softmax in float32 for half types). A query row whose keys are all masked gives NaN, as
+ * CPU tensors go through oneDNN's sgemm with the softmax fused in, CUDA tensors on a shim built
+ * against torch >= 2 through at::scaled_dot_product_attention (ct_set_attention_backend), others
+ * through composed ATen ops (softmax in float32 for half types). A query row whose keys are all masked gives NaN, as
  * softmax does. The fp32 CPU result is a [B, H, T, Dv] view of [B, T, H, Dv] memory. */
 ct_status ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, const ct_tensor *mask,
                        double scale, bool causal, ct_tensor **out);
+/* Which implementation ct_attention uses. CT_ATTENTION_AUTO (the default): on a shim built
+ * against torch 2 or later, CUDA tensors go through at::scaled_dot_product_attention and every
+ * other tensor through the shim's own (as described above); on torch 1.x, the shim's own for all.
+ * CT_ATTENTION_SHIM: the shim's own for every tensor. CT_ATTENTION_SDPA: SDPA for every tensor
+ * (CPU included, to compare the two); CT_ERROR_INVALID_ARGUMENT on torch 1.x. SDPA gets
+ * the same mask and scale; with `causal` and S = T and no mask it runs causal itself, otherwise
+ * the causal part joins the mask, keeping the last-T-of-S convention above. A query row with
+ * every key masked may give NaN or 0 there, by kernel. Process-wide setting. */
+typedef enum { CT_ATTENTION_AUTO = 0, CT_ATTENTION_SHIM = 1, CT_ATTENTION_SDPA = 2 } ct_attention_backend;
+ct_status ct_set_attention_backend(ct_attention_backend backend);
+ct_status ct_get_attention_backend(ct_attention_backend *out);
+/* Whether this build has at::scaled_dot_product_attention (built against torch >= 2). */
+ct_status ct_has_sdpa(bool *out);
 /* SwiGLU's product silu(gate) * up (same shapes), one op with a closed-form backward; fp32 CPU
  * tensors in one pass each way, others through ATen's silu and product. */
 ct_status ct_swiglu(const ct_tensor *gate, const ct_tensor *up, ct_tensor **out);
@@ -209,6 +223,16 @@ typedef enum { CT_REDUCTION_NONE = 0, CT_REDUCTION_MEAN = 1, CT_REDUCTION_SUM = 
  * returns in the logits' dtype). */
 ct_status ct_cross_entropy(const ct_tensor *logits, const ct_tensor *targets, int64_t ignore_index,
                            ct_reduction reduction, ct_tensor **out);
+/* The summed cross-entropy of the logits hidden [N, D] @ weight[V, D]^T against int64 targets
+ * [N] (rows whose target is ignore_index contribute nothing), computed chunk_rows rows at a
+ * time so that at most [chunk_rows, V] logits exist at once. Returns a float32 scalar. Forward
+ * also takes the gradients of hidden and weight (those that require grad) while each chunk's
+ * logits are at hand, with the softmax in float32 for half types, and keeps only those
+ * ([N, D] and a float32 [V, D]); backward scales them by the incoming gradient. hidden and
+ * weight share dtype and device; a target outside [0, V) is an error naming its row. Pure
+ * ATen ops (src/kernels/chunked_cross_entropy.cpp): CPU and CUDA, float32 and bfloat16. */
+ct_status ct_chunked_cross_entropy(const ct_tensor *hidden, const ct_tensor *weight, const ct_tensor *targets,
+                                   int64_t ignore_index, int64_t chunk_rows, ct_tensor **out);
 /* a where mask is false, value where it is true (mask broadcasts). */
 ct_status ct_masked_fill(const ct_tensor *a, const ct_tensor *mask, double value, ct_tensor **out);
 ct_status ct_where(const ct_tensor *cond, const ct_tensor *a, const ct_tensor *b, ct_tensor **out);
@@ -246,6 +270,9 @@ ct_status ct_to_dtype(const ct_tensor *a, ct_dtype dtype, ct_tensor **out);
 ct_status ct_to_device(const ct_tensor *a, const char *device, ct_tensor **out);
 /* A new tensor with its own storage (autograd history kept). */
 ct_status ct_clone(const ct_tensor *a, ct_tensor **out);
+/* A second handle to the same tensor: not a copy and not a view, the same autograd identity
+ * (gradients recorded through either reach the same graph). Freed on its own. */
+ct_status ct_share(const ct_tensor *a, ct_tensor **out);
 /* A new handle sharing storage, cut from the autograd graph. */
 ct_status ct_detach(const ct_tensor *a, ct_tensor **out);
 /* dst[...] = src in place (broadcasting src), outside autograd. dst is modified. */
@@ -274,6 +301,34 @@ ct_status ct_zero_grad(ct_tensor *t);
  * (may be NULL). Callers restore it when their scope ends. */
 ct_status ct_set_grad_enabled(bool enabled, bool *previous);
 ct_status ct_is_grad_enabled(bool *out);
+
+/* Activation checkpointing (torch.utils.checkpoint's re-entrant variant; src/recompute.cpp).
+ * ct_recompute applies fn to n inputs as one autograd op that keeps only its inputs: forward
+ * runs fn without recording a graph; backward runs fn again with grad enabled on detached
+ * copies of the inputs (requiring grad as the originals did) and back-propagates the incoming
+ * gradient through that graph in a nested backward, so the tensors fn uses besides its inputs
+ * (parameters it closes over) accumulate their .grad there, and the inputs' gradients flow on.
+ * fn must compute the same function both times: anything random in it must replay identically
+ * (draw from state captured before the call, not from a generator that advances).
+ *
+ * The function: reads the n input handles (borrowed, valid during the call; use ct_share to
+ * keep one), writes one new handle to *out (the library takes it) and returns CT_OK; or returns
+ * another status after ct_set_error(message) (a handle it wrote to *out is then freed). It runs once inside
+ * ct_recompute and once inside the ct_backward that reaches the op, possibly on autograd's
+ * device thread; a failure there makes that ct_backward fail with the message. No exception
+ * and no longjmp may leave fn.
+ *
+ * Ownership: ct_recompute takes ctx. release (may be NULL) is called with ctx exactly once: when
+ * the op's autograd node is destroyed (the output and everything derived from it freed), or
+ * before ct_recompute returns when it made no node (grad mode off) or failed. With grad mode on
+ * a node is made even when no input requires grad, so the parameters fn uses get gradients.
+ * Double backward (create_graph) is not supported. */
+typedef ct_status (*ct_recompute_fn)(void *ctx, ct_tensor *const *inputs, int n, ct_tensor **out);
+typedef void (*ct_release_fn)(void *ctx);
+ct_status ct_recompute(ct_recompute_fn fn, void *ctx, ct_release_fn release, ct_tensor *const *inputs, int n,
+                       ct_tensor **out);
+/* Sets this thread's ct_last_error() to message (copied): for callbacks that report a failure. */
+void ct_set_error(const char *message);
 
 /* ---------------------------------------------------------------- random generators */
 

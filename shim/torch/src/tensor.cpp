@@ -86,6 +86,7 @@ using namespace ct;
 extern "C" {
 
 const char *ct_last_error(void) { return ct::last_error.c_str(); }
+void ct_set_error(const char *message) { ct::last_error = message ? message : ""; }
 
 void ct_tensor_free(ct_tensor *t) { delete t; }
 
@@ -400,6 +401,9 @@ ct_status ct_to_device(const ct_tensor *a, const char *dev, ct_tensor **out) {
 }
 ct_status ct_clone(const ct_tensor *a, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(T(a).clone()); });
+}
+ct_status ct_share(const ct_tensor *a, ct_tensor **out) {
+  return boundary(__func__, [&] { CT_OUT(out); *out = wrap(T(a)); });
 }
 ct_status ct_detach(const ct_tensor *a, ct_tensor **out) {
   return boundary(__func__, [&] { CT_OUT(out); *out = wrap(T(a).detach()); });

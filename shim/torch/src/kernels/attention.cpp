@@ -15,11 +15,20 @@
 // [B, T, H, D]), so the linear layers' backward reads them without a copy.
 //
 // Tensors it cannot serve (CUDA, half types, CT_GEMM_ATEN) take the composed ATen path, with
-// the softmax in float32 for half types.
+// the softmax in float32 for half types; except that where the shim is built against torch 2 or
+// later, CUDA tensors go through at::scaled_dot_product_attention (flash and memory-efficient
+// kernels: the [B, H, T, S] scores are never stored), and ct_set_attention_backend can send
+// every tensor there, to compare the two on a CPU.
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
+#include <torch/version.h>
 
+#include <atomic>
 #include <limits>
+
+#if TORCH_VERSION_MAJOR >= 2
+#define CT_HAS_SDPA 1
+#endif
 
 #include "../internal.h"
 #include "parallel.h"
@@ -31,6 +40,32 @@ namespace {
 
 constexpr int64_t kBlock = 64;  // query rows per block
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+std::atomic<int> backend{CT_ATTENTION_AUTO};
+
+#ifdef CT_HAS_SDPA
+// SDPA's is_causal aligns the triangle top-left (key j hidden when j > i); ct_attention's
+// causal hides j > i + S - T. So is_causal only when S = T and nothing else is masked;
+// otherwise the causal part joins the additive mask.
+at::Tensor sdpa(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, const at::Tensor &mask, double scale,
+                bool causal) {
+  int64_t T = q.size(-2), S = k.size(-2);
+  c10::optional<at::Tensor> m;
+  bool is_causal = false;
+  if (causal && !mask.defined() && S == T) {
+    is_causal = true;
+  } else if (causal || mask.defined()) {
+    at::Tensor add = mask.defined() ? mask.to(q.scalar_type()) : at::zeros({T, S}, q.options());
+    if (causal) add = add.masked_fill(at::ones({T, S}, q.options().dtype(at::kBool)).triu(S - T + 1), -INFINITY);
+    m = add;
+  }
+#if TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 1
+  return at::scaled_dot_product_attention(q, k, v, m, 0.0, is_causal, scale);
+#else  // 2.0 has no scale argument and divides by sqrt(D): fold the difference into q
+  return at::scaled_dot_product_attention(q * (scale * std::sqrt(static_cast<double>(q.size(-1)))), k, v, m, 0.0, is_causal);
+#endif
+}
+#endif
 
 at::Tensor composed(const at::Tensor &q, const at::Tensor &k, const at::Tensor &v, const at::Tensor &mask, double scale,
                     bool causal) {
@@ -198,6 +233,13 @@ ct_status ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *
       for (int d = 0; d < 4; ++d)
         require(mt.size(d) == 1 || mt.size(d) == want[d], "attention: the mask does not broadcast to [B, H, T, S]");
     }
+#ifdef CT_HAS_SDPA
+    int b = backend.load();
+    if (b == CT_ATTENTION_SDPA || (b == CT_ATTENTION_AUTO && qt.is_cuda())) {
+      *out = wrap(sdpa(qt, kt, vt, mt, scale, causal));
+      return;
+    }
+#endif
     bool fast = onednn_on() && cpu_float(qt) && cpu_float(kt) && cpu_float(vt) &&
                 (!mt.defined() || (mt.scalar_type() == at::kFloat && mt.device().is_cpu()));
     if (!fast) {
@@ -207,6 +249,29 @@ ct_status ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *
     } else {
       *out = wrap(fused_forward(qt, kt, vt, mt, scale, causal).first);
     }
+  });
+}
+
+ct_status ct_set_attention_backend(ct_attention_backend b) {
+  return boundary(__func__, [&] {
+    require(b == CT_ATTENTION_AUTO || b == CT_ATTENTION_SHIM || b == CT_ATTENTION_SDPA, "unknown attention backend");
+#ifndef CT_HAS_SDPA
+    require(b != CT_ATTENTION_SDPA, "CT_ATTENTION_SDPA needs a shim built against torch 2 or later (this one: " TORCH_VERSION ")");
+#endif
+    backend = b;
+  });
+}
+ct_status ct_get_attention_backend(ct_attention_backend *out) {
+  return boundary(__func__, [&] { CT_OUT(out); *out = static_cast<ct_attention_backend>(backend.load()); });
+}
+ct_status ct_has_sdpa(bool *out) {
+  return boundary(__func__, [&] {
+    CT_OUT(out);
+#ifdef CT_HAS_SDPA
+    *out = true;
+#else
+    *out = false;
+#endif
   });
 }
 

@@ -1,0 +1,110 @@
+import Common
+import Foundation
+import Models
+import Torch
+
+extension TrainConfig.LoRASpec {
+    /// What the model needs of these settings.
+    public var adapterConfig: LoRAConfig { LoRAConfig(rank: rank, alpha: alpha, dropout: dropout, targets: targets) }
+}
+
+/// Training low-rank adapters (`lora`): the base from `model.from` is frozen, only the adapters
+/// go to the optimizer, and each checkpoint is a PEFT adapter folder (adapter_config.json naming
+/// the base's absolute path, adapter_model.safetensors) with the adapters' optimizer state and
+/// the trainer state: no base weights.
+extension Trainer {
+    /// The model a new run starts from: `model.from`'s, with fresh adapters attached when `lora`
+    /// is set (A drawn from `model.seed`), or a model from scratch.
+    static func startingModel(_ config: TrainConfig, scratch: () throws -> LlamaConfig, device: Device) throws -> Llama {
+        guard let from = config.model.from else {
+            return try Llama(config: try scratch(), generator: Generator(seed: config.model.seed), device: device)
+        }
+        let url = URL(fileURLWithPath: from)
+        guard let lora = config.lora else { return try Checkpoint.load(url, device: device) }
+        if AdapterCheckpoint.isAdapterFolder(url) {
+            // PEFT and vLLM find adapters' base through one path; adapters on adapters have none.
+            throw TrainingError.invalidConfig(source: "train config", key: "model.from",
+                                              reason: "\(from) is an adapter folder; lora trains on a plain model: export it merged first (bcsft export \(from) --output DIR) and start from DIR")
+        }
+        let model = try Checkpoint.load(url, device: device)
+        // In the base's dtype: the adapter terms add to its projections' outputs.
+        try model.attach(LoRAAdapters(lora.adapterConfig, model: model.config, generator: Generator(seed: config.model.seed),
+                                      dtype: model.weights["model.embed_tokens.weight"]!.dtype, device: device))
+        return model
+    }
+
+    /// Reseeds the adapters' dropout for the step about to run, from the seed, the step and the
+    /// rank: the masks depend on nothing a resume loses.
+    func seedDropout() {
+        guard let adapters = model.adapters, adapters.config.dropout > 0 else { return }
+        var mix = SplitMix64(seed: config.seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(rank) << 48)
+        adapters.dropoutSeed = mix.next()
+    }
+
+    /// Writes the model part of a checkpoint: the HF folder, or the adapter folder with lora;
+    /// in `dtype`, with the exact float32 copy that resume reads beside it when that rounds and
+    /// `exactCopy` asks for it. `beforeCommit` adds the trainer's files.
+    func saveModel(to dir: URL, dtype: DType, exactCopy: Bool = true, beforeCommit: (URL) throws -> Void) throws {
+        let exact = { (tmp: URL) throws -> URL? in
+            guard dtype != .float32, exactCopy else { return nil }
+            let url = tmp.appendingPathComponent(RunDirectory.exactWeightsFolder)
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            return url
+        }
+        guard let adapters = model.adapters else {
+            try Checkpoint.save(model, to: dir, tokenizerFiles: tokenizerFiles, dtype: dtype, maxShardBytes: config.maxShardBytes) { tmp in
+                if let e = try exact(tmp) { try SafeTensors.write(model.parameters, into: e, dtype: .float32, maxShardBytes: config.maxShardBytes) }
+                try beforeCommit(tmp)
+            }
+            return
+        }
+        let base = try baseFolder()
+        try AdapterCheckpoint.save(adapters, base: base, to: dir, tokenizerFiles: tokenizerFiles, dtype: dtype) { tmp in
+            if let e = try exact(tmp) { try AdapterCheckpoint.writeWeights(adapters, into: e, dtype: .float32) }
+            try beforeCommit(tmp)
+        }
+    }
+
+    /// The base the adapters train on: the resumed checkpoint's (its adapter_config.json), else
+    /// `model.from`, as an absolute path.
+    func baseFolder() throws -> URL {
+        if let r = resumedFrom, AdapterCheckpoint.isAdapterFolder(r) { return try AdapterCheckpoint.readConfig(r).base }
+        return URL(fileURLWithPath: config.model.from ?? "").standardizedFileURL
+    }
+
+    /// An adapter checkpoint's model as training left it: its base with the float32 adapters
+    /// attached (from fp32_weights/ when the adapters beside them were saved rounded).
+    static func resumableAdapterModel(_ dir: URL, device: Device) throws -> Llama {
+        let exact = dir.appendingPathComponent(RunDirectory.exactWeightsFolder)
+        if FileManager.default.fileExists(atPath: exact.appendingPathComponent(AdapterCheckpoint.weightsFile).path) {
+            return try AdapterCheckpoint.loadUnmerged(dir, weights: exact, device: device)
+        }
+        let trained = try TrainerState.read(from: dir).config
+        if !OptimizerCheckpoint.hasMasterWeights(dir), trained.saveDtype != .float32, trained.saveDtype != trained.dtype {
+            throw TrainingError.badState(path: exact.path, reason: "missing: the exact float32 adapters are gone and the adapters beside them "
+                + "were saved in bfloat16, so resuming would not continue the run exactly; start a new output with model.from set to the merged export (bcsft export)")
+        }
+        return try AdapterCheckpoint.loadUnmerged(dir, device: device)
+    }
+
+    /// A resume continues what the checkpoint trained: adapters of the same shape with lora set,
+    /// the whole model without it.
+    func checkLoRA(resuming dir: URL) throws {
+        let path = dir.appendingPathComponent(RunDirectory.stateFile).path
+        switch (model.adapters?.config, config.lora?.adapterConfig) {
+        case (nil, nil): return
+        case (nil, .some):
+            throw TrainingError.badState(path: path, reason: "the checkpoint trained every weight and this run sets lora; to train adapters on it, start a new output with model.from set to it")
+        case (.some, nil):
+            throw TrainingError.badState(path: path, reason: "the checkpoint trained LoRA adapters and this run sets no lora; resume with the checkpoint's lora settings")
+        case let (.some(was), .some(now)):
+            var a = was, b = now
+            a.targets.sort()
+            b.targets.sort()
+            if a != b {
+                throw TrainingError.badState(path: path, reason: "lora is {rank: \(now.rank), alpha: \(now.alpha), dropout: \(now.dropout), targets: \(now.targets)} here but the checkpoint's "
+                    + "adapters are {rank: \(was.rank), alpha: \(was.alpha), dropout: \(was.dropout), targets: \(was.targets)}; resume with the checkpoint's lora settings")
+            }
+        }
+    }
+}
