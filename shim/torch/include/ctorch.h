@@ -293,7 +293,7 @@ ct_status ct_set_grad(ct_tensor *t, const ct_tensor *grad);
 /* Makes data (borrowed; its storage shared, not copied) the contents of t, which keeps its
  * identity, requires_grad and every handle to it, as assigning .data does in Python (what
  * module.to(dtype) does to parameters). Shape and device must match t's; the dtype may differ.
- * Before any backward through t: its gradient and its autograd history keep the old dtype. */
+ * Call it before any backward through t: a gradient t already has keeps the old dtype. */
 ct_status ct_set_data(ct_tensor *t, const ct_tensor *data);
 /* Drops t's gradient (like zero_grad(set_to_none=True)). */
 ct_status ct_zero_grad(ct_tensor *t);
