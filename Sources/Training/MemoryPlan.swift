@@ -6,16 +6,21 @@ import Torch
 /// What a training run will hold per device, worked out from the settings before any weight is
 /// loaded: `bcsft train --dry-run` prints it and every run checks it first.
 ///
-/// Per parameter (bytes), for each way of training:
+/// Per trainable parameter (bytes), for each way of training (e: the dtype's size, 4 or 2; W:
+/// the ranks sharing the optimizer state):
 ///
-/// | setting                                  | weight | gradient | optimizer                       |
-/// |------------------------------------------|--------|----------|---------------------------------|
-/// | dtype float32                            | 4      | 4        | 8: two fp32 moments             |
-/// | dtype bfloat16 (master_weights true)     | 2      | 2        | 12: fp32 master + two moments   |
-/// | dtype bfloat16, master_weights false     | 2      | 2        | 4: two bf16 moments             |
-/// | zero 1 over W ranks                      |        |          | the optimizer column / W        |
-/// | lora: the frozen base                    | 2 or 4 | 0        | 0                               |
-/// | lora: the adapters (in the base's dtype) | as the rows above by dtype and master_weights  |
+/// | setting                                | optimizer           | bytes                          |
+/// |----------------------------------------|---------------------|--------------------------------|
+/// | dtype float32                          | `ReplicatedAdamW`   | 16: weight, gradient, 2 moments |
+/// | dtype bfloat16, master_weights false   | `ReplicatedAdamW`   | 8: the same in bf16            |
+/// | dtype bfloat16 (fp32 master weights)   | `ShardedAdamW`, W 1 | 2e + 16 = 20                   |
+/// | zero 1 over W > 1 ranks                | `ShardedAdamW`      | 2e + m + 4m / W                |
+///
+/// `ShardedAdamW` keeps a master copy (m bytes: 4, or 2 for master_weights false) with its
+/// gradient and two moments for its shard, and gathers every gradient into one flat buffer of
+/// the master's dtype each step (with one shard that buffer is the master's gradient). LoRA's
+/// frozen base holds its weights alone (e bytes); its adapters, in the base's dtype, count as
+/// trainable parameters above.
 ///
 /// The activations are an estimate of what one micro-batch keeps for backward, per token: each
 /// decoder layer's inputs and intermediates (norms, q/k/v and the repeated k/v of grouped-query
@@ -64,8 +69,12 @@ public struct MemoryPlan: Sendable {
         // hold weight, gradient and the optimizer's share; a LoRA base only its weights.
         trainableParameters = c.lora.map { Double(LoRAConfig.parameterCount(m, $0.adapterConfig)) } ?? parameters
         frozenBytes = c.lora == nil ? 0 : parameters * e
-        let optimizer: Double = c.dtype == .float32 ? 8 : c.masterWeights ? 12 : 2 * e
-        bytesPerParameter = 2 * e + optimizer / Double(shards)
+        let master: Double = c.dtype == .float32 || c.masterWeights ? 4 : 2
+        if c.zero == 0, c.dtype == .float32 || !c.masterWeights {
+            bytesPerParameter = 4 * e
+        } else {
+            bytesPerParameter = 2 * e + master + (shards == 1 ? 3 * master : 4 * master / Double(shards))
+        }
         let tokens = Double(c.batchSize) * Double(seqLen)
         let (d, f, layers) = (Double(m.hiddenSize), Double(m.intermediateSize), Double(m.numHiddenLayers))
         let (dq, dkv) = (Double(m.numAttentionHeads * m.headDim), Double(m.numKeyValueHeads * m.headDim))
@@ -103,11 +112,11 @@ public struct MemoryPlan: Sendable {
 
     /// What each trainable parameter holds, in words.
     var perParameter: String {
-        switch (config.dtype, config.masterWeights) {
-        case (.float32, _): return "fp32 weight, gradient, AdamW's two moments" + (shards > 1 ? " (moments sharded)" : "")
-        case (.bfloat16, true): return "bf16 weight and gradient; fp32 master weight and two moments" + (shards > 1 ? " (sharded)" : "")
-        case (.bfloat16, false): return "bf16 weight, gradient and two moments" + (shards > 1 ? " (moments sharded)" : "")
-        }
+        let w = config.dtype == .float32 ? "fp32" : "bf16"
+        if config.zero == 0, config.dtype == .float32 || !config.masterWeights { return "\(w) weight, gradient, AdamW's two moments" }
+        let m = config.dtype == .float32 || config.masterWeights ? "fp32" : "bf16"
+        return "\(w) weight and gradient, a \(m) flat gradient buffer; \(m) master weight, its gradient and two moments"
+            + (shards > 1 ? " sharded over \(shards) ranks" : "")
     }
 
     /// Refuses a plan that cannot fit the device, naming what to lower: the model (or the mode)

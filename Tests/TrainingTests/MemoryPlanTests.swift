@@ -28,12 +28,13 @@ final class MemoryPlanTests: XCTestCase {
         let fp32 = try plan { _ in }
         XCTAssertEqual(fp32.parameters, 8.03e9, accuracy: 0.01e9, "Llama-3.1-8B's published size")
         XCTAssertEqual(fp32.bytesPerParameter, 16)
-        XCTAssertEqual(try plan { $0.dtype = .bfloat16 }.bytesPerParameter, 16, "bf16 weight + gradient, fp32 master + moments")
+        XCTAssertEqual(try plan { $0.dtype = .bfloat16 }.bytesPerParameter, 20, "bf16 weight + gradient; fp32 master, its gradient, moments")
         XCTAssertEqual(try plan { $0.dtype = .bfloat16; $0.masterWeights = false }.bytesPerParameter, 8)
-        // zero 1 divides the optimizer's share by the ranks, not the weights or gradients.
-        XCTAssertEqual(try plan({ $0.dtype = .bfloat16; $0.zero = 1 }, world: 8).bytesPerParameter, 4 + 12.0 / 8)
-        XCTAssertEqual(try plan({ $0.zero = 1; $0.nproc = 4 }, world: 4).bytesPerParameter, 8 + 8.0 / 4)
-        XCTAssertEqual(try plan({ $0.dtype = .bfloat16 }, world: 8).bytesPerParameter, 16, "without zero every rank holds it all")
+        // zero 1 divides the master's share by the ranks, not the weights, gradients or flat buffer.
+        XCTAssertEqual(try plan({ $0.dtype = .bfloat16; $0.zero = 1 }, world: 8).bytesPerParameter, 4 + 4 + 16.0 / 8)
+        XCTAssertEqual(try plan({ $0.zero = 1; $0.nproc = 4 }, world: 4).bytesPerParameter, 8 + 4 + 16.0 / 4)
+        XCTAssertEqual(try plan({ $0.dtype = .bfloat16; $0.masterWeights = false; $0.zero = 1 }, world: 8).bytesPerParameter, 4 + 2 + 8.0 / 8)
+        XCTAssertEqual(try plan({ $0.dtype = .bfloat16 }, world: 8).bytesPerParameter, 20, "without zero every rank holds it all")
     }
 
     /// PEFT reports 6,815,744 trainable parameters for rank 16 on q_proj and v_proj of Llama 3 8B.
