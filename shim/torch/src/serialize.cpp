@@ -1,6 +1,10 @@
 // Named-tensor files in torch.save's format, through libtorch's pickler.
 #include <ATen/ATen.h>
+#include <caffe2/serialize/inline_container.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/import_read.h>
 #include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 
 #include <cstdio>
 #include <fstream>
@@ -25,12 +29,27 @@ ct_status ct_save(const char *path, const char *const *names, ct_tensor *const *
       require(names[i] != nullptr, "a name is NULL");
       dict.insert(names[i], T(tensors[i]).detach().to(at::kCPU));
     }
-    std::vector<char> bytes = torch::jit::pickle_save(dict);
+    // torch.save's zip layout (archive/data.pkl + one record per storage), written straight to
+    // the file: torch::jit::pickle_save would first build the whole file in memory, a second copy
+    // of every tensor (the optimizer's moments are twice the model).
     std::string tmp = std::string(path) + ".tmp";
     {
       std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
       if (!f) throw std::runtime_error(std::string("cannot open ") + tmp + " for writing");
-      f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+      std::vector<char> program;
+      // No type tags on the dict: PyTorch >= 2.6's torch.load (weights_only by default) refuses
+      // the torch.jit global that a tag calls; an untagged dict of tensors loads there and in 1.13.
+      torch::jit::Pickler pickler([&](const char *p, size_t k) { program.insert(program.end(), p, p + k); }, nullptr, nullptr,
+                                  nullptr, nullptr, /*tag_aggregates=*/false);
+      pickler.protocol();
+      pickler.pushIValue(dict);
+      pickler.stop();
+      caffe2::serialize::PyTorchStreamWriter writer([&](const void *p, size_t k) -> size_t {
+        f.write(static_cast<const char *>(p), static_cast<std::streamsize>(k));
+        return f ? k : 0;
+      });
+      torch::jit::writeArchiveAndTensors("data", program.data(), program.size(), pickler.tensorData(), writer);
+      writer.writeEndOfFile();
       f.flush();
       if (!f) throw std::runtime_error(std::string("write failed: ") + tmp);
     }
@@ -44,10 +63,13 @@ ct_status ct_load(const char *path, ct_named_tensors **out) {
     require(path != nullptr, "path is NULL");
     std::ifstream f(path, std::ios::binary);
     if (!f) throw std::runtime_error(std::string(path) + ": cannot open file");
-    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    f.close();
+    // Record by record from the file (torch::jit::pickle_load would first read it whole into
+    // memory, a second copy of every tensor).
     at::IValue v;
     try {
-      v = torch::jit::pickle_load(bytes);
+      caffe2::serialize::PyTorchStreamReader reader{std::string(path)};
+      v = torch::jit::readArchiveAndTensors("data", "", "", {}, {}, {}, reader);
     } catch (const c10::Error &e) {
       throw std::runtime_error(std::string(path) + ": not a readable torch.save file: " + e.what_without_backtrace());
     }
