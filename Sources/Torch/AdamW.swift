@@ -82,6 +82,8 @@ public final class AdamW: @unchecked Sendable {
         }
     }
 
+    /// Parameter `index`'s step and moments, sharing the optimizer's storage (the next step
+    /// changes them; clone what must outlive it): a checkpoint writes them without a copy.
     public func state(of index: Int) throws -> ParameterState {
         var step: Int64 = 0
         var m: OpaquePointer?, v: OpaquePointer?

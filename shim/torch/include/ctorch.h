@@ -367,8 +367,9 @@ ct_status ct_adamw_zero_grad(ct_adamw *opt);
 ct_status ct_adamw_param_count(const ct_adamw *opt, int *out);
 /* Bytes of the moment tensors the optimizer holds now (0 before the first step allocates them). */
 ct_status ct_adamw_state_bytes(const ct_adamw *opt, int64_t *out);
-/* Parameter i's state for checkpoints: step count and the two moment tensors (new handles;
- * *exp_avg and *exp_avg_sq are NULL before the first step touched it). */
+/* Parameter i's state for checkpoints: step count and the two moment tensors (new handles
+ * sharing the optimizer's storage, so the next step changes them: clone to keep them; *exp_avg
+ * and *exp_avg_sq are NULL before the first step touched it). */
 ct_status ct_adamw_get_state(const ct_adamw *opt, int i, int64_t *step, ct_tensor **exp_avg,
                              ct_tensor **exp_avg_sq);
 /* Restores parameter i's state (tensors are copied; shapes must match the parameter). */

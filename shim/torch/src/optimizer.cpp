@@ -118,8 +118,9 @@ ct_status ct_adamw_get_state(const ct_adamw *opt, int i, int64_t *step, ct_tenso
     CT_OUT(exp_avg_sq);
     require(opt != nullptr, "optimizer is NULL");
     auto &s = const_cast<ct_adamw *>(opt)->at_index(i);
-    auto m = s.exp_avg.defined() ? wrap(s.exp_avg.detach().clone()) : nullptr;
-    auto v = s.exp_avg_sq.defined() ? wrap(s.exp_avg_sq.detach().clone()) : nullptr;
+    // Shared, not copied: a checkpoint writes them at once, and a copy would double the moments.
+    auto m = s.exp_avg.defined() ? wrap(s.exp_avg.detach()) : nullptr;
+    auto v = s.exp_avg_sq.defined() ? wrap(s.exp_avg_sq.detach()) : nullptr;
     *step = s.step;
     *exp_avg = m;
     *exp_avg_sq = v;
