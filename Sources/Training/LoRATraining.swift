@@ -20,17 +20,30 @@ extension Trainer {
             return try Llama(config: try scratch(), generator: Generator(seed: config.model.seed), device: device)
         }
         let url = URL(fileURLWithPath: from)
-        guard let lora = config.lora else { return try Checkpoint.load(url, device: device) }
+        let dtype = try loadDType(config, folder: url)
+        guard let lora = config.lora else { return try Checkpoint.load(url, dtype: dtype, device: device) }
         if AdapterCheckpoint.isAdapterFolder(url) {
             // PEFT and vLLM find adapters' base through one path; adapters on adapters have none.
             throw TrainingError.invalidConfig(source: "train config", key: "model.from",
                                               reason: "\(from) is an adapter folder; lora trains on a plain model: export it merged first (bcsft export \(from) --output DIR) and start from DIR")
         }
-        let model = try Checkpoint.load(url, device: device)
+        let model = try Checkpoint.load(url, dtype: dtype, device: device)
         // In the base's dtype: the adapter terms add to its projections' outputs.
         try model.attach(LoRAAdapters(lora.adapterConfig, model: model.config, generator: Generator(seed: config.model.seed),
                                       dtype: model.weights["model.embed_tokens.weight"]!.dtype, device: device))
         return model
+    }
+
+    /// The dtype to read `model.from` in: the training dtype, so a bf16 run of a bf16 student
+    /// never holds it in float32 (an 8B student is 32 GB so); float32 where the run keeps float32
+    /// master weights and the folder's config.json says its weights are float32 (or does not say),
+    /// so the master starts from the values the files hold.
+    static func loadDType(_ config: TrainConfig, folder: URL) throws -> DType {
+        guard config.dtype != .float32 else { return .float32 }
+        guard config.masterWeights, config.lora == nil else { return config.dtype.dtype }
+        let data = try Data(contentsOf: Checkpoint.modelConfigURL(folder))
+        let stored = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["torch_dtype"] as? String
+        return stored == "bfloat16" ? .bfloat16 : .float32
     }
 
     /// Reseeds the adapters' dropout for the step about to run, from the seed, the step and the

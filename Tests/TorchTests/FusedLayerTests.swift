@@ -127,4 +127,26 @@ final class FusedLayerTests: XCTestCase {
         try loss.backward()
         XCTAssertEqual(try XCTUnwrap(x.grad).dtype, .bfloat16)
     }
+
+    /// bf16 attention on the CPU is the fp32 kernel over float32 copies, rounded back: the same
+    /// output and gradients as running it in float32 and rounding, with a packed-document mask.
+    func testBFloat16AttentionOnTheCPUIsTheFloat32KernelRounded() throws {
+        let g = try Generator(seed: 9)
+        let (q, k, v) = (try Tensor.randn([2, 3, 17, 8], generator: g).to(.bfloat16), try Tensor.randn([2, 3, 17, 8], generator: g).to(.bfloat16),
+                         try Tensor.randn([2, 3, 17, 8], generator: g).to(.bfloat16))
+        let docs = try Tensor((0..<34).map { Int64($0 % 17 < 9 ? 0 : 1) }).view([2, 17])
+        let allowed = try docs.unsqueeze(-1).eq(docs.unsqueeze(-2)).unsqueeze(1)
+        func run(_ dtype: DType) throws -> (out: [Float], grads: [[Float]]) {
+            let xs = try [q, k, v].map { try $0.to(dtype).detach().requiresGrad(true) }
+            let mask = try Tensor.zeros(allowed.shape, dtype: dtype).maskedFill(allowed.logicalNot(), -.infinity)
+            let y = try Tensor.attention(q: xs[0], k: xs[1], v: xs[2], mask: mask, scale: 0.35, causal: true)
+            XCTAssertEqual(y.dtype, dtype)
+            let rounded = try y.to(.bfloat16)
+            try (rounded.to(.float32) * Tensor.arange(0, 8)).sum().backward()
+            return (try rounded.to(.float32).toArray(Float.self), try xs.map { try XCTUnwrap($0.grad).to(.bfloat16).to(.float32).toArray(Float.self) })
+        }
+        let (half, single) = (try run(.bfloat16), try run(.float32))
+        XCTAssertEqual(half.out, single.out, "the output is the fp32 kernel's, rounded")
+        for (a, b) in zip(half.grads, single.grads) { assertClose(a, b, tol: 1e-2, "gradients in bf16") }
+    }
 }

@@ -42,6 +42,26 @@ final class PrecisionTests: XCTestCase {
     /// mostly averaging out over a step's tokens, and the runs drift apart as the weights they
     /// update differ in their low bits). 0.02 leaves a sixfold margin for other CPUs' kernels and
     /// is still far below the loss's fall over these steps (over 3 nats).
+    /// A bf16 run reads a bf16 student folder in bf16 (never a float32 copy of it); float32 only
+    /// where float32 master weights should start from float32 values the folder holds.
+    func testModelFromIsReadInTheTrainingDType() throws {
+        func folder(_ torchDType: String?) throws -> URL {
+            let f = dir.appendingPathComponent("student-\(torchDType ?? "unsaid")")
+            try FileManager.default.createDirectory(at: f, withIntermediateDirectories: true)
+            let config: [String: Any] = torchDType.map { ["hidden_size": 8, "torch_dtype": $0] } ?? ["hidden_size": 8]
+            try JSONSerialization.data(withJSONObject: config).write(to: f.appendingPathComponent("config.json"))
+            return f
+        }
+        var c = TrainConfig(data: "d", output: "o", steps: 1)
+        XCTAssertEqual(try Trainer.loadDType(c, folder: try folder("bfloat16")), .float32, "float32 training")
+        c.dtype = .bfloat16
+        XCTAssertEqual(try Trainer.loadDType(c, folder: try folder("bfloat16")), .bfloat16)
+        XCTAssertEqual(try Trainer.loadDType(c, folder: try folder("float32")), .float32, "the master starts from the stored float32")
+        XCTAssertEqual(try Trainer.loadDType(c, folder: try folder(nil)), .float32)
+        c.masterWeights = false
+        XCTAssertEqual(try Trainer.loadDType(c, folder: try folder("float32")), .bfloat16, "no master: nothing needs float32")
+    }
+
     func testBFloat16FollowsFloat32() throws {
         let f = try config("f32", steps: 50)
         let b = try config("bf16", steps: 50, overrides: ["dtype=bfloat16"])

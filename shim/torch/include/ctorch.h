@@ -165,8 +165,9 @@ ct_status ct_linear(const ct_tensor *x, const ct_tensor *weight, const ct_tensor
  * broadcastable to [B, H, T, S]. With `causal`, key j is also hidden from query i when
  * j > i + S - T (the last T of S positions; S = T in training), and fp32 CPU tensors skip the
  * products those keys would need. One op with its own backward (no gradient for the mask); fp32
- * CPU tensors go through oneDNN's sgemm with the softmax fused in, CUDA tensors on a shim built
- * against torch >= 2 through at::scaled_dot_product_attention (ct_set_attention_backend), others
+ * CPU tensors go through oneDNN's sgemm with the softmax fused in (bf16/fp16 CPU tensors too,
+ * over float32 copies, the result rounded back), CUDA tensors on a shim built against
+ * torch >= 2 through at::scaled_dot_product_attention (ct_set_attention_backend), others
  * through composed ATen ops (softmax in float32 for half types). A query row whose keys are all masked gives NaN, as
  * softmax does. The fp32 CPU result is a [B, H, T, Dv] view of [B, T, H, Dv] memory. */
 ct_status ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *v, const ct_tensor *mask,

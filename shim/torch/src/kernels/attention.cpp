@@ -14,7 +14,8 @@
 // to [B, T, H * Dv] is free, and gradients take their input's layout (the value projection's
 // [B, T, H, D]), so the linear layers' backward reads them without a copy.
 //
-// Tensors it cannot serve (CUDA, half types, CT_GEMM_ATEN) take the composed ATen path, with
+// Half types on the CPU run it over float32 copies (see ct_attention). Tensors it cannot serve
+// (CUDA, CT_GEMM_ATEN) take the composed ATen path, with
 // the softmax in float32 for half types; except that where the shim is built against torch 2 or
 // later, CUDA tensors go through at::scaled_dot_product_attention (flash and memory-efficient
 // kernels: the [B, H, T, S] scores are never stored), and ct_set_attention_backend can send
@@ -240,6 +241,21 @@ ct_status ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *
       return;
     }
 #endif
+    auto half = [](const at::Tensor &t) { return t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kHalf; };
+    if (onednn_on() && qt.device().is_cpu() && half(qt) && kt.scalar_type() == qt.scalar_type() &&
+        vt.scalar_type() == qt.scalar_type() && (!mt.defined() || mt.device().is_cpu())) {
+      // Half types on the CPU: the fp32 kernel over float32 copies of q, k and v, the result
+      // rounded back. The composed path would keep [B, H, T, S] scores and probabilities for
+      // backward (a gigabyte a step at 1k tokens for a 100M model); this keeps q, k and v in
+      // float32, and its softmax is float32 as the composed path's is.
+      auto q32 = qt.to(at::kFloat), k32 = kt.to(at::kFloat), v32 = vt.to(at::kFloat);
+      at::Tensor m32 = mt.defined() ? mt.to(at::kFloat) : at::Tensor();
+      at::Tensor o = tracked({q32, k32, v32})
+                         ? Attention::apply(q32, k32, v32, m32.defined() ? c10::optional<at::Tensor>(m32) : c10::nullopt, scale, causal)
+                         : fused_forward(q32, k32, v32, m32, scale, causal).first;
+      *out = wrap(o.to(qt.scalar_type()));
+      return;
+    }
     bool fast = onednn_on() && cpu_float(qt) && cpu_float(kt) && cpu_float(vt) &&
                 (!mt.defined() || (mt.scalar_type() == at::kFloat && mt.device().is_cpu()));
     if (!fast) {
