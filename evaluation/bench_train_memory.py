@@ -4,7 +4,8 @@
 
 The model: a Llama of about 100M parameters (vocab 32000, dim 768, 8 layers, 12 heads, 4 key-value
 heads, ffn 2048, untied head), made once by transformers and saved as a folder both sides load
-(`model.from`). One row of --tokens tokens per step (batch 1), AdamW (lr 1e-4, betas 0.9/0.95,
+(`model.from`). One row of --tokens tokens per step (batch 1; then a bf16_full / bf16_ckpt pair at
+--ckpt-batch rows, where activations weigh more), AdamW (lr 1e-4, betas 0.9/0.95,
 decay 0.1 on matrices), clipping at 1.0. bcsft trains on packed rows of the smoke SFT records
 (documents masked from each other, loss on assistant tokens); HF on random ids of the same length
 with the loss on every token: the same products and the same optimizer per step.
@@ -74,6 +75,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tokens", type=int, default=1024)
     ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--ckpt-batch", type=int, default=4,
+                    help="rows per step of a second bf16_full / bf16_ckpt pair, where activations weigh more (0: skip it)")
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--repeats", type=int, default=None, help=argparse.SUPPRESS)  # make bench passes the model drivers' flags
     a, _ = ap.parse_known_args()
@@ -88,9 +91,10 @@ def main():
     make_model(base)
     ds = make_dataset(bcsft, scratch, a.tokens)
     mib = 1 << 20
-    for mode in a.modes.split(","):
-        cfg_out = os.path.join(scratch, f"run-{mode}")
-        cfg = {"data": ds, "output": cfg_out, "model": {"from": base}, "steps": a.steps, "batch_size": 1, "grad_accum": 1,
+    runs = [(m, 1) for m in a.modes.split(",")] + ([("bf16_full", a.ckpt_batch), ("bf16_ckpt", a.ckpt_batch)] if a.ckpt_batch > 1 else [])
+    for mode, batch in runs:
+        cfg_out = os.path.join(scratch, f"run-{mode}-{batch}")
+        cfg = {"data": ds, "output": cfg_out, "model": {"from": base}, "steps": a.steps, "batch_size": batch, "grad_accum": 1,
                "lr": 1e-4, "warmup_steps": 0, "schedule": "constant", "weight_decay": 0.1, "beta1": 0.9, "beta2": 0.95,
                "grad_clip": 1.0, "save_every": 0, "keep_last": 1, **MODES[mode]}
         path = cfg_out + ".json"
@@ -102,14 +106,16 @@ def main():
             lines = [json.loads(x) for x in f if x.strip()]
         speeds = [x["tokens_per_s"] for x in lines if "tokens_per_s" in x][1:]
         ours_tps = benchlib.median(speeds) if speeds else None
-        hf_out, hf_peak = peak_of([HF2_PYTHON, WORKER, "--model", base, "--mode", mode, "--tokens", str(a.tokens), "--steps", str(a.steps)])
+        hf_out, hf_peak = peak_of([HF2_PYTHON, WORKER, "--model", base, "--mode", mode, "--tokens", str(a.tokens), "--steps", str(a.steps),
+                              "--batch", str(batch)])
         hf = json.loads(hf_out.strip().splitlines()[-1])
-        extra = dict(mode=mode, tokens=a.tokens, steps=a.steps, settings=MODES[mode], parameters=hf["parameters"], trainable=hf["trainable"],
+        extra = dict(mode=mode, tokens=a.tokens, batch=batch, steps=a.steps, settings=MODES[mode], parameters=hf["parameters"], trainable=hf["trainable"],
                      ours_rss_runtime=ours_runtime, hf_rss_runtime=hf["rss_runtime"], ours_peak_above_runtime=ours_peak - ours_runtime,
                      hf_peak_above_runtime=hf_peak - hf["rss_runtime"], hf_torch=hf["torch"], hf_transformers=hf["transformers"])
-        benchlib.record(f"train_peak_rss[{mode}]", ours_peak / mib, hf_peak / mib, "MiB", "ours <= HF's", **extra)
-        benchlib.record(f"train_tokens_per_s[{mode}]", ours_tps, hf["tokens_per_s"], "tokens/s", "ours >= HF's", **extra)
-        print(f"{mode:10s} peak RSS ours {ours_peak / mib:7.0f} MiB (runtime {ours_runtime / mib:.0f}) HF {hf_peak / mib:7.0f} MiB "
+        label = mode if batch == 1 else f"{mode},batch {batch}"
+        benchlib.record(f"train_peak_rss[{label}]", ours_peak / mib, hf_peak / mib, "MiB", "ours <= HF's", **extra)
+        benchlib.record(f"train_tokens_per_s[{label}]", ours_tps, hf["tokens_per_s"], "tokens/s", "ours >= HF's", **extra)
+        print(f"{label:10s} peak RSS ours {ours_peak / mib:7.0f} MiB (runtime {ours_runtime / mib:.0f}) HF {hf_peak / mib:7.0f} MiB "
               f"(runtime {hf['rss_runtime'] / mib:.0f}); tokens/s ours {ours_tps or 0:7.1f} HF {hf['tokens_per_s']:7.1f}", flush=True)
 
 

@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--mode", required=True, choices=["fp32_full", "bf16_full", "bf16_pure", "bf16_ckpt", "lora"])
     ap.add_argument("--tokens", type=int, default=1024)
+    ap.add_argument("--batch", type=int, default=1, help="rows of --tokens tokens per step")
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the device check's GPU comparison)")
@@ -64,7 +65,7 @@ def main():
     cuda = a.device.startswith("cuda")
     seconds = []
     for _ in range(a.steps):
-        ids = torch.randint(0, vocab, (1, a.tokens), generator=g).to(a.device)
+        ids = torch.randint(0, vocab, (a.batch, a.tokens), generator=g).to(a.device)
         if cuda:
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -80,10 +81,10 @@ def main():
     steady = sorted(seconds[1:] or seconds)
     median = steady[len(steady) // 2]
     print(json.dumps({
-        "mode": a.mode, "tokens": a.tokens, "steps": a.steps,
+        "mode": a.mode, "tokens": a.tokens, "batch": a.batch, "steps": a.steps,
         "parameters": sum(p.numel() for p in model.parameters()),
         "trainable": sum(p.numel() for p in params),
-        "tokens_per_s": a.tokens / median, "step_seconds": seconds,
+        "tokens_per_s": a.batch * a.tokens / median, "step_seconds": seconds,
         "rss_runtime": rss_runtime,
         "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "cuda_max_allocated": torch.cuda.max_memory_allocated() if cuda else None,
