@@ -43,6 +43,7 @@ struct TrainStage: StepStage {
         defer { launcher.stop() }
         let trainer = try Trainer(cfg, resume: context.resuming, group: launcher.group, device: launcher.device)
         context.log("model: \(trainer.model.parameterCount) parameters, \(cfg.steps) steps on \(launcher.worldSize) process(es)")
+        for line in trainer.memoryPlan.text.split(separator: "\n") { context.log("plan: \(line)") }
         // Ctrl-C stops between steps; the next run resumes from the last checkpoint.
         try trainer.run(progress: { event in
             switch event {

@@ -28,6 +28,9 @@ public final class Trainer {
     /// The checkpoint this run continues, if any.
     public private(set) var resumedFrom: URL?
     public let folder: RunDirectory
+    /// What this run holds per device, as `bcsft train --dry-run` prints it (checked before
+    /// any weight was loaded).
+    public let memoryPlan: MemoryPlan
     let data: PackedDataset
     let optimizer: TrainingOptimizer
     var source: BatchSource
@@ -69,7 +72,8 @@ public final class Trainer {
         // The memory plan first, from config.json alone (a resumed run's own): a run that cannot
         // fit stops before any weight is loaded.
         let planned = try start.map { try LlamaConfig.load(Checkpoint.modelConfigURL($0)) } ?? MemoryPlan.modelConfig(config, manifest: data.manifest)
-        try MemoryPlan(config, model: planned, seqLen: data.manifest.seqLen, device: device, worldSize: group?.worldSize ?? 1).check()
+        memoryPlan = MemoryPlan(config, model: planned, seqLen: data.manifest.seqLen, device: device, worldSize: group?.worldSize ?? 1)
+        try memoryPlan.check()
         if let start {
             model = try Self.resumableModel(start, device: device)
         } else {

@@ -66,6 +66,7 @@ struct TrainCommand: ParsableCommand {
             let lead = launcher.rank == 0
             if lead {
                 print("model: \(trainer.model.parameterCount) parameters on \(trainer.device); \(cfg.steps) steps of \(cfg.gradAccum) x \(cfg.batchSize) rows x \(launcher.worldSize) process(es)")
+                for line in trainer.memoryPlan.text.split(separator: "\n") { print("plan: \(line)") }
             }
             let bar = ProgressBar(label: "train", total: cfg.steps, startingAt: trainer.step)
             try trainer.run { event in

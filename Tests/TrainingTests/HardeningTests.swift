@@ -57,6 +57,13 @@ final class TrainingHardeningTests: XCTestCase {
         XCTAssertTrue(r.2.contains("key 'model.config'") && r.2.contains("for full fine-tuning in float32") && r.2.contains("try dtype bfloat16"), r.2)
         r = try train(base, ["--dry-run", "--set", "batch_size=100000000"])
         XCTAssertTrue(r.2.contains("key 'batch_size'") && r.2.contains("lower batch_size"), r.2)
+        // A GPU run planned here: the size given, CUDA only parsed.
+        r = try train(base, ["--dry-run", "--set", "device=cuda", "--set", "dtype=bfloat16", "--device-memory", "1MB"])
+        XCTAssertTrue(r.1.contains("mode              full fine-tuning in bfloat16, float32 master weights") && r.1.contains("does not fit"), r.1)
+        // A real run prints the same plan before its first step.
+        r = try train(base)
+        XCTAssertEqual(r.0, 0, r.2)
+        XCTAssertTrue(r.1.contains("plan: per parameter     16 bytes per trainable parameter"), r.1)
     }
 
     func testAFolderThatIsNotARunIsNotWrittenInto() throws {
