@@ -39,8 +39,7 @@ extension Trainer {
     /// master weights and the folder's config.json says its weights are float32 (or does not say),
     /// so the master starts from the values the files hold.
     static func loadDType(_ config: TrainConfig, folder: URL) throws -> DType {
-        guard config.dtype != .float32 else { return .float32 }
-        guard config.masterWeights, config.lora == nil else { return config.dtype.dtype }
+        guard config.keepsFloat32Master, config.lora == nil else { return config.dtype.dtype }
         let data = try Data(contentsOf: Checkpoint.modelConfigURL(folder))
         let stored = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["torch_dtype"] as? String
         return stored == "bfloat16" ? .bfloat16 : .float32
@@ -57,9 +56,9 @@ extension Trainer {
     /// Writes the model part of a checkpoint: the HF folder, or the adapter folder with lora;
     /// in `dtype`, with the exact float32 copy that resume reads beside it when that rounds and
     /// `exactCopy` asks for it. `beforeCommit` adds the trainer's files.
-    func saveModel(to dir: URL, dtype: DType, exactCopy: Bool = true, beforeCommit: (URL) throws -> Void) throws {
+    func saveModel(to dir: URL, dtype: DType, exactCopy: Bool, beforeCommit: (URL) throws -> Void) throws {
         let exact = { (tmp: URL) throws -> URL? in
-            guard dtype != .float32, exactCopy else { return nil }
+            guard exactCopy else { return nil }
             let url = tmp.appendingPathComponent(RunDirectory.exactWeightsFolder)
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
             return url
@@ -88,15 +87,10 @@ extension Trainer {
     /// An adapter checkpoint's model as training left it: its base with the float32 adapters
     /// attached (from fp32_weights/ when the adapters beside them were saved rounded).
     static func resumableAdapterModel(_ dir: URL, device: Device) throws -> Llama {
-        let exact = dir.appendingPathComponent(RunDirectory.exactWeightsFolder)
-        if FileManager.default.fileExists(atPath: exact.appendingPathComponent(AdapterCheckpoint.weightsFile).path) {
+        if let exact = RunDirectory.exactWeights(of: dir), FileManager.default.fileExists(atPath: exact.appendingPathComponent(AdapterCheckpoint.weightsFile).path) {
             return try AdapterCheckpoint.loadUnmerged(dir, weights: exact, device: device)
         }
-        let trained = try TrainerState.read(from: dir).config
-        if !OptimizerCheckpoint.hasMasterWeights(dir), trained.saveDtype != .float32, trained.saveDtype != trained.dtype {
-            throw TrainingError.badState(path: exact.path, reason: "missing: the exact float32 adapters are gone and the adapters beside them "
-                + "were saved in bfloat16, so resuming would not continue the run exactly; start a new output with model.from set to the merged export (bcsft export)")
-        }
+        try refuseRoundedResume(dir, what: "adapters", restart: "the merged export (bcsft export)")
         return try AdapterCheckpoint.loadUnmerged(dir, device: device)
     }
 

@@ -69,8 +69,8 @@ public struct MemoryPlan: Sendable {
         // hold weight, gradient and the optimizer's share; a LoRA base only its weights.
         trainableParameters = c.lora.map { Double(LoRAConfig.parameterCount(m, $0.adapterConfig)) } ?? parameters
         frozenBytes = c.lora == nil ? 0 : parameters * e
-        let master: Double = c.dtype == .float32 || c.masterWeights ? 4 : 2
-        if c.zero == 0, c.dtype == .float32 || !c.masterWeights {
+        let master = Double(c.masterDType.size)
+        if !c.stepsOnMasterCopy {
             bytesPerParameter = 4 * e
         } else {
             bytesPerParameter = 2 * e + master + (shards == 1 ? 3 * master : 4 * master / Double(shards))
@@ -90,7 +90,8 @@ public struct MemoryPlan: Sendable {
             + (chunked ? Double(m.vocabSize) * d * 4 : 0)
         activationBytes = tokens * layerBytes + logitBytes + tokens * d * 4
         batchBytes = Double(c.gradAccum) * tokens * 32
-        deviceBytes = deviceMemory ?? (isCUDA ? nil : Double(ProcessInfo.processInfo.physicalMemory))
+        // On the CPU the nproc ranks of this machine share its memory.
+        deviceBytes = deviceMemory ?? (isCUDA ? nil : Double(ProcessInfo.processInfo.physicalMemory) / Double(max(1, c.nproc)))
     }
 
     /// The model a run would train: `model.from`'s config.json (read alone, no weights), or the
@@ -113,8 +114,8 @@ public struct MemoryPlan: Sendable {
     /// What each trainable parameter holds, in words.
     var perParameter: String {
         let w = config.dtype == .float32 ? "fp32" : "bf16"
-        if config.zero == 0, config.dtype == .float32 || !config.masterWeights { return "\(w) weight, gradient, AdamW's two moments" }
-        let m = config.dtype == .float32 || config.masterWeights ? "fp32" : "bf16"
+        if !config.stepsOnMasterCopy { return "\(w) weight, gradient, AdamW's two moments" }
+        let m = config.masterDType == .float32 ? "fp32" : "bf16"
         return "\(w) weight and gradient, a \(m) flat gradient buffer; \(m) master weight, its gradient and two moments"
             + (shards > 1 ? " sharded over \(shards) ranks" : "")
     }

@@ -9,8 +9,8 @@ import Torch
 ///   step/NAME; the exact weights are the HF float32 ones, or fp32_weights/ beside rounded ones;
 /// - sharded (`ShardedAdamW`): `optimizer/layout.json` (each group's parameters and numels, the
 ///   number of shards, the step) and one `shard-RRRRR-of-WWWWW.pt` per shard, holding for each
-///   group GROUP/exp_avg, GROUP/exp_avg_sq and GROUP/master (float32, the shard's range of the
-///   group's flat index space).
+///   group GROUP/exp_avg, GROUP/exp_avg_sq and GROUP/master (the shard's range of the group's flat
+///   index space, in the master's dtype: float32, or bf16 for a pure bf16 run with zero 1).
 ///
 /// So a run resumes a checkpoint of either optimizer on any number of ranks: each reads the
 /// ranges it needs from whichever files hold them.

@@ -197,8 +197,8 @@ final class ShardedAdamW: TrainingOptimizer {
         let states = try checkpoint.ranges(shards.map { ($0.group, $0.owned) })
         for (i, s) in shards.enumerated() {
             guard let f = states[s.group.name] else { continue }
-            try adamw.setState(AdamW.ParameterState(step: f.step, expAvg: try f.expAvg.to(s.master.dtype).to(device),
-                                                    expAvgSq: try f.expAvgSq.to(s.master.dtype).to(device)), of: i)
+            // setState copies into the master's dtype and device.
+            try adamw.setState(AdamW.ParameterState(step: f.step, expAvg: f.expAvg, expAvgSq: f.expAvgSq), of: i)
             try withNoGrad { try s.master.copy_(f.master) }
             steps = f.step
         }

@@ -55,7 +55,6 @@ public struct TrainConfig: Settings, Equatable {
         case float32, bfloat16
         public var dtype: DType { self == .float32 ? .float32 : .bfloat16 }
     }
-    public typealias SaveDType = Precision
 
     /// Low-rank adapters (LoRA, Hu et al. 2021) on a frozen base: W x + (alpha / rank) B A x for
     /// each target projection, by its HF module name.
@@ -142,7 +141,7 @@ public struct TrainConfig: Settings, Equatable {
         case data, output, model, steps, batchSize = "batch_size", gradAccum = "grad_accum", lr, minLR = "min_lr"
         case warmupSteps = "warmup_steps", schedule, weightDecay = "weight_decay", beta1, beta2, eps, gradClip = "grad_clip", seed
         case evalEvery = "eval_every", evalBatches = "eval_batches", saveEvery = "save_every", keepLast = "keep_last"
-        case saveDtype = "save_dtype", maxShardSize = "max_shard_size", dtype, activationCheckpointing = "activation_checkpointing", lora, zero
+        case saveDtypeSetting = "save_dtype", maxShardSize = "max_shard_size", dtype, activationCheckpointing = "activation_checkpointing", lora, zero
         case masterWeights = "master_weights", lossChunkTokens = "loss_chunk_tokens"
         case logEvery = "log_every", device, nproc
     }
@@ -178,7 +177,7 @@ public struct TrainConfig: Settings, Equatable {
         try c.update(&evalBatches, .evalBatches)
         try c.update(&saveEvery, .saveEvery)
         try c.update(&keepLast, .keepLast)
-        try c.update(&saveDtypeSetting, .saveDtype)
+        try c.update(&saveDtypeSetting, .saveDtypeSetting)
         try c.update(&dtype, .dtype)
         try c.update(&activationCheckpointing, .activationCheckpointing)
         try c.update(&lossChunkTokens, .lossChunkTokens)
@@ -189,41 +188,6 @@ public struct TrainConfig: Settings, Equatable {
         try c.update(&logEvery, .logEvery)
         try c.update(&device, .device)
         try c.update(&nproc, .nproc)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(data, forKey: .data)
-        try c.encode(output, forKey: .output)
-        try c.encode(model, forKey: .model)
-        try c.encode(steps, forKey: .steps)
-        try c.encode(batchSize, forKey: .batchSize)
-        try c.encode(gradAccum, forKey: .gradAccum)
-        try c.encode(lr, forKey: .lr)
-        try c.encode(minLR, forKey: .minLR)
-        try c.encode(warmupSteps, forKey: .warmupSteps)
-        try c.encode(schedule, forKey: .schedule)
-        try c.encode(weightDecay, forKey: .weightDecay)
-        try c.encode(beta1, forKey: .beta1)
-        try c.encode(beta2, forKey: .beta2)
-        try c.encode(eps, forKey: .eps)
-        try c.encode(gradClip, forKey: .gradClip)
-        try c.encode(seed, forKey: .seed)
-        try c.encode(evalEvery, forKey: .evalEvery)
-        try c.encode(evalBatches, forKey: .evalBatches)
-        try c.encode(saveEvery, forKey: .saveEvery)
-        try c.encode(keepLast, forKey: .keepLast)
-        try c.encodeIfPresent(saveDtypeSetting, forKey: .saveDtype)
-        try c.encode(maxShardSize, forKey: .maxShardSize)
-        try c.encode(dtype, forKey: .dtype)
-        try c.encode(activationCheckpointing, forKey: .activationCheckpointing)
-        try c.encode(lossChunkTokens, forKey: .lossChunkTokens)
-        try c.encodeIfPresent(lora, forKey: .lora)
-        try c.encode(zero, forKey: .zero)
-        try c.encode(masterWeights, forKey: .masterWeights)
-        try c.encode(logEvery, forKey: .logEvery)
-        try c.encode(device, forKey: .device)
-        try c.encode(nproc, forKey: .nproc)
     }
 
     /// Reads a configuration (YAML, or the JSON of a resolved one), applies `key=value`
@@ -292,6 +256,14 @@ public struct TrainConfig: Settings, Equatable {
             throw bad("model.config.\(k)", "not a Llama config.json key this model reads (known: \(LlamaConfig.understoodKeys.sorted().joined(separator: ", ")))")
         }
     }
+
+    /// The optimizer keeps float32 master weights: bf16 training unless master_weights is false.
+    public var keepsFloat32Master: Bool { dtype == .bfloat16 && masterWeights }
+    /// AdamW steps on a master copy (`ShardedAdamW`: float32 master weights, or zero 1), not on
+    /// the weights themselves (`ReplicatedAdamW`).
+    public var stepsOnMasterCopy: Bool { keepsFloat32Master || zero == 1 }
+    /// The master copy's dtype: float32, but for a pure bf16 run sharded with zero 1.
+    public var masterDType: DType { dtype == .float32 || masterWeights ? .float32 : dtype.dtype }
 
     /// `max_shard_size` in bytes (validated: `validate()` refuses what does not parse).
     public var maxShardBytes: Int { ShardPlan.bytes(parsing: maxShardSize) ?? ShardPlan.defaultMaxShardBytes }

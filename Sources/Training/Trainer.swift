@@ -95,14 +95,12 @@ public final class Trainer {
         let hp = AdamW.Hyperparameters(learningRate: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay)
         let trainable = model.trainableParameters
         let groups = Self.parameterGroups(trainable, weightDecay: config.weightDecay)
-        // float32 master weights: for bf16 unless master_weights is false (then AdamW updates the
-        // bf16 weights with bf16 moments, torchtune's pure bf16).
-        let master = config.dtype == .bfloat16 && config.masterWeights
-        if !master, config.zero == 0 {
-            optimizer = try ReplicatedAdamW(groups, trainable: trainable.map(\.1), hyperparameters: hp, group: group)
-        } else {
+        // Without a master copy AdamW updates the weights themselves (fp32, or torchtune's pure bf16).
+        if config.stepsOnMasterCopy {
             optimizer = try ShardedAdamW(groups, initial: initial, hyperparameters: hp, group: group, sharded: config.zero == 1, device: device,
-                                         masterDType: master || config.dtype == .float32 ? .float32 : config.dtype.dtype)
+                                         masterDType: config.masterDType)
+        } else {
+            optimizer = try ReplicatedAdamW(groups, trainable: trainable.map(\.1), hyperparameters: hp, group: group)
         }
         if let start { try restore(from: start) }
         resumedFrom = start
@@ -239,13 +237,14 @@ public final class Trainer {
     }
 
     /// The model's weights cast to `dtype` in place (each tensor keeps its identity, as torch's
-    /// module.to(dtype) does); returns their values before, by name (none when nothing changed).
+    /// module.to(dtype) does), LoRA's frozen base and adapters alike; returns the trainable
+    /// ones' values before, by name (a master copy starts from them; none when nothing changed).
     static func cast(_ model: Llama, to dtype: DType) throws -> [String: Tensor] {
         var before: [String: Tensor] = [:]
-        // The frozen base and the adapters alike with lora (named apart: base names end in .weight).
-        var seen = Set<String>()
-        for (name, w) in model.parameters + model.trainableParameters where w.dtype != dtype && seen.insert(name).inserted {
-            before[name] = try w.detach()  // the old storage, kept alive by this handle alone
+        let adapters = model.adapters == nil ? [] : model.trainableParameters
+        let trainable = Set(model.trainableParameters.map(\.0))
+        for (name, w) in model.parameters + adapters where w.dtype != dtype {
+            if trainable.contains(name) { before[name] = try w.detach() }  // the old storage, kept alive by this handle alone
             try w.setData(try w.to(dtype))
         }
         return before
@@ -291,7 +290,7 @@ extension Trainer {
         if optimizer.stagesShards { try stageShards() }
         // The exact copy only when the files round below what training holds and the optimizer
         // keeps no master to restore from.
-        let exact = dtype != config.dtype.dtype && !optimizer.keepsMasterWeights
+        let exact = dtype.size < config.dtype.dtype.size && !optimizer.keepsMasterWeights
         try saveModel(to: dir, dtype: dtype, exactCopy: exact) { tmp in
             try optimizer.save(into: tmp, staging: folder.shardStagingURL(step: step))
             try TrainerState(step: step, rowsConsumed: step * config.gradAccum * config.batchSize * worldSize,
@@ -308,18 +307,23 @@ extension Trainer {
     /// optimizer then writes the master over them.
     static func resumableModel(_ dir: URL, device: Device) throws -> Llama {
         if AdapterCheckpoint.isAdapterFolder(dir) { return try resumableAdapterModel(dir, device: device) }
-        let exact = dir.appendingPathComponent(RunDirectory.exactWeightsFolder)
-        guard FileManager.default.fileExists(atPath: exact.path) else {
-            let trained = try TrainerState.read(from: dir).config
-            if !OptimizerCheckpoint.hasMasterWeights(dir), trained.saveDtype != .float32, trained.saveDtype != trained.dtype {
-                // Resuming from rounded weights would silently leave the uninterrupted run's path.
-                throw TrainingError.badState(path: exact.path, reason: "missing: the exact float32 weights are gone and the HF weights beside them "
-                    + "were saved in bfloat16, so resuming would not continue the run exactly; start a new output with model.from set to the checkpoint")
-            }
+        guard let exact = RunDirectory.exactWeights(of: dir) else {
+            try refuseRoundedResume(dir, what: "weights", restart: "the checkpoint")
             return try Checkpoint.load(dir, device: device)
         }
         let config = try LlamaConfig.load(dir.appendingPathComponent("config.json"))
         return try Llama(config: config, weights: try SafeTensors.loadFolder(exact), source: exact.path, dtype: .float32, device: device)
+    }
+
+    /// A checkpoint saved rounded (save_dtype bfloat16 below the training dtype) whose exact
+    /// float32 copy is gone and whose optimizer keeps no master: resuming from the rounded values
+    /// would silently leave the uninterrupted run's path.
+    static func refuseRoundedResume(_ dir: URL, what: String, restart: String) throws {
+        let trained = try TrainerState.read(from: dir).config
+        guard !OptimizerCheckpoint.hasMasterWeights(dir), trained.saveDtype != .float32, trained.saveDtype != trained.dtype else { return }
+        throw TrainingError.badState(path: dir.appendingPathComponent(RunDirectory.exactWeightsFolder).path,
+                                     reason: "missing: the exact float32 \(what) are gone and the \(what) beside them were saved in bfloat16, so resuming "
+                                         + "would not continue the run exactly; start a new output with model.from set to \(restart)")
     }
 
     /// Restores the optimizer's moments and the step from a checkpoint, after checking that

@@ -33,7 +33,8 @@ struct TrainerState: Codable {
     /// Checks that `config` on `worldSize` processes over a dataset of `trainRows` rows and
     /// tokenizer `tokenizerSHA256` feeds the same rows in the same order as the run that wrote
     /// this state (exact resume): the same seed and rows per step (batch_size x grad_accum x
-    /// processes, however split). Other settings (lr, steps, schedule, device, dtype, zero, ...)
+    /// processes, however split; the losses then match to float rounding, not bitwise, and LoRA's
+    /// dropout masks, drawn per rank, differ when the split does). Other settings (lr, steps, schedule, device, dtype, zero, ...)
     /// may change, and are returned as "key: old -> new".
     func changes(resumingWith config: TrainConfig, worldSize: Int, trainRows: Int, tokenizerSHA256: String, path: String) throws -> [String] {
         guard self.tokenizerSHA256 == tokenizerSHA256 else {

@@ -25,7 +25,7 @@ protocol TrainingOptimizer: AnyObject {
     func step(learningRate: Double) throws
     /// Bytes of optimizer state this rank holds now: moments, and master weights where kept.
     var stateBytes: Int { get throws }
-    /// Whether the checkpoint's exact weights are in the optimizer's files (the float32 master),
+    /// Whether the checkpoint's exact weights are in the optimizer's files (the master copy),
     /// so the HF weights beside them may be rounded without an fp32_weights/ copy.
     var keepsMasterWeights: Bool { get }
     /// Whether every rank writes a part of the state at a checkpoint (zero 1 over several ranks):
