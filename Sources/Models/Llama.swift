@@ -246,10 +246,16 @@ public final class Llama {
 
         let padded = keyMask != nil
         for i in layers.indices {
-            // Checkpointed layers keep only their input; the closure captures what else they read.
+            // Checkpointed layers keep only their input; the closure captures what else they read,
+            // LoRA's dropout state as this forward left it (a later forward may change it before
+            // this one's backward recomputes the layer).
             if activationCheckpointing, isGradEnabled, cache == nil {
+                let dropout = adapters.map { ($0.forwardCalls, $0.training) }
                 x = try recompute([x]) { [self] in
-                    try decoderLayer(i, $0[0], cos: cos, sin: sin, mask: mask, scale: scale, cache: nil, padded: padded)
+                    let now = adapters.map { ($0.forwardCalls, $0.training) }
+                    if let adapters, let (call, training) = dropout { (adapters.forwardCalls, adapters.training) = (call, training) }
+                    defer { if let adapters, let (call, training) = now { (adapters.forwardCalls, adapters.training) = (call, training) } }
+                    return try decoderLayer(i, $0[0], cos: cos, sin: sin, mask: mask, scale: scale, cache: nil, padded: padded)
                 }
             } else {
                 x = try decoderLayer(i, x, cos: cos, sin: sin, mask: mask, scale: scale, cache: cache, padded: padded)

@@ -81,6 +81,8 @@ void write_string(const std::string &s, char *buf, size_t cap, size_t *needed);
 // is one it can serve.
 bool onednn_on();
 bool cpu_float(const at::Tensor &t);
+// bfloat16 or float16: the types the kernels compute in float32 inside.
+inline bool is_half(const at::Tensor &t) { return t.scalar_type() == at::kHalf || t.scalar_type() == at::kBFloat16; }
 // Whether autograd must record an op over these inputs.
 bool tracked(std::initializer_list<at::Tensor> ts);
 // One row-major oneDNN sgemm under the calling thread's OpenMP setting (inside a parallel

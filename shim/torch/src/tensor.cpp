@@ -86,7 +86,13 @@ using namespace ct;
 extern "C" {
 
 const char *ct_last_error(void) { return ct::last_error.c_str(); }
-void ct_set_error(const char *message) { ct::last_error = message ? message : ""; }
+void ct_set_error(const char *message) {
+  // Called from the caller's error path: an allocation failure here must not escape as an exception.
+  try {
+    ct::last_error = message ? message : "";
+  } catch (...) {
+  }
+}
 
 void ct_tensor_free(ct_tensor *t) { delete t; }
 

@@ -241,30 +241,26 @@ ct_status ct_attention(const ct_tensor *q, const ct_tensor *k, const ct_tensor *
       return;
     }
 #endif
-    auto half = [](const at::Tensor &t) { return t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kHalf; };
-    if (onednn_on() && qt.device().is_cpu() && half(qt) && kt.scalar_type() == qt.scalar_type() &&
-        vt.scalar_type() == qt.scalar_type() && (!mt.defined() || mt.device().is_cpu())) {
-      // Half types on the CPU: the fp32 kernel over float32 copies of q, k and v, the result
-      // rounded back. The composed path would keep [B, H, T, S] scores and probabilities for
-      // backward (a gigabyte a step at 1k tokens for a 100M model); this keeps q, k and v in
-      // float32, and its softmax is float32 as the composed path's is.
-      auto q32 = qt.to(at::kFloat), k32 = kt.to(at::kFloat), v32 = vt.to(at::kFloat);
-      at::Tensor m32 = mt.defined() ? mt.to(at::kFloat) : at::Tensor();
-      at::Tensor o = tracked({q32, k32, v32})
-                         ? Attention::apply(q32, k32, v32, m32.defined() ? c10::optional<at::Tensor>(m32) : c10::nullopt, scale, causal)
-                         : fused_forward(q32, k32, v32, m32, scale, causal).first;
-      *out = wrap(o.to(qt.scalar_type()));
-      return;
-    }
-    bool fast = onednn_on() && cpu_float(qt) && cpu_float(kt) && cpu_float(vt) &&
-                (!mt.defined() || (mt.scalar_type() == at::kFloat && mt.device().is_cpu()));
+    // Half types on the CPU: the fp32 kernel over float32 copies of q, k, v and the mask, the
+    // result rounded back. The composed path would keep [B, H, T, S] scores and probabilities for
+    // backward (a gigabyte a step at 1k tokens for a 100M model); this keeps q, k and v in
+    // float32, and its softmax is float32 as the composed path's is.
+    const auto given = qt.scalar_type();
+    const bool widen = onednn_on() && qt.device().is_cpu() && is_half(qt) && kt.scalar_type() == given &&
+                       vt.scalar_type() == given && (!mt.defined() || mt.device().is_cpu());
+    const at::Tensor qf = widen ? qt.to(at::kFloat) : qt, kf = widen ? kt.to(at::kFloat) : kt, vf = widen ? vt.to(at::kFloat) : vt;
+    const at::Tensor mf = widen && mt.defined() ? mt.to(at::kFloat) : mt;
+    bool fast = onednn_on() && cpu_float(qf) && cpu_float(kf) && cpu_float(vf) &&
+                (!mf.defined() || (mf.scalar_type() == at::kFloat && mf.device().is_cpu()));
+    at::Tensor o;
     if (!fast) {
-      *out = wrap(composed(qt, kt, vt, mt, scale, causal));
-    } else if (tracked({qt, kt, vt})) {
-      *out = wrap(Attention::apply(qt, kt, vt, mt.defined() ? c10::optional<at::Tensor>(mt) : c10::nullopt, scale, causal));
+      o = composed(qf, kf, vf, mf, scale, causal);
+    } else if (tracked({qf, kf, vf})) {
+      o = Attention::apply(qf, kf, vf, mf.defined() ? c10::optional<at::Tensor>(mf) : c10::nullopt, scale, causal);
     } else {
-      *out = wrap(fused_forward(qt, kt, vt, mt, scale, causal).first);
+      o = fused_forward(qf, kf, vf, mf, scale, causal).first;
     }
+    *out = wrap(widen ? o.to(given) : o);
   });
 }
 

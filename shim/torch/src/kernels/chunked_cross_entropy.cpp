@@ -53,10 +53,9 @@ Result chunked(const at::Tensor &h, const at::Tensor &w, const at::Tensor &t, in
     g.mul_(keepf);
     auto gd = g.scalar_type() == h.scalar_type() ? g : g.to(h.scalar_type());
     if (want_dh) r.dh.narrow(0, r0, m).copy_(at::mm(gd, w));
-    if (want_dw) {
-      if (gd.scalar_type() == at::kFloat) r.dw.addmm_(gd.t(), hc);
-      else r.dw.add_(at::mm(gd.t(), hc));
-    }
+    // The head's gradient accumulates in float32 from the float32 g (a half-type product per
+    // chunk would round each chunk's share before the sum).
+    if (want_dw) r.dw.addmm_(g.t(), hc.scalar_type() == at::kFloat ? hc : hc.to(at::kFloat));
   }
   r.loss = total.to(at::kFloat);
   return r;

@@ -120,7 +120,7 @@ ct_status ct_cross_entropy(const ct_tensor *logits, const ct_tensor *targets, in
     // Half-type logits are upcast (autograd casts the gradient back): the log-sum-exp and
     // the sum over tokens in float32, as HF's loss does with logits.float().
     const auto &given = T(logits);
-    bool half = given.scalar_type() == at::kBFloat16 || given.scalar_type() == at::kHalf;
+    bool half = is_half(given);
     const auto x = half ? given.to(at::kFloat) : given;
     bool fast = cpu_float(x) && x.dim() == 2 && t.dim() == 1 && t.size(0) == x.size(0) && t.scalar_type() == at::kLong &&
                 t.device().is_cpu() && x.size(1) > 0;

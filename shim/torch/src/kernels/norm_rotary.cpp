@@ -20,8 +20,6 @@ using namespace ct;
 
 namespace {
 
-bool is_half(const at::Tensor &t) { return t.scalar_type() == at::kHalf || t.scalar_type() == at::kBFloat16; }
-
 // y = w * (x * rstd), rstd = 1 / sqrt(mean(x^2) + eps) over the last dimension; HF's order of
 // operations (normalise in float32, cast back, then scale by the weight).
 bool fast(const at::Tensor &x, const at::Tensor &w) { return cpu_float(x) && cpu_float(w); }
